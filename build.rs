@@ -1,0 +1,53 @@
+//! Embeds the default theme (`themes/atelier/`) into the binary, so a project
+//! without a `themes/` folder builds with nothing but the `atelier` executable.
+//!
+//! Generates `$OUT_DIR/embedded_theme.rs`: a sorted list of
+//! `(relative path, bytes)` pairs read with `include_bytes!`.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn collect(dir: &Path, base: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect(&path, base, out);
+        } else if let Ok(rel) = path.strip_prefix(base) {
+            let rel = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            out.push((rel, path.clone()));
+        }
+    }
+}
+
+fn embed(dir: &str, const_name: &str, code: &mut String) {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest.join(dir);
+    println!("cargo:rerun-if-changed={dir}");
+    let mut files = Vec::new();
+    collect(&root, &root, &mut files);
+    files.sort();
+    code.push_str(&format!("pub static {const_name}: &[(&str, &[u8])] = &[\n"));
+    for (rel, path) in files {
+        code.push_str(&format!("    ({rel:?}, include_bytes!({:?})),\n", path.display().to_string()));
+    }
+    code.push_str("];\n");
+}
+
+fn main() {
+    let mut code = String::new();
+    embed("themes/atelier", "THEME_FILES", &mut code);
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out.join("embedded.rs"), code).expect("write embedded.rs");
+}

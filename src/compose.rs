@@ -1,0 +1,343 @@
+//! Composition: from loaded pages to one version of the site.
+//!
+//! Second stage of the data flow. It decides which pages a version contains
+//! (drafts, overlays, client rules), in what order, under which URL, and how
+//! they link to each other (modules and their steps, previous/next, the
+//! agenda). It reads no file and produces no HTML, so the same parsed pages
+//! (shared through `Arc`) are composed into as many versions as needed.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::agenda::Agenda;
+use crate::config::{CONFIG_FILE, Config};
+use crate::content::{Asset, Front, PageKind, SourcePage};
+use crate::duration::Minutes;
+use crate::error::Diagnostic;
+
+/// Index of a page in [`Site::pages`].
+pub type PageId = usize;
+
+/// A module and its steps, in order.
+#[derive(Debug, Clone)]
+pub struct Module {
+    /// The module's own page.
+    pub page: PageId,
+    /// Its steps, in order (empty for a single-file module).
+    pub steps: Vec<PageId>,
+    /// Its own duration, else the sum of its steps' durations.
+    pub duration: Option<Minutes>,
+}
+
+/// What to compose.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ComposeOptions<'a> {
+    /// Include pages marked `draft: true`.
+    pub drafts: bool,
+    /// The client this version is for (`None`: the base version).
+    pub client: Option<&'a str>,
+    /// The client's module selection and order (slugs), if it has one.
+    pub module_selection: Option<&'a [String]>,
+}
+
+/// One version of the masterclass, ready to render.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// Every page of this version.
+    pub pages: Vec<Arc<SourcePage>>,
+    /// `content/_index.md`, if any.
+    pub landing: Option<PageId>,
+    /// Modules in order.
+    pub modules: Vec<Module>,
+    /// Exercises in order.
+    pub exercises: Vec<PageId>,
+    /// Other pages, by URL.
+    pub others: Vec<PageId>,
+    /// Modules and their steps in reading order, for previous/next.
+    pub reading_order: Vec<PageId>,
+    /// Page by its content-relative source path, to rewrite `.md` links.
+    pub by_rel: HashMap<String, PageId>,
+    /// Exercise page by id (slug).
+    pub exercise_by_id: HashMap<String, PageId>,
+    /// Module (index into `modules`) by slug.
+    pub module_by_slug: HashMap<String, usize>,
+    /// Files copied beside the pages.
+    pub assets: Vec<Arc<Asset>>,
+    /// Clock times of modules and breaks.
+    pub agenda: Agenda,
+}
+
+impl Site {
+    /// The module a page belongs to (itself for a module, its parent for a step).
+    pub fn module_of(&self, id: PageId) -> Option<&Module> {
+        self.modules
+            .iter()
+            .find(|m| m.page == id || m.steps.contains(&id))
+    }
+
+    /// Previous and next pages of a page in the reading order (modules and
+    /// steps) or in the exercise list.
+    pub fn neighbours(&self, id: PageId) -> (Option<PageId>, Option<PageId>) {
+        let sequence = match self.pages[id].kind {
+            PageKind::Module | PageKind::Step => &self.reading_order,
+            PageKind::Exercise => &self.exercises,
+            _ => return (None, None),
+        };
+        match sequence.iter().position(|&p| p == id) {
+            Some(i) => (
+                i.checked_sub(1).map(|j| sequence[j]),
+                sequence.get(i + 1).copied(),
+            ),
+            None => (None, None),
+        }
+    }
+}
+
+/// Composes one version from base pages and an optional client overlay.
+///
+/// `overlay` pages replace base pages with the same content-relative path,
+/// add new ones, or (with `remove: true`) hide them.
+pub fn compose(
+    config: &Config,
+    config_text: &str,
+    base_pages: &[Arc<SourcePage>],
+    base_assets: &[Arc<Asset>],
+    overlay_pages: &[Arc<SourcePage>],
+    overlay_assets: &[Arc<Asset>],
+    options: &ComposeOptions,
+) -> Result<Site, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+
+    let mut chosen: Vec<Arc<SourcePage>> = Vec::with_capacity(base_pages.len());
+    let mut position: HashMap<&str, usize> = HashMap::with_capacity(base_pages.len());
+    for page in base_pages {
+        position.insert(page.rel.as_str(), chosen.len());
+        chosen.push(Arc::clone(page));
+    }
+    let mut removed = vec![false; chosen.len()];
+    for page in overlay_pages {
+        match position.get(page.rel.as_str()) {
+            Some(&i) if page.front.remove() => removed[i] = true,
+            Some(&i) => chosen[i] = Arc::clone(page),
+            None if page.front.remove() => problems.push(
+                Diagnostic::warning(&page.file, "`remove: true`, but the base content has no page at this path")
+                    .at_line(page.front_line - 1)
+                    .with_help(format!("to hide a base page, use the same path as in content/: {}", page.rel)),
+            ),
+            None => {
+                removed.push(false);
+                chosen.push(Arc::clone(page));
+            }
+        }
+    }
+    let pages: Vec<Arc<SourcePage>> = chosen
+        .into_iter()
+        .zip(removed)
+        .filter(|(page, removed)| {
+            !removed
+                && (options.drafts || !page.front.draft())
+                && page
+                    .front
+                    .clients()
+                    .is_none_or(|rule| rule.includes(options.client))
+        })
+        .map(|(page, _)| page)
+        .collect();
+
+    let mut by_url: HashMap<&str, PageId> = HashMap::with_capacity(pages.len());
+    for (id, page) in pages.iter().enumerate() {
+        if let Some(&other) = by_url.get(page.url.as_str()) {
+            problems.push(
+                Diagnostic::error(
+                    &page.file,
+                    format!(
+                        "this page and {} both map to the URL `{}`",
+                        crate::error::display_path(&pages[other].file),
+                        if page.url.is_empty() { "/" } else { &page.url }
+                    ),
+                )
+                .at_line(1)
+                .with_help("rename one of the two files (the `NN-` prefix and accents do not count in URLs)"),
+            );
+        } else {
+            by_url.insert(page.url.as_str(), id);
+        }
+    }
+
+    let parent_by_rel: HashMap<&str, PageId> = pages
+        .iter()
+        .enumerate()
+        .filter(|(_, page)| page.kind == PageKind::Module)
+        .map(|(id, page)| (page.rel.as_str(), id))
+        .collect();
+
+    let mut landing = None;
+    let mut module_pages = Vec::new();
+    let mut steps_of: HashMap<PageId, Vec<PageId>> = HashMap::new();
+    let mut exercises = Vec::new();
+    let mut others = Vec::new();
+    for (id, page) in pages.iter().enumerate() {
+        match page.kind {
+            PageKind::Landing => landing = Some(id),
+            PageKind::Module => module_pages.push(id),
+            PageKind::Exercise => exercises.push(id),
+            PageKind::Page => others.push(id),
+            PageKind::Step => {
+                let parent = page.parent.as_deref().and_then(|rel| parent_by_rel.get(rel));
+                match parent {
+                    Some(&parent) => steps_of.entry(parent).or_default().push(id),
+                    None => problems.push(
+                        Diagnostic::error(&page.file, "this step's module folder has no `_index.md`")
+                            .at_line(1)
+                            .with_help(format!(
+                                "add {} with the module's front matter (title, summary, duration…)",
+                                page.parent.as_deref().map_or_else(String::new, |rel| {
+                                    let dir = page
+                                        .file
+                                        .to_string_lossy()
+                                        .strip_suffix(page.rel.as_str())
+                                        .unwrap_or_default()
+                                        .to_string();
+                                    format!("{dir}{rel}")
+                                })
+                            )),
+                    ),
+                }
+            }
+        }
+    }
+
+    let sort = |ids: &mut Vec<PageId>| ids.sort_by_cached_key(|&id| pages[id].sort_key());
+    sort(&mut module_pages);
+    sort(&mut exercises);
+    others.sort_by(|&a, &b| pages[a].url.cmp(&pages[b].url));
+
+    let mut modules: Vec<Module> = module_pages
+        .iter()
+        .map(|&page| {
+            let mut steps = steps_of.remove(&page).unwrap_or_default();
+            sort(&mut steps);
+            let own = pages[page].front.duration();
+            let from_steps = steps
+                .iter()
+                .filter_map(|&s| pages[s].front.duration())
+                .fold(None, |sum: Option<Minutes>, d| Some(Minutes(sum.map_or(0, |s| s.0) + d.0)));
+            Module {
+                page,
+                steps,
+                duration: own.or(from_steps),
+            }
+        })
+        .collect();
+
+    let exercise_by_id: HashMap<String, PageId> = exercises
+        .iter()
+        .map(|&id| (pages[id].slug.clone(), id))
+        .collect();
+
+    if let Some(selection) = options.module_selection {
+        let by_slug: HashMap<&str, &Module> =
+            modules.iter().map(|m| (pages[m.page].slug.as_str(), m)).collect();
+        let selected: Vec<Module> = selection
+            .iter()
+            .filter_map(|slug| by_slug.get(slug.as_str()).map(|m| (*m).clone()))
+            .collect();
+        modules = selected;
+    }
+
+    let module_by_slug: HashMap<String, usize> = modules
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (pages[m.page].slug.clone(), i))
+        .collect();
+
+    for module in &modules {
+        for &id in std::iter::once(&module.page).chain(&module.steps) {
+            if let Front::Module(front) = &pages[id].front {
+                for exercise in &front.exercises {
+                    if !exercise_by_id.contains_key(exercise) {
+                        problems.push(unknown_exercise(&pages[id], exercise, &exercise_by_id));
+                    }
+                }
+            }
+        }
+    }
+
+    let published = std::iter::once(landing)
+        .flatten()
+        .chain(modules.iter().flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied())))
+        .chain(exercises.iter().copied())
+        .chain(others.iter().copied());
+    let by_rel: HashMap<String, PageId> = published.map(|id| (pages[id].rel.clone(), id)).collect();
+
+    let reading_order: Vec<PageId> = modules
+        .iter()
+        .flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied()))
+        .collect();
+
+    let agenda = Agenda::compute(&config.schedule, config_text, &pages, &modules, options.client.is_some())
+        .map_err(|mut errors| {
+            problems.append(&mut errors);
+        })
+        .unwrap_or_default();
+
+    let mut assets: Vec<Arc<Asset>> = Vec::with_capacity(base_assets.len() + overlay_assets.len());
+    let mut asset_position: HashMap<&str, usize> = HashMap::new();
+    for asset in base_assets.iter().chain(overlay_assets) {
+        match asset_position.get(asset.rel.as_str()) {
+            Some(&i) => assets[i] = Arc::clone(asset),
+            None => {
+                asset_position.insert(asset.rel.as_str(), assets.len());
+                assets.push(Arc::clone(asset));
+            }
+        }
+    }
+
+    if problems.iter().any(Diagnostic::is_error) {
+        return Err(problems);
+    }
+    Ok(Site {
+        pages,
+        landing,
+        modules,
+        exercises,
+        others,
+        reading_order,
+        by_rel,
+        exercise_by_id,
+        module_by_slug,
+        assets,
+        agenda,
+    })
+}
+
+/// An error for an `exercises:` entry naming no exercise, with the closest ids.
+fn unknown_exercise(
+    page: &SourcePage,
+    id: &str,
+    known: &HashMap<String, PageId>,
+) -> Diagnostic {
+    let line = page
+        .front_text
+        .lines()
+        .position(|l| l.contains(id))
+        .map_or(page.front_line, |i| page.front_line + i);
+    let mut ids: Vec<&str> = known.keys().map(String::as_str).collect();
+    ids.sort_unstable();
+    Diagnostic::error(&page.file, format!("unknown exercise `{id}` in `exercises:`"))
+        .at_line(line)
+        .with_help(if ids.is_empty() {
+            "add the exercise as content/exercises/<id>.md".to_string()
+        } else {
+            format!(
+                "exercise ids are the file names in content/exercises/: {}",
+                ids.join(", ")
+            )
+        })
+}
+
+/// The location of `atelier.yaml` for messages.
+pub fn config_file() -> &'static Path {
+    Path::new(CONFIG_FILE)
+}

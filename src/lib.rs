@@ -1,0 +1,23 @@
+//! atelier: a static-site generator for emotional-marketing masterclasses.
+//!
+//! The data flows one way, one module per stage:
+//! [`project`] and [`content`] load → [`compose`] → [`render`] (with
+//! [`markdown`] and [`theme`]) → [`output`] writes. [`builder`] runs the whole
+//! flow for a command. Errors are [`error::Diagnostic`]s that name the file,
+//! line and column, and say how to fix the problem.
+
+pub mod agenda;
+pub mod builder;
+pub mod compose;
+pub mod config;
+pub mod content;
+pub mod duration;
+pub mod error;
+pub mod html;
+pub mod markdown;
+pub mod output;
+pub mod project;
+pub mod render;
+pub mod slug;
+pub mod theme;
+pub mod yaml;

@@ -1,0 +1,1571 @@
+//! Colon-fenced directive blocks (`::: story`, `::: facilitator`, `::: tip`…)
+//! expanded into raw HTML wrappers around their Markdown bodies.
+//!
+//! Directives are how a trainer marks what a passage *is*: the story told,
+//! notes for the facilitator only, an embedded exercise, a passage for one
+//! client's sector. This pass runs before the Markdown parser: each directive
+//! becomes HTML block lines (surrounded by blank lines, so `CommonMark` keeps
+//! the body as Markdown), blocks that the current version must not show are
+//! dropped entirely (facilitator notes never reach participant pages, not
+//! even as a comment), and every mistake is reported with its line and a fix.
+//!
+//! Nesting uses an explicit stack, so any depth works without recursion, and
+//! a line map keeps error positions from the Markdown renderer pointing at
+//! the author's source lines.
+
+use std::collections::HashMap;
+
+use super::variables::CodeFenceTracker;
+
+/// Every directive kind, in the order they are listed in error messages.
+pub const KNOWN_KINDS: [&str; 10] = [
+    "story",
+    "facilitator",
+    "exercise",
+    "quote",
+    "tip",
+    "note",
+    "warning",
+    "solution",
+    "only",
+    "except",
+];
+
+/// What the expansion needs to know about the version being built.
+pub struct ExpandOptions<'a> {
+    /// Building the facilitator version: keep `facilitator` blocks and show
+    /// `solution` blocks open.
+    pub facilitator: bool,
+    /// The visible label for `"tip"`, `"note"`, `"warning"`, `"solution"`,
+    /// `"facilitator_note"` and `"story"`, in the site's language.
+    pub labels: &'a dyn Fn(&str) -> String,
+    /// Does the current client have `key == value` (for `only` / `except`)?
+    pub matches: &'a dyn Fn(&str, &str) -> bool,
+}
+
+/// A mistake in the directives of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectiveError {
+    /// 1-based line in the source given to [`expand`].
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// One `::: exercise id` directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExerciseRef {
+    /// The exercise id (the exercise's slug).
+    pub id: String,
+    /// 1-based line of the `::: exercise` fence.
+    pub line: usize,
+    /// The HTML comment placed in the output where the exercise widget goes
+    /// (see [`exercise_marker`]).
+    pub marker: String,
+    /// Whether the marker is in the output; `false` when the directive is
+    /// inside a block this version drops (a `facilitator` block for
+    /// participants, a non-matching `only`). The id should still be checked.
+    pub included: bool,
+}
+
+/// The Markdown produced by [`expand`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expanded {
+    /// Markdown with directives replaced by HTML block lines. Every line ends
+    /// with `\n` (a `\r\n` line ending becomes `\n`).
+    pub markdown: String,
+    /// For each line of `markdown` (0-based index), the 1-based line of the
+    /// source it comes from; inserted lines map to their directive's fence.
+    pub line_map: Vec<usize>,
+    /// Every `::: exercise id`, in source order.
+    pub exercises: Vec<ExerciseRef>,
+}
+
+/// The placeholder written where the widget of exercise `id` goes.
+#[must_use]
+pub fn exercise_marker(id: &str) -> String {
+    format!("<!--atelier:exercise:{id}-->")
+}
+
+/// Fast pre-check: could `source` contain a directive fence (a line starting,
+/// after at most three spaces, with `:::`)? When `false`, [`expand`] would
+/// change nothing but line endings.
+#[must_use]
+pub fn has_directives(source: &str) -> bool {
+    source.lines().any(|line| {
+        let trimmed = line.trim_start_matches(' ');
+        line.len() - trimmed.len() <= 3 && trimmed.starts_with(":::")
+    })
+}
+
+/// Expands every directive of `source` for the version described by `opts`.
+///
+/// Fences inside fenced code blocks are code, not directives.
+///
+/// # Errors
+///
+/// Unknown kinds, bad or missing attributes, unmatched or unclosed fences:
+/// all of them, collected and sorted by position, each saying how to fix it.
+/// Blocks this version drops (facilitator notes for participants) are
+/// validated too.
+pub fn expand(source: &str, opts: &ExpandOptions) -> Result<Expanded, Vec<DirectiveError>> {
+    let mut expander = Expander {
+        opts,
+        out: Output {
+            markdown: String::with_capacity(source.len() + source.len() / 4),
+            line_map: Vec::new(),
+            last_blank: true,
+        },
+        stack: Vec::new(),
+        colon_counts: HashMap::new(),
+        errors: Vec::new(),
+        exercises: Vec::new(),
+    };
+    let mut fences = CodeFenceTracker::new();
+    for (index, raw) in source.split_inclusive('\n').enumerate() {
+        let line_no = index + 1;
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if !fences.is_open() {
+            match colon_fence(line) {
+                Some(ColonFence::Open {
+                    colons,
+                    indent,
+                    rest,
+                }) => {
+                    expander.open(line_no, colons, indent, rest);
+                    continue;
+                }
+                Some(ColonFence::Close { colons, indent }) => {
+                    expander.close(line_no, colons, indent);
+                    continue;
+                }
+                None => {}
+            }
+        }
+        fences.classify(line, line_no);
+        if expander.emitting() {
+            expander.out.line(line, line_no);
+        }
+    }
+    expander.finish(fences.open_since())
+}
+
+/// A line that is a directive fence.
+enum ColonFence<'a> {
+    /// `::: kind …`: `rest` starts right after the colons.
+    Open {
+        colons: usize,
+        indent: &'a str,
+        rest: &'a str,
+    },
+    /// `:::` alone.
+    Close { colons: usize, indent: usize },
+}
+
+fn colon_fence(line: &str) -> Option<ColonFence<'_>> {
+    let after_indent = line.trim_start_matches(' ');
+    let indent_len = line.len() - after_indent.len();
+    if indent_len > 3 {
+        return None;
+    }
+    let colons = after_indent.bytes().take_while(|&b| b == b':').count();
+    if colons < 3 {
+        return None;
+    }
+    let rest = after_indent.get(colons..).unwrap_or("");
+    if rest.trim().is_empty() {
+        Some(ColonFence::Close {
+            colons,
+            indent: indent_len,
+        })
+    } else {
+        Some(ColonFence::Open {
+            colons,
+            indent: line.get(..indent_len).unwrap_or(""),
+            rest,
+        })
+    }
+}
+
+/// What a parsed opening fence asks for.
+enum Kind {
+    Story,
+    Facilitator,
+    Exercise(String),
+    Quote {
+        author: String,
+        source: Option<String>,
+    },
+    Callout(&'static str),
+    Solution,
+    Only(Vec<(String, String)>),
+    Except(Vec<(String, String)>),
+    /// An opener with errors: it still pairs with its closing fence.
+    Invalid,
+}
+
+/// One open directive.
+struct Frame {
+    /// The kind as written, for messages.
+    name: String,
+    colons: usize,
+    line: usize,
+    column: usize,
+    /// Is the body written to the output?
+    emits: bool,
+    /// HTML lines to write when the directive closes (empty when its
+    /// wrapper was not written).
+    close_html: Vec<String>,
+    indent: String,
+}
+
+/// The output being built.
+struct Output {
+    markdown: String,
+    line_map: Vec<usize>,
+    last_blank: bool,
+}
+
+impl Output {
+    fn line(&mut self, text: &str, source_line: usize) {
+        self.markdown.push_str(text);
+        self.markdown.push('\n');
+        self.line_map.push(source_line);
+        self.last_blank = text.trim().is_empty();
+    }
+
+    /// An HTML block line, with a blank line before and after it.
+    fn html(&mut self, indent: &str, html: &str, source_line: usize) {
+        if !self.last_blank {
+            self.line("", source_line);
+        }
+        self.markdown.push_str(indent);
+        self.line(html, source_line);
+        self.line("", source_line);
+    }
+}
+
+struct Expander<'o, 'a> {
+    opts: &'o ExpandOptions<'a>,
+    out: Output,
+    stack: Vec<Frame>,
+    /// How many open frames use each colon count.
+    colon_counts: HashMap<usize, usize>,
+    errors: Vec<DirectiveError>,
+    exercises: Vec<ExerciseRef>,
+}
+
+impl Expander<'_, '_> {
+    fn emitting(&self) -> bool {
+        self.stack.last().is_none_or(|frame| frame.emits)
+    }
+
+    fn error(&mut self, line: usize, column: usize, message: String) {
+        self.errors.push(DirectiveError {
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn label(&self, key: &str) -> String {
+        escape_html(&(self.opts.labels)(key))
+    }
+
+    fn open(&mut self, line_no: usize, colons: usize, indent: &str, rest: &str) {
+        let fence_column = indent.len() + 1;
+        let mut cursor = Cursor::new(rest, fence_column + colons);
+        let (name, kind) = parse_opener(&mut cursor, line_no, &mut self.errors);
+        let parent_emits = self.emitting();
+        let all_match = |conditions: &[(String, String)]| {
+            conditions
+                .iter()
+                .all(|(key, value)| (self.opts.matches)(key, value))
+        };
+        // (body emitted, opening HTML, closing HTML)
+        let (emits, open_html, close_html): (bool, Option<String>, Vec<String>) = match &kind {
+            _ if !parent_emits => (false, None, Vec::new()),
+            Kind::Story => (
+                true,
+                Some("<div class=\"directive story\">".to_string()),
+                vec!["</div>".to_string()],
+            ),
+            Kind::Callout(callout) => (
+                true,
+                Some(format!(
+                    "<div class=\"directive callout {callout}\"><p class=\"directive-label\">{}</p>",
+                    self.label(callout)
+                )),
+                vec!["</div>".to_string()],
+            ),
+            Kind::Quote { author, source } => {
+                let cite = source
+                    .as_deref()
+                    .map(|s| format!(", <cite>{}</cite>", escape_html(s)))
+                    .unwrap_or_default();
+                (
+                    true,
+                    Some("<figure class=\"directive quote\"><blockquote>".to_string()),
+                    vec![format!(
+                        "</blockquote><figcaption>— {}{cite}</figcaption></figure>",
+                        escape_html(author)
+                    )],
+                )
+            }
+            Kind::Solution => (
+                true,
+                Some(format!(
+                    "<details class=\"directive solution\"{}><summary>{}</summary>",
+                    if self.opts.facilitator { " open" } else { "" },
+                    self.label("solution")
+                )),
+                vec!["</details>".to_string()],
+            ),
+            Kind::Facilitator if self.opts.facilitator => (
+                true,
+                Some(format!(
+                    "<aside class=\"directive facilitator\"><p class=\"directive-label\">{}</p>",
+                    self.label("facilitator_note")
+                )),
+                vec!["</aside>".to_string()],
+            ),
+            Kind::Facilitator => (false, None, Vec::new()),
+            Kind::Exercise(id) => (
+                true,
+                Some("<div class=\"directive exercise-embed\">".to_string()),
+                vec![exercise_marker(id), "</div>".to_string()],
+            ),
+            Kind::Only(conditions) => (all_match(conditions), None, Vec::new()),
+            Kind::Except(conditions) => (!all_match(conditions), None, Vec::new()),
+            Kind::Invalid => (true, None, Vec::new()),
+        };
+        if let Kind::Exercise(id) = &kind {
+            self.exercises.push(ExerciseRef {
+                id: id.clone(),
+                line: line_no,
+                marker: exercise_marker(id),
+                included: parent_emits,
+            });
+        }
+        if let Some(html) = open_html {
+            self.out.html(indent, &html, line_no);
+        }
+        *self.colon_counts.entry(colons).or_default() += 1;
+        self.stack.push(Frame {
+            name,
+            colons,
+            line: line_no,
+            column: fence_column,
+            emits,
+            close_html,
+            indent: indent.to_string(),
+        });
+    }
+
+    /// Pops the innermost frame, writing its closing HTML.
+    fn pop(&mut self, line_no: usize) -> Option<Frame> {
+        let frame = self.stack.pop()?;
+        if let Some(count) = self.colon_counts.get_mut(&frame.colons) {
+            *count = count.saturating_sub(1);
+        }
+        for html in &frame.close_html {
+            self.out.html(&frame.indent, html, line_no);
+        }
+        Some(frame)
+    }
+
+    fn close(&mut self, line_no: usize, colons: usize, indent: usize) {
+        let column = indent + 1;
+        let fence = ":".repeat(colons);
+        let Some(top) = self.stack.last() else {
+            self.error(
+                line_no,
+                column,
+                format!(
+                    "closing fence `{fence}` at line {line_no} has no open directive to close: \
+                     remove it, or open a block above it (for example `::: note`)"
+                ),
+            );
+            return;
+        };
+        if top.colons == colons {
+            self.pop(line_no);
+            return;
+        }
+        let top_fence = ":".repeat(top.colons);
+        let outer_matches = self.colon_counts.get(&colons).is_some_and(|&n| n > 0);
+        let fix = if outer_matches {
+            format!(
+                "close `{}` with a line `{top_fence}` first (inner blocks close before outer ones)",
+                top.name
+            )
+        } else {
+            format!("close it with `{top_fence}` (the same number of colons as its opening fence)")
+        };
+        let message = format!(
+            "closing fence `{fence}` at line {line_no} does not match `{top_fence}` that opened \
+             `{}` at line {}: {fix}",
+            top.name, top.line
+        );
+        self.error(line_no, column, message);
+        if outer_matches {
+            // Recover: the author most likely forgot the inner closing fences.
+            while let Some(frame) = self.pop(line_no) {
+                if frame.colons == colons {
+                    break;
+                }
+            }
+        } else {
+            // Recover: the author most likely miscounted the colons.
+            self.pop(line_no);
+        }
+    }
+
+    fn finish(mut self, open_code_since: Option<usize>) -> Result<Expanded, Vec<DirectiveError>> {
+        let unclosed = std::mem::take(&mut self.stack);
+        for frame in unclosed {
+            let fence = ":".repeat(frame.colons);
+            let mut message = format!(
+                "`{}` opened at line {} is never closed: add a line `{fence}` after its content",
+                frame.name, frame.line
+            );
+            if let Some(code_line) = open_code_since {
+                message = format!(
+                    "{message} (the code block opened at line {code_line} is never closed \
+                     either, so everything after it is read as code: close it with a fence line)"
+                );
+            }
+            self.error(frame.line, frame.column, message);
+        }
+        if !self.errors.is_empty() {
+            self.errors.sort_by_key(|e| (e.line, e.column));
+            return Err(self.errors);
+        }
+        Ok(Expanded {
+            markdown: self.out.markdown,
+            line_map: self.out.line_map,
+            exercises: self.exercises,
+        })
+    }
+}
+
+/// Reads the text of an opening fence character by character, keeping the
+/// column of each character.
+struct Cursor {
+    chars: Vec<char>,
+    pos: usize,
+    /// Column of `chars[0]`.
+    base_column: usize,
+}
+
+impl Cursor {
+    fn new(text: &str, base_column: usize) -> Self {
+        Cursor {
+            chars: text.chars().collect(),
+            pos: 0,
+            base_column,
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn column(&self) -> usize {
+        self.base_column + self.pos
+    }
+
+    fn skip_spaces(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.chars.len()
+    }
+
+    /// Reads up to the next whitespace.
+    fn word(&mut self) -> String {
+        let mut word = String::new();
+        while let Some(c) = self.peek().filter(|c| !c.is_whitespace()) {
+            word.push(c);
+            self.pos += 1;
+        }
+        word
+    }
+
+    /// The next word, shortened for error messages, without moving.
+    fn excerpt(&self) -> String {
+        self.excerpt_from(self.pos)
+    }
+
+    /// The word starting at character `start`, shortened for error messages.
+    fn excerpt_from(&self, start: usize) -> String {
+        let mut text: String = self
+            .chars
+            .iter()
+            .skip(start)
+            .take_while(|c| !c.is_whitespace())
+            .take(41)
+            .collect();
+        if text.chars().count() > 40 {
+            text = text.chars().take(40).collect();
+            text.push('…');
+        }
+        text
+    }
+}
+
+/// One `key="value"` or `key=value` attribute.
+struct Attribute {
+    key: String,
+    value: String,
+    column: usize,
+}
+
+/// Parses the text after the colons of an opening fence. Errors are pushed
+/// to `errors`; the kind is then [`Kind::Invalid`].
+fn parse_opener(
+    cursor: &mut Cursor,
+    line: usize,
+    errors: &mut Vec<DirectiveError>,
+) -> (String, Kind) {
+    let error_count = errors.len();
+    let mut error = |column: usize, message: String| {
+        errors.push(DirectiveError {
+            line,
+            column,
+            message,
+        })
+    };
+    cursor.skip_spaces();
+    let name_column = cursor.column();
+    let name = cursor.word();
+    let known = KNOWN_KINDS.join(", ");
+    if !KNOWN_KINDS.contains(&name.as_str()) {
+        let shown: String = name.chars().take(40).collect();
+        let lower = name.to_lowercase();
+        let hint = if KNOWN_KINDS.contains(&lower.as_str()) {
+            format!(" (directive names are lowercase: write `{lower}`)")
+        } else {
+            String::new()
+        };
+        error(
+            name_column,
+            format!("unknown directive `{shown}`{hint}: use one of {known}"),
+        );
+        return (shown, Kind::Invalid);
+    }
+    let mut exercise_id = None;
+    let mut bad_id = false;
+    if name == "exercise" {
+        cursor.skip_spaces();
+        let id_column = cursor.column();
+        let looks_like_id = cursor.peek().is_some() && !cursor.excerpt().contains('=');
+        if !looks_like_id {
+            bad_id = true;
+            error(
+                id_column,
+                "`exercise` needs the id of an exercise: write `::: exercise lettre-personnalisee` \
+                 (the exercise's file name without `.md`)"
+                    .to_string(),
+            );
+        } else {
+            let id = cursor.word();
+            let valid = id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if valid {
+                exercise_id = Some(id);
+            } else {
+                let shown: String = id.chars().take(40).collect();
+                bad_id = true;
+                error(
+                    id_column,
+                    format!(
+                        "exercise id `{shown}` is not valid: ids use lowercase letters, digits and \
+                         hyphens (the exercise's file name without `.md`)"
+                    ),
+                );
+            }
+        }
+    }
+    let attributes = parse_attributes(cursor, &mut error);
+    let Some(attributes) = attributes else {
+        return (name, Kind::Invalid);
+    };
+    let kind = match name.as_str() {
+        "quote" => {
+            let mut author = None;
+            let mut source = None;
+            for attribute in attributes {
+                let slot = match attribute.key.as_str() {
+                    "author" => &mut author,
+                    "source" => &mut source,
+                    other => {
+                        error(
+                            attribute.column,
+                            format!(
+                                "`quote` does not take `{other}`: its attributes are \
+                                 author=\"…\" and source=\"…\""
+                            ),
+                        );
+                        continue;
+                    }
+                };
+                if slot.is_some() {
+                    error(
+                        attribute.column,
+                        format!("`{}` is given twice on `quote`: keep one", attribute.key),
+                    );
+                }
+                *slot = Some(attribute.value);
+            }
+            match author {
+                Some(author) if !author.trim().is_empty() => Kind::Quote { author, source },
+                _ => {
+                    error(
+                        name_column,
+                        "`quote` needs an author: write `::: quote author=\"Seth Godin\"` \
+                         (and optionally source=\"…\")"
+                            .to_string(),
+                    );
+                    Kind::Invalid
+                }
+            }
+        }
+        "only" | "except" => {
+            if attributes.is_empty() {
+                error(
+                    name_column,
+                    format!(
+                        "`{name}` needs at least one condition: write `::: {name} \
+                         sector=\"boulangerie\"` or `::: {name} client=\"maison-lemoine\"`"
+                    ),
+                );
+                Kind::Invalid
+            } else {
+                let conditions = attributes
+                    .into_iter()
+                    .map(|attribute| (attribute.key, attribute.value))
+                    .collect();
+                if name == "only" {
+                    Kind::Only(conditions)
+                } else {
+                    Kind::Except(conditions)
+                }
+            }
+        }
+        _ => {
+            if let Some(attribute) = attributes.first().filter(|_| !bad_id) {
+                let what = if name == "exercise" {
+                    "takes only an exercise id".to_string()
+                } else {
+                    "takes no attributes".to_string()
+                };
+                error(
+                    attribute.column,
+                    format!("`{name}` {what}: remove `{}=…`", attribute.key),
+                );
+                Kind::Invalid
+            } else {
+                match name.as_str() {
+                    "story" => Kind::Story,
+                    "facilitator" => Kind::Facilitator,
+                    "tip" => Kind::Callout("tip"),
+                    "note" => Kind::Callout("note"),
+                    "warning" => Kind::Callout("warning"),
+                    "solution" => Kind::Solution,
+                    "exercise" => match exercise_id {
+                        Some(id) => Kind::Exercise(id),
+                        None => Kind::Invalid,
+                    },
+                    _ => Kind::Invalid,
+                }
+            }
+        }
+    };
+    if errors.len() > error_count {
+        return (name, Kind::Invalid);
+    }
+    (name, kind)
+}
+
+/// Parses `key="value"` / `key=value` attributes up to the end of the line
+/// (an optional trailing run of colons, Pandoc style, is allowed). Returns
+/// `None` after reporting a syntax error.
+fn parse_attributes(
+    cursor: &mut Cursor,
+    error: &mut dyn FnMut(usize, String),
+) -> Option<Vec<Attribute>> {
+    let is_key_start = |c: char| c.is_ascii_alphabetic() || c == '_';
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut attributes = Vec::new();
+    loop {
+        cursor.skip_spaces();
+        let Some(first) = cursor.peek() else {
+            return Some(attributes);
+        };
+        let column = cursor.column();
+        if first == ':' {
+            let rest = cursor.excerpt();
+            let trailing = cursor.word();
+            cursor.skip_spaces();
+            if trailing.chars().all(|c| c == ':') && cursor.at_end() {
+                return Some(attributes);
+            }
+            error(
+                column,
+                format!(
+                    "unexpected `{rest}` in a directive fence: attributes are written \
+                     key=\"value\""
+                ),
+            );
+            return None;
+        }
+        if !is_key_start(first) {
+            error(
+                column,
+                format!(
+                    "expected an attribute like key=\"value\", found `{}`",
+                    cursor.excerpt()
+                ),
+            );
+            return None;
+        }
+        let mut key = String::new();
+        while let Some(c) = cursor.peek().filter(|&c| is_key_char(c)) {
+            key.push(c);
+            cursor.pos += 1;
+        }
+        if cursor.peek() != Some('=') {
+            let message = if cursor.peek().is_none_or(char::is_whitespace) {
+                format!("attribute `{key}` has no value: write {key}=\"value\"")
+            } else {
+                format!(
+                    "bad attribute `{}`: write key=\"value\" (letters, digits, `-` and `_` in \
+                     the key)",
+                    cursor.excerpt_from(column - cursor.base_column)
+                )
+            };
+            error(column, message);
+            return None;
+        }
+        cursor.pos += 1;
+        let mut value = String::new();
+        if cursor.peek() == Some('"') {
+            cursor.pos += 1;
+            let mut closed = false;
+            while let Some(c) = cursor.peek() {
+                cursor.pos += 1;
+                match c {
+                    '\\' if matches!(cursor.peek(), Some('"' | '\\')) => {
+                        value.extend(cursor.peek());
+                        cursor.pos += 1;
+                    }
+                    '"' => {
+                        closed = true;
+                        break;
+                    }
+                    _ => value.push(c),
+                }
+            }
+            if !closed {
+                error(
+                    column,
+                    format!(
+                        "the value of `{key}` has no closing quote: write {key}=\"value\" \
+                         (use \\\" for a quote inside the value)"
+                    ),
+                );
+                return None;
+            }
+            if cursor.peek().is_some_and(|c| !c.is_whitespace()) {
+                error(
+                    cursor.column(),
+                    format!(
+                        "put a space after {key}=\"…\" before `{}`",
+                        cursor.excerpt()
+                    ),
+                );
+                return None;
+            }
+        } else {
+            value = cursor.word();
+            if value.is_empty() {
+                error(
+                    column,
+                    format!("attribute `{key}` has no value: write {key}=\"value\""),
+                );
+                return None;
+            }
+            if value.contains('"') {
+                error(
+                    column,
+                    format!(
+                        "misplaced quote in `{key}={value}`: write {key}=\"value\" \
+                         (use \\\" for a quote inside the value)"
+                    ),
+                );
+                return None;
+            }
+        }
+        attributes.push(Attribute { key, value, column });
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(key: &str) -> String {
+        match key {
+            "tip" => "Astuce",
+            "note" => "Note",
+            "warning" => "Attention",
+            "solution" => "Solution",
+            "facilitator_note" => "Note pour l’animateur",
+            "story" => "Histoire",
+            _ => "?",
+        }
+        .to_string()
+    }
+
+    fn matches(key: &str, value: &str) -> bool {
+        matches!(
+            (key, value),
+            ("sector", "boulangerie") | ("client", "maison-lemoine") | ("city", "Lille")
+        )
+    }
+
+    fn run(source: &str, facilitator: bool) -> Expanded {
+        let opts = ExpandOptions {
+            facilitator,
+            labels: &labels,
+            matches: &matches,
+        };
+        match expand(source, &opts) {
+            Ok(expanded) => {
+                check_line_map(source, &expanded);
+                expanded
+            }
+            Err(errors) => panic!("unexpected errors for {source:?}: {errors:#?}"),
+        }
+    }
+
+    fn participant(source: &str) -> String {
+        run(source, false).markdown
+    }
+
+    fn errs(source: &str) -> Vec<DirectiveError> {
+        let opts = ExpandOptions {
+            facilitator: false,
+            labels: &labels,
+            matches: &matches,
+        };
+        match expand(source, &opts) {
+            Ok(expanded) => panic!("expected errors for {source:?}, got {expanded:#?}"),
+            Err(errors) => errors,
+        }
+    }
+
+    fn one_err(source: &str) -> DirectiveError {
+        let mut errors = errs(source);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        errors.remove(0)
+    }
+
+    fn render(markdown: &str) -> String {
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
+        html
+    }
+
+    /// Every output line is either inserted (blank or one of our HTML lines,
+    /// mapped to a fence line) or a copy of the source line it maps to.
+    fn check_line_map(source: &str, expanded: &Expanded) {
+        let source_lines: Vec<&str> = source
+            .split_inclusive('\n')
+            .map(|l| l.trim_end_matches('\n').trim_end_matches('\r'))
+            .collect();
+        let out_lines: Vec<&str> = expanded.markdown.split_inclusive('\n').collect();
+        assert_eq!(out_lines.len(), expanded.line_map.len());
+        assert!(expanded.markdown.is_empty() || expanded.markdown.ends_with('\n'));
+        let mut previous = 0;
+        for (out, &line) in out_lines.iter().zip(&expanded.line_map) {
+            let out = out.trim_end_matches('\n');
+            assert!(line >= 1 && line <= source_lines.len(), "line {line}");
+            assert!(line >= previous, "line map goes backwards");
+            previous = line;
+            let src = source_lines[line - 1];
+            let inserted = out.is_empty() || out.trim_start().starts_with('<');
+            if !inserted || src.trim_start().starts_with('<') {
+                if out != src {
+                    let fence = src.trim_start().starts_with(":::");
+                    assert!(fence && inserted, "output {out:?} maps to {src:?}");
+                }
+            } else {
+                assert!(
+                    src.trim_start().starts_with(":::") || out.is_empty(),
+                    "inserted {out:?} maps to non-fence {src:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn story_exact_output_and_line_map() {
+        let e = run("Intro\n::: story\nIl était une fois.\n:::\nFin\n", false);
+        assert_eq!(
+            e.markdown,
+            "Intro\n\n<div class=\"directive story\">\n\nIl était une fois.\n\n</div>\n\nFin\n"
+        );
+        assert_eq!(e.line_map, vec![1, 2, 2, 2, 3, 4, 4, 4, 5]);
+        assert!(e.exercises.is_empty());
+    }
+
+    #[test]
+    fn no_directives_is_identity() {
+        let text = "# Titre\n\nUn paragraphe : avec deux-points.\n\n- liste\n";
+        assert!(!has_directives(text));
+        let e = run(text, false);
+        assert_eq!(e.markdown, text);
+        assert_eq!(e.line_map, vec![1, 2, 3, 4, 5]);
+        // A missing final newline is added; CRLF becomes LF.
+        assert_eq!(participant("a\r\nb"), "a\nb\n");
+        assert_eq!(participant(""), "");
+    }
+
+    #[test]
+    fn has_directives_checks_line_starts() {
+        assert!(has_directives("a\n::: tip\nb\n:::"));
+        assert!(has_directives("   :::: story"));
+        assert!(!has_directives("    ::: tip"));
+        assert!(!has_directives("a ::: b"));
+        assert!(!has_directives(":: tip"));
+    }
+
+    #[test]
+    fn callouts_have_label_and_class() {
+        for (kind, label) in [
+            ("tip", "Astuce"),
+            ("note", "Note"),
+            ("warning", "Attention"),
+        ] {
+            let md = participant(&format!("::: {kind}\nCorps **gras**.\n:::\n"));
+            assert_eq!(
+                md,
+                format!(
+                    "<div class=\"directive callout {kind}\"><p class=\"directive-label\">{label}</p>\n\nCorps **gras**.\n\n</div>\n\n"
+                )
+            );
+            let html = render(&md);
+            assert!(
+                html.contains("<p>Corps <strong>gras</strong>.</p>"),
+                "{html}"
+            );
+        }
+    }
+
+    #[test]
+    fn labels_are_escaped() {
+        let weird = |_: &str| "<b>&\"".to_string();
+        let opts = ExpandOptions {
+            facilitator: true,
+            labels: &weird,
+            matches: &matches,
+        };
+        let e = expand("::: tip\nx\n:::\n::: solution\ny\n:::", &opts).map(|e| e.markdown);
+        let md = e.unwrap_or_default();
+        assert!(md.contains("<p class=\"directive-label\">&lt;b&gt;&amp;&quot;</p>"));
+        assert!(md.contains("<summary>&lt;b&gt;&amp;&quot;</summary>"));
+    }
+
+    #[test]
+    fn quote_with_author_and_source() {
+        let md = participant(
+            "::: quote author=\"Seth Godin\" source=\"This Is <Marketing> & co\"\nLes gens comme nous.\n:::",
+        );
+        assert_eq!(
+            md,
+            "<figure class=\"directive quote\"><blockquote>\n\nLes gens comme nous.\n\n\
+             </blockquote><figcaption>— Seth Godin, <cite>This Is &lt;Marketing&gt; &amp; co</cite></figcaption></figure>\n\n"
+        );
+        let md = participant("::: quote author=Anonyme\nx\n:::");
+        assert!(md.contains("<figcaption>— Anonyme</figcaption></figure>"));
+        let md = participant("::: quote author=\"Il dit \\\"oui\\\" \\\\ fin\"\nx\n:::");
+        assert!(
+            md.contains("— Il dit &quot;oui&quot; \\ fin</figcaption>"),
+            "{md}"
+        );
+        let html = render(&participant("::: quote author=\"A\"\n*x*\n:::"));
+        assert!(
+            html.contains("<blockquote>\n<p><em>x</em></p>\n</blockquote>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn quote_errors() {
+        let e = one_err("::: quote\nx\n:::");
+        assert_eq!((e.line, e.column), (1, 5));
+        assert!(e.message.contains("needs an author"), "{}", e.message);
+        let e = one_err("::: quote source=\"x\"\nx\n:::");
+        assert!(e.message.contains("needs an author"));
+        let e = one_err("::: quote author=\"A\" by=\"B\"\nx\n:::");
+        assert_eq!(e.column, 22);
+        assert!(e.message.contains("`quote` does not take `by`"));
+        let e = one_err("::: quote author=\"A\" author=\"B\"\nx\n:::");
+        assert!(e.message.contains("given twice"));
+        let e = one_err("::: quote author=\"  \"\nx\n:::");
+        assert!(e.message.contains("needs an author"));
+    }
+
+    #[test]
+    fn solution_folded_for_participants_open_for_facilitator() {
+        let src = "::: solution\nLa réponse.\n:::";
+        assert_eq!(
+            participant(src),
+            "<details class=\"directive solution\"><summary>Solution</summary>\n\nLa réponse.\n\n</details>\n\n"
+        );
+        assert_eq!(
+            run(src, true).markdown,
+            "<details class=\"directive solution\" open><summary>Solution</summary>\n\nLa réponse.\n\n</details>\n\n"
+        );
+    }
+
+    #[test]
+    fn facilitator_block_in_facilitator_version() {
+        let md = run("::: facilitator\nDemandez un exemple.\n:::", true).markdown;
+        assert_eq!(
+            md,
+            "<aside class=\"directive facilitator\"><p class=\"directive-label\">Note pour l’animateur</p>\n\nDemandez un exemple.\n\n</aside>\n\n"
+        );
+    }
+
+    #[test]
+    fn facilitator_block_absent_for_participants_even_nested() {
+        let src = "\
+Avant
+:::: facilitator
+SECRET-1
+::: tip
+SECRET-2
+:::
+::: exercise secret-exercise
+SECRET-3
+:::
+```
+SECRET-4
+:::
+```
+::: only sector=\"boulangerie\"
+SECRET-5
+:::
+::::
+Après
+";
+        let e = run(src, false);
+        assert_eq!(e.markdown, "Avant\nAprès\n");
+        assert_eq!(e.line_map, vec![1, 18]);
+        assert!(!e.markdown.contains("SECRET"));
+        assert!(!e.markdown.contains("facilitator"));
+        assert_eq!(e.exercises.len(), 1);
+        assert_eq!(e.exercises[0].id, "secret-exercise");
+        assert!(!e.exercises[0].included);
+        let f = run(src, true);
+        for n in 1..=5 {
+            assert!(f.markdown.contains(&format!("SECRET-{n}")));
+        }
+        assert!(f.exercises[0].included);
+    }
+
+    #[test]
+    fn facilitator_deep_inside_other_blocks() {
+        let src = "::::: story\n:::: tip\n::: facilitator\nCACHÉ\n:::\nVisible\n::::\n:::::\n";
+        let md = participant(src);
+        assert!(!md.contains("CACHÉ"));
+        assert!(md.contains("Visible"));
+        assert!(!md.contains("aside"));
+    }
+
+    #[test]
+    fn facilitator_content_is_still_validated() {
+        let errors = errs("::: facilitator\n::: bogus\n:::\n::: quote\n:::\n:::");
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[0].message.contains("unknown directive `bogus`"));
+        assert_eq!(errors[1].line, 4);
+        assert!(errors[1].message.contains("needs an author"));
+    }
+
+    #[test]
+    fn only_and_except() {
+        let src = "\
+A
+::: only sector=\"boulangerie\"
+B
+:::
+::: only sector=\"boulangerie\" city=Paris
+C
+:::
+::: except client=\"maison-lemoine\"
+D
+:::
+::: except client=\"cabinet-belcourt\"
+E
+:::
+::: only client=maison-lemoine city=\"Lille\"
+F
+:::
+G
+";
+        let e = run(src, false);
+        assert_eq!(e.markdown, "A\nB\nE\nF\nG\n");
+        assert_eq!(e.line_map, vec![1, 3, 12, 15, 17]);
+    }
+
+    #[test]
+    fn only_needs_a_condition() {
+        let e = one_err("::: only\nx\n:::");
+        assert!(e.message.contains("`only` needs at least one condition"));
+        assert_eq!((e.line, e.column), (1, 5));
+        let e = one_err("::: except\nx\n:::");
+        assert!(e.message.contains("`except` needs at least one condition"));
+    }
+
+    #[test]
+    fn exercise_embed() {
+        let e = run(
+            "Texte\n\n::: exercise lettre-personnalisee\nPrenez 10 minutes.\n:::\n",
+            false,
+        );
+        assert_eq!(
+            e.markdown,
+            "Texte\n\n<div class=\"directive exercise-embed\">\n\nPrenez 10 minutes.\n\n\
+             <!--atelier:exercise:lettre-personnalisee-->\n\n</div>\n\n"
+        );
+        assert_eq!(e.line_map, vec![1, 2, 3, 3, 4, 5, 5, 5, 5, 5]);
+        assert_eq!(
+            e.exercises,
+            vec![ExerciseRef {
+                id: "lettre-personnalisee".into(),
+                line: 3,
+                marker: "<!--atelier:exercise:lettre-personnalisee-->".into(),
+                included: true,
+            }]
+        );
+        let e = run("::: exercise roi-2\n:::\n::: exercise a\n:::", false);
+        let ids: Vec<_> = e
+            .exercises
+            .iter()
+            .map(|x| (x.id.as_str(), x.line))
+            .collect();
+        assert_eq!(ids, vec![("roi-2", 1), ("a", 3)]);
+        let html = render(&e.markdown);
+        assert!(html.contains("<!--atelier:exercise:roi-2-->"), "{html}");
+    }
+
+    #[test]
+    fn exercise_errors() {
+        let e = one_err("::: exercise\n:::");
+        assert!(
+            e.message.contains("`exercise` needs the id"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.column, 13);
+        let e = one_err("::: exercise Lettre_Perso\n:::");
+        assert!(
+            e.message
+                .contains("exercise id `Lettre_Perso` is not valid")
+        );
+        assert_eq!(e.column, 14);
+        let e = one_err("::: exercise id=\"x\"\n:::");
+        assert!(e.message.contains("needs the id"));
+        let e = one_err("::: exercise x title=\"y\"\n:::");
+        assert!(
+            e.message
+                .contains("`exercise` takes only an exercise id: remove `title=…`")
+        );
+        assert_eq!(e.column, 16);
+    }
+
+    #[test]
+    fn nesting_with_more_colons_and_same_colons() {
+        let src = "::::: story\n:::: tip\n::: note\nx\n:::\n::::\n:::::\n";
+        let md = participant(src);
+        let opens: Vec<_> = md.lines().filter(|l| l.starts_with("<div")).collect();
+        assert_eq!(opens.len(), 3);
+        assert_eq!(md.matches("</div>").count(), 3);
+        let same = participant("::: story\n::: tip\nx\n:::\ny\n:::\n");
+        assert!(same.find("x").unwrap_or(0) < same.find("</div>").unwrap_or(0));
+        let html = render(&same);
+        assert_eq!(
+            html,
+            "<div class=\"directive story\">\n<div class=\"directive callout tip\"><p class=\"directive-label\">Astuce</p>\n<p>x</p>\n</div>\n<p>y</p>\n</div>\n"
+        );
+    }
+
+    #[test]
+    fn mismatched_closing_fence() {
+        let src = "a\nb\nc\nd\ne\nf\ng\nh\n::: tip\nx\ny\n::::\n";
+        let errors = errs(src);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].message,
+            "closing fence `::::` at line 12 does not match `:::` that opened `tip` at line 9: \
+             close it with `:::` (the same number of colons as its opening fence)"
+        );
+        assert_eq!((errors[0].line, errors[0].column), (12, 1));
+    }
+
+    #[test]
+    fn forgotten_inner_fence_is_one_error() {
+        let src = ":::: story\n::: tip\nx\n::::\nsuite\n";
+        let errors = errs(src);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0]
+                .message
+                .contains("close `tip` with a line `:::` first")
+        );
+    }
+
+    #[test]
+    fn closing_fence_with_nothing_open() {
+        let e = one_err("texte\n  :::\n");
+        assert_eq!((e.line, e.column), (2, 3));
+        assert!(e.message.contains("has no open directive to close"));
+    }
+
+    #[test]
+    fn unclosed_directive() {
+        let e = one_err("# T\n\n::: story\nIl était une fois\n");
+        assert_eq!((e.line, e.column), (3, 1));
+        assert_eq!(
+            e.message,
+            "`story` opened at line 3 is never closed: add a line `:::` after its content"
+        );
+        let errors = errs(":::: story\n::: tip\n");
+        assert_eq!(errors.len(), 2);
+        assert!(errors[0].message.contains("add a line `::::`"));
+        assert!(errors[1].message.contains("`tip` opened at line 2"));
+    }
+
+    #[test]
+    fn unclosed_code_fence_hides_closing_directive() {
+        let e = one_err("::: tip\n```\ncode\n:::\n");
+        assert!(e.message.contains("`tip` opened at line 1 is never closed"));
+        assert!(
+            e.message.contains("code block opened at line 2"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn unknown_kind_lists_known_ones() {
+        let e = one_err("::: astuce\nx\n:::");
+        assert_eq!(
+            e.message,
+            "unknown directive `astuce`: use one of story, facilitator, exercise, quote, tip, \
+             note, warning, solution, only, except"
+        );
+        assert_eq!(e.column, 5);
+        let e = one_err(":::Tip\nx\n:::");
+        assert!(e.message.contains("write `tip`"));
+        assert_eq!(e.column, 4);
+        let e = one_err("::: {.note}\nx\n:::");
+        assert!(e.message.contains("unknown directive `{.note}`"));
+    }
+
+    #[test]
+    fn attributes_on_kinds_that_take_none() {
+        for kind in ["story", "facilitator", "tip", "note", "warning", "solution"] {
+            let e = one_err(&format!("::: {kind} titre=\"x\"\ny\n:::"));
+            assert!(
+                e.message
+                    .contains(&format!("`{kind}` takes no attributes: remove `titre=…`")),
+                "{}",
+                e.message
+            );
+            assert_eq!(e.column, kind.len() + 6);
+        }
+    }
+
+    #[test]
+    fn bad_attribute_syntax() {
+        let cases = [
+            ("::: only sector", "attribute `sector` has no value", 10),
+            ("::: only sector=", "attribute `sector` has no value", 10),
+            ("::: only sector=\"boul", "has no closing quote", 10),
+            (
+                "::: only \"x\"",
+                "expected an attribute like key=\"value\", found `\"x\"`",
+                10,
+            ),
+            (
+                "::: only a=\"b\"c",
+                "put a space after a=\"…\" before `c`",
+                15,
+            ),
+            ("::: only a=b\"c\"", "misplaced quote", 10),
+            ("::: only a.b=c", "bad attribute `a.b=c`", 10),
+            ("::: tip Le titre", "attribute `Le` has no value", 9),
+            ("::: only a=b :: x", "unexpected `::`", 14),
+        ];
+        for (line, expected, column) in cases {
+            let e = one_err(&format!("{line}\nx\n:::"));
+            assert!(e.message.contains(expected), "{line}: {}", e.message);
+            assert_eq!((e.line, e.column), (1, column), "{line}");
+        }
+    }
+
+    #[test]
+    fn unicode_columns() {
+        let e = one_err("::: quote author=\"Émile Zola\" ô=1\nx\n:::");
+        // ô is not a valid key start: column counts characters.
+        assert_eq!(e.column, 31);
+        let e = one_err("::: only ville=\"Besançon\" é\nx\n:::");
+        assert_eq!(e.column, 27);
+        let e = one_err("::: été\nx\n:::");
+        assert_eq!(e.column, 5);
+    }
+
+    #[test]
+    fn trailing_colons_and_spacing() {
+        let md = participant("::: tip :::\nx\n:::");
+        assert!(md.contains("callout tip"));
+        let md = participant(":::tip\nx\n:::   ");
+        assert!(md.contains("callout tip"));
+        let md = participant("   ::: note\nx\n   :::");
+        assert!(md.starts_with("   <div class=\"directive callout note\">"));
+        assert!(md.contains("\n   </div>\n"));
+        // Four spaces: not a fence (an indented code line).
+        let md = participant("    ::: tip\nx");
+        assert_eq!(md, "    ::: tip\nx\n");
+    }
+
+    #[test]
+    fn colon_lines_inside_code_blocks_are_code() {
+        let src = "```markdown\n::: tip\nExemple\n:::\n:::\n```\n~~~\n::: bogus\n~~~\n";
+        let e = run(src, false);
+        assert_eq!(e.markdown, src);
+    }
+
+    #[test]
+    fn code_fences_inside_directives() {
+        let src = "::: tip\n```yaml\n:::\nkey: value\n```\nAprès\n:::\n";
+        let e = run(src, false);
+        assert!(
+            e.markdown
+                .contains("```yaml\n:::\nkey: value\n```\nAprès\n\n</div>")
+        );
+        let html = render(&e.markdown);
+        assert!(
+            html.contains("<pre><code class=\"language-yaml\">:::\nkey: value\n</code></pre>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn code_fence_inside_list_inside_directive() {
+        let src = "::: note\n- étape\n  ```\n  :::\n  ```\n:::\n";
+        let md = participant(src);
+        assert!(md.contains("  ```\n  :::\n  ```\n"));
+        assert!(md.contains("</div>"));
+    }
+
+    #[test]
+    fn crlf_input() {
+        let e = run("::: tip\r\nx\r\n:::\r\n", false);
+        assert!(!e.markdown.contains('\r'));
+        assert!(e.markdown.contains("\nx\n"));
+    }
+
+    #[test]
+    fn errors_are_collected_and_sorted() {
+        let src = "::: bogus\n:::\n:::\n::: quote\n:::\n::: tip\n";
+        let errors = errs(src);
+        let lines: Vec<_> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![1, 3, 4, 6]);
+    }
+
+    #[test]
+    fn line_map_with_dropped_blocks() {
+        let src = "\
+L1
+::: facilitator
+L3
+:::
+L5
+::: only client=\"autre\"
+L7
+::: tip
+L9
+:::
+:::
+L12
+::: story
+L14
+:::
+";
+        let e = run(src, false);
+        let lines: Vec<&str> = e.markdown.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if let Some(n) = line.strip_prefix('L') {
+                assert_eq!(n.parse::<usize>().ok(), Some(e.line_map[i]));
+            }
+        }
+        assert!(e.markdown.contains("L1\nL5\nL12\n"));
+        assert!(
+            !e.markdown.contains("L3") && !e.markdown.contains("L7") && !e.markdown.contains("L9")
+        );
+        // The facilitator version keeps L3 at its line too.
+        let f = run(src, true);
+        let i = f.markdown.lines().position(|l| l == "L3");
+        assert_eq!(i.map(|i| f.line_map[i]), Some(3));
+    }
+
+    #[test]
+    fn ten_thousand_nested_directives() {
+        const DEPTH: usize = 10_000;
+        let mut src = String::new();
+        for _ in 0..DEPTH {
+            src.push_str("::: story\n");
+        }
+        src.push_str("Au fond.\n");
+        for _ in 0..DEPTH {
+            src.push_str(":::\n");
+        }
+        let e = run(&src, false);
+        assert_eq!(
+            e.markdown
+                .matches("<div class=\"directive story\">")
+                .count(),
+            DEPTH
+        );
+        assert_eq!(e.markdown.matches("</div>").count(), DEPTH);
+        let i = e.markdown.lines().position(|l| l == "Au fond.");
+        assert_eq!(i.map(|i| e.line_map[i]), Some(DEPTH + 1));
+
+        // More colons outside, fewer inside (the input grows as the square
+        // of the depth, so a smaller depth).
+        const COLON_DEPTH: usize = 1_000;
+        let mut src = String::new();
+        for level in 0..COLON_DEPTH {
+            src.push_str(&":".repeat(COLON_DEPTH + 3 - level));
+            src.push_str(" note\n");
+        }
+        for level in (0..COLON_DEPTH).rev() {
+            src.push_str(&":".repeat(COLON_DEPTH + 3 - level));
+            src.push('\n');
+        }
+        let e = run(&src, false);
+        assert_eq!(e.markdown.matches("</div>").count(), COLON_DEPTH);
+
+        // Deep facilitator: nothing at all for participants.
+        let mut src = String::from("::: facilitator\n");
+        for _ in 0..DEPTH {
+            src.push_str("::: tip\nsecret\n");
+        }
+        for _ in 0..=DEPTH {
+            src.push_str(":::\n");
+        }
+        assert_eq!(participant(&src), "");
+
+        // Deep and unclosed: one error per open block, no overflow.
+        let src = "::: story\n".repeat(DEPTH);
+        assert_eq!(errs(&src).len(), DEPTH);
+    }
+
+    #[test]
+    fn deep_nesting_renders() {
+        let src = format!("{}x\n{}", "::: tip\n".repeat(500), ":::\n".repeat(500));
+        let html = render(&participant(&src));
+        assert_eq!(html.matches("<p>x</p>").count(), 1);
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let pieces = [
+            "::: ",
+            ":::",
+            "::::",
+            "tip",
+            "quote",
+            "exercise",
+            "only",
+            " a=\"b",
+            "\\\"",
+            "\"",
+            "=",
+            "é",
+            "```",
+            "~~~",
+            "\n",
+            "\r\n",
+            " ",
+            "x",
+            ":",
+            "facilitator",
+            "   ",
+        ];
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..3_000 {
+            let mut src = String::new();
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                src.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            for facilitator in [false, true] {
+                let opts = ExpandOptions {
+                    facilitator,
+                    labels: &labels,
+                    matches: &matches,
+                };
+                match expand(&src, &opts) {
+                    Ok(e) => check_line_map(&src, &e),
+                    Err(errors) => {
+                        assert!(!errors.is_empty());
+                        let lines = src.split_inclusive('\n').count();
+                        for e in errors {
+                            assert!(e.line >= 1 && e.line <= lines && e.column >= 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_lines_are_linear() {
+        let src = format!("::: only {}\nx\n:::", "a=b ".repeat(50_000));
+        assert!(participant(&src).is_empty());
+        let src = format!("::: quote author=\"a\" {}\nx\n:::", "k=v ".repeat(50_000));
+        assert_eq!(errs(&src).len(), 50_000);
+    }
+}

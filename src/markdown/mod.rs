@@ -1,0 +1,481 @@
+//! Markdown to HTML: CommonMark plus the extensions of SPEC §4.
+//!
+//! The page body goes through three text passes before pulldown-cmark sees it
+//! (variables, then directives), and the event stream is rewritten on the way
+//! out: heading ids and anchors, the table of contents, `.md` links turned into
+//! page URLs, highlighted code blocks, and French typography on text only.
+//! This module knows nothing of sites: link targets are resolved by a closure
+//! the render layer provides.
+
+pub mod directives;
+pub mod highlight;
+pub mod typography;
+pub mod variables;
+
+use std::collections::HashSet;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+use crate::html::{escape, escape_into};
+use crate::slug::slugify;
+use typography::FrenchTypography;
+
+/// Prefix written before every site-root-relative link in rendered bodies; the
+/// page renderer replaces it with the page's own path to the root, so one
+/// rendered body serves its page and the print page alike.
+pub const ROOT_MARKER: &str = "\u{E000}root\u{E000}";
+
+/// One entry of a page's table of contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TocEntry {
+    /// 2 or 3.
+    pub level: u8,
+    /// The heading's id.
+    pub id: String,
+    /// The heading's text.
+    pub title: String,
+}
+
+/// What to do with a link found in Markdown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkOutcome {
+    /// Leave it as written (external, mail, already fine).
+    Keep,
+    /// Replace the destination; check the anchor in the target page once all
+    /// pages are rendered (`target: None` is the page itself).
+    Rewrite {
+        /// New destination.
+        href: String,
+        /// `(target page, anchor)` to verify, if the link has a fragment.
+        anchor: Option<(Option<usize>, String)>,
+    },
+    /// The target does not exist.
+    Broken {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
+}
+
+/// A problem with one link, located in the source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkProblem {
+    /// 1-based line in the source file.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: String,
+}
+
+/// An anchor to verify once every page's heading ids are known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorCheck {
+    /// 1-based line in the source file.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// Target page (`None`: this page).
+    pub target: Option<usize>,
+    /// The fragment, without `#`.
+    pub anchor: String,
+}
+
+/// A rendered Markdown body.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// HTML, with [`ROOT_MARKER`] before root-relative links.
+    pub html: String,
+    /// h2 and h3 headings.
+    pub toc: Vec<TocEntry>,
+    /// Every id defined in the body (headings, footnotes).
+    pub ids: HashSet<String>,
+    /// Links whose target does not exist.
+    pub link_problems: Vec<LinkProblem>,
+    /// Anchors to verify.
+    pub anchors: Vec<AnchorCheck>,
+}
+
+/// Options of one rendering.
+pub struct RenderOptions<'a> {
+    /// Apply French typography to text.
+    pub french: bool,
+    /// Resolves a link destination (`is_image` for images).
+    pub resolve_link: &'a (dyn Fn(&str, bool) -> LinkOutcome + Sync),
+    /// Maps a 0-based line of the Markdown given to [`render`] to the
+    /// 1-based line of the source file.
+    pub source_line: &'a (dyn Fn(usize) -> usize + Sync),
+}
+
+/// The pulldown-cmark extensions atelier enables.
+pub fn parser_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_SMART_PUNCTUATION
+}
+
+/// Renders `markdown` (variables and directives already expanded).
+pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr_newlines(markdown))
+        .collect();
+    let locate = |offset: usize| -> (usize, usize) {
+        let index = line_starts.partition_point(|&start| start <= offset).saturating_sub(1);
+        let start = line_starts.get(index).copied().unwrap_or(0);
+        let column = markdown
+            .get(start..offset.min(markdown.len()))
+            .map_or(1, |s| s.chars().count() + 1);
+        ((options.source_line)(index), column)
+    };
+
+    let mut rendered = Rendered::default();
+    let mut typography = options.french.then(FrenchTypography::new);
+    let mut out: Vec<Event> = Vec::new();
+    let mut heading_start: Option<usize> = None;
+    let mut code: Option<(String, String)> = None;
+    let mut used_ids: HashSet<String> = HashSet::new();
+    let mut pending_heading: Option<(u8, Option<String>, Vec<String>)> = None;
+
+    let mut pending_text = String::new();
+    for (event, range) in Parser::new_ext(markdown, parser_options()).into_offset_iter() {
+        if !pending_text.is_empty() && !matches!(event, Event::Text(_)) {
+            flush_text(&mut pending_text, typography.as_mut(), &mut out);
+        }
+        if let Some((_, buffer)) = code.as_mut() {
+            match event {
+                Event::Text(text) => buffer.push_str(&text),
+                Event::End(TagEnd::CodeBlock) => {
+                    if let Some((lang, buffer)) = code.take() {
+                        out.push(Event::Html(CowStr::from(
+                            highlight::code_block(&buffer, &lang).to_string(),
+                        )));
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match event {
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let lang = match kind {
+                    CodeBlockKind::Fenced(info) => info.to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                code = Some((lang, String::new()));
+                if let Some(t) = typography.as_mut() {
+                    t.break_context();
+                }
+            }
+            Event::Start(Tag::Heading {
+                level, id, classes, ..
+            }) => {
+                heading_start = Some(out.len());
+                pending_heading = Some((
+                    level as u8,
+                    id.map(|id| id.to_string()),
+                    classes.iter().map(|c| c.to_string()).collect(),
+                ));
+                out.push(Event::Text(CowStr::Borrowed("")));
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                let (Some(start), Some((level, explicit_id, classes))) =
+                    (heading_start.take(), pending_heading.take())
+                else {
+                    continue;
+                };
+                let inner: Vec<Event> = out.drain(start..).skip(1).collect();
+                let text = plain_text(&inner);
+                let base = explicit_id
+                    .filter(|id| !id.is_empty())
+                    .unwrap_or_else(|| {
+                        let slug = slugify(&text);
+                        if slug.is_empty() { "section".to_string() } else { slug }
+                    });
+                let id = unique_id(&base, &mut used_ids);
+                let mut inner_html = String::new();
+                pulldown_cmark::html::push_html(&mut inner_html, inner.into_iter());
+                let mut html = format!("<h{level} id=\"{}\"", escape(&id));
+                if !classes.is_empty() {
+                    html.push_str(" class=\"");
+                    escape_into(&classes.join(" "), &mut html);
+                    html.push('"');
+                }
+                html.push('>');
+                html.push_str(&inner_html);
+                html.push_str(&format!(
+                    " <a class=\"anchor\" href=\"#{}\" aria-hidden=\"true\">#</a></h{level}>\n",
+                    escape(&id)
+                ));
+                if level == 2 || level == 3 {
+                    rendered.toc.push(TocEntry {
+                        level,
+                        id: id.clone(),
+                        title: text,
+                    });
+                }
+                rendered.ids.insert(id);
+                out.push(Event::Html(CowStr::from(html)));
+            }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let dest_url = rewrite_link(
+                    link_type,
+                    dest_url,
+                    false,
+                    range.start,
+                    options,
+                    &locate,
+                    &mut rendered,
+                );
+                out.push(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                }));
+            }
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let dest_url = rewrite_link(
+                    link_type,
+                    dest_url,
+                    true,
+                    range.start,
+                    options,
+                    &locate,
+                    &mut rendered,
+                );
+                out.push(Event::Start(Tag::Image {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                }));
+            }
+            Event::Start(Tag::FootnoteDefinition(label)) => {
+                rendered.ids.insert(label.to_string());
+                out.push(Event::Start(Tag::FootnoteDefinition(label)));
+            }
+            Event::Text(text) => pending_text.push_str(&text),
+            event @ (Event::Code(_) | Event::Html(_) | Event::InlineHtml(_)) => {
+                if let Some(t) = typography.as_mut() {
+                    t.break_context();
+                }
+                out.push(event);
+            }
+            event @ (Event::SoftBreak | Event::HardBreak) => {
+                if let Some(t) = typography.as_mut() {
+                    t.push_text("\n", &mut String::new());
+                }
+                out.push(event);
+            }
+            event @ Event::End(TagEnd::Paragraph) => {
+                if let Some(t) = typography.as_mut() {
+                    t.break_context();
+                }
+                out.push(event);
+            }
+            event => out.push(event),
+        }
+    }
+    flush_text(&mut pending_text, typography.as_mut(), &mut out);
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, out.into_iter());
+    rendered.html = html;
+    rendered
+}
+
+/// Emits the text gathered from consecutive text events (pulldown-cmark splits
+/// them around punctuation), with typography applied to the whole run.
+fn flush_text(pending: &mut String, typography: Option<&mut FrenchTypography>, out: &mut Vec<Event>) {
+    if pending.is_empty() {
+        return;
+    }
+    let text = std::mem::take(pending);
+    match typography {
+        Some(t) => {
+            let mut fixed = String::with_capacity(text.len() + 8);
+            t.push_text(&text, &mut fixed);
+            out.push(Event::Text(CowStr::from(fixed)));
+        }
+        None => out.push(Event::Text(CowStr::from(text))),
+    }
+}
+
+fn rewrite_link<'a>(
+    link_type: LinkType,
+    dest: CowStr<'a>,
+    is_image: bool,
+    offset: usize,
+    options: &RenderOptions,
+    locate: &dyn Fn(usize) -> (usize, usize),
+    rendered: &mut Rendered,
+) -> CowStr<'a> {
+    if matches!(link_type, LinkType::Autolink | LinkType::Email) {
+        return dest;
+    }
+    match (options.resolve_link)(&dest, is_image) {
+        LinkOutcome::Keep => dest,
+        LinkOutcome::Rewrite { href, anchor } => {
+            if let Some((target, anchor)) = anchor {
+                let (line, column) = locate(offset);
+                rendered.anchors.push(AnchorCheck {
+                    line,
+                    column,
+                    target,
+                    anchor,
+                });
+            }
+            CowStr::from(href)
+        }
+        LinkOutcome::Broken { message, help } => {
+            let (line, column) = locate(offset);
+            rendered.link_problems.push(LinkProblem {
+                line,
+                column,
+                message,
+                help,
+            });
+            dest
+        }
+    }
+}
+
+fn plain_text(events: &[Event]) -> String {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            Event::Text(t) | Event::Code(t) => text.push_str(t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    text.trim().to_string()
+}
+
+fn unique_id(base: &str, used: &mut HashSet<String>) -> String {
+    if used.insert(base.to_string()) {
+        return base.to_string();
+    }
+    (1..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|candidate| !used.contains(candidate))
+        .inspect(|id| {
+            used.insert(id.clone());
+        })
+        .unwrap_or_else(|| base.to_string())
+}
+
+fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'\n')
+        .map(|(i, _)| i + 1)
+}
+
+/// The text content of rendered HTML, tags removed and entities left as is:
+/// enough to compare versions and count words.
+pub fn strip_tags(html: &str) -> String {
+    let mut text = String::with_capacity(html.len() / 2);
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_plain(markdown: &str) -> Rendered {
+        let resolve = |_: &str, _: bool| LinkOutcome::Keep;
+        let line = |i: usize| i + 1;
+        render(
+            markdown,
+            &RenderOptions {
+                french: true,
+                resolve_link: &resolve,
+                source_line: &line,
+            },
+        )
+    }
+
+    #[test]
+    fn headings_get_unique_ids_anchors_and_toc() {
+        let r = render_plain("## Le coût du générique\n\n## Le coût du générique\n\n### Détail {#mon-id}\n");
+        assert!(r.html.contains("<h2 id=\"le-cout-du-generique\">"), "{}", r.html);
+        assert!(r.html.contains("<h2 id=\"le-cout-du-generique-1\">"));
+        assert!(r.html.contains("<h3 id=\"mon-id\">"));
+        assert!(r.html.contains("<a class=\"anchor\" href=\"#mon-id\""));
+        assert_eq!(r.toc.len(), 3);
+        assert_eq!(r.toc[2].title, "Détail");
+    }
+
+    #[test]
+    fn typography_skips_code() {
+        let r = render_plain("Bonjour ! `a ! b`\n\n```\nx ! y\n```\n");
+        assert!(r.html.contains("Bonjour\u{202F}!"), "{}", r.html);
+        assert!(r.html.contains("<code>a ! b</code>"));
+        assert!(r.html.contains("x ! y"));
+    }
+
+    #[test]
+    fn code_blocks_are_highlighted() {
+        let r = render_plain("```rust\nfn main() {}\n```\n");
+        assert!(r.html.contains("data-lang=\"rust\""));
+        assert!(r.html.contains("hl-"));
+    }
+
+    #[test]
+    fn links_are_located_and_rewritten() {
+        let resolve = |dest: &str, _: bool| {
+            if dest == "a.md" {
+                LinkOutcome::Rewrite {
+                    href: "A/".into(),
+                    anchor: None,
+                }
+            } else {
+                LinkOutcome::Broken {
+                    message: "missing".into(),
+                    help: "fix".into(),
+                }
+            }
+        };
+        let line = |i: usize| i + 10;
+        let r = render(
+            "[ok](a.md)\n\nsee [bad](b.md)\n",
+            &RenderOptions {
+                french: false,
+                resolve_link: &resolve,
+                source_line: &line,
+            },
+        );
+        assert!(r.html.contains("href=\"A/\""));
+        assert_eq!(r.link_problems.len(), 1);
+        assert_eq!((r.link_problems[0].line, r.link_problems[0].column), (12, 5));
+    }
+}

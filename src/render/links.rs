@@ -1,0 +1,174 @@
+//! Link resolution: Markdown links between source files become site links.
+//!
+//! Authors link files as their editor sees them (`../exercises/x.md`,
+//! `02-la-confiance.md#ancre`, `photo.jpg`), so links work in an editor's
+//! preview; here they become links relative to the output root (prefixed with
+//! [`ROOT_MARKER`]), and a target that does not exist is reported.
+
+use std::collections::HashMap;
+
+use crate::compose::Site;
+use crate::content::SourcePage;
+use crate::markdown::{LinkOutcome, ROOT_MARKER};
+
+/// Resolves `dest`, written in `page`, against `site`.
+pub(super) fn resolve(
+    site: &Site,
+    assets: &HashMap<&str, &str>,
+    page: &SourcePage,
+    dest: &str,
+    is_image: bool,
+) -> LinkOutcome {
+    let dest = dest.trim();
+    if dest.is_empty() || dest.starts_with("//") || has_scheme(dest) {
+        return LinkOutcome::Keep;
+    }
+    if let Some(anchor) = dest.strip_prefix('#') {
+        return LinkOutcome::Rewrite {
+            href: dest.to_string(),
+            anchor: (!anchor.is_empty()).then(|| (None, percent_decode(anchor))),
+        };
+    }
+    if dest.starts_with('/') {
+        return LinkOutcome::Broken {
+            message: format!("absolute link `{dest}` breaks when the site is not at the root of its host"),
+            help: "link to the Markdown file or asset with a relative path, e.g. `../exercises/x.md`".into(),
+        };
+    }
+    let (path, fragment) = match dest.split_once('#') {
+        Some((path, fragment)) => (path, Some(fragment)),
+        None => (dest, None),
+    };
+    let (path, query) = match path.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path, None),
+    };
+    let Some(target) = join(&page.rel, &percent_decode(path)) else {
+        return LinkOutcome::Broken {
+            message: format!("link `{dest}` goes above the content folder"),
+            help: "links between pages stay inside content/; files for every page go in static/".into(),
+        };
+    };
+    let what = if is_image { "image" } else { "file" };
+    if target.ends_with(".md") {
+        return match site.by_rel.get(&target) {
+            Some(&id) => {
+                let mut href = format!("{ROOT_MARKER}{}index.html", site.pages[id].url);
+                if let Some(fragment) = fragment {
+                    href.push('#');
+                    href.push_str(fragment);
+                }
+                LinkOutcome::Rewrite {
+                    href,
+                    anchor: fragment
+                        .filter(|f| !f.is_empty())
+                        .map(|f| (Some(id), percent_decode(f))),
+                }
+            }
+            None => LinkOutcome::Broken {
+                message: format!("link to a page that is not in this version: `{dest}`"),
+                help: format!(
+                    "no page content/{target} here (missing, draft, or left out of this client's version); check the path relative to this file"
+                ),
+            },
+        };
+    }
+    match assets.get(target.as_str()) {
+        Some(output) => {
+            let mut href = format!("{ROOT_MARKER}{output}");
+            if let Some(query) = query {
+                href.push('?');
+                href.push_str(query);
+            }
+            if let Some(fragment) = fragment {
+                href.push('#');
+                href.push_str(fragment);
+            }
+            LinkOutcome::Rewrite { href, anchor: None }
+        }
+        None => LinkOutcome::Broken {
+            message: format!("link to a missing {what}: `{dest}`"),
+            help: format!("put the {what} at content/{target}, or fix the path (relative to this file)"),
+        },
+    }
+}
+
+fn has_scheme(dest: &str) -> bool {
+    match dest.find(':') {
+        Some(colon) => {
+            let scheme = &dest[..colon];
+            !scheme.is_empty()
+                && !scheme.contains(['/', '#', '?'])
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        }
+        None => false,
+    }
+}
+
+/// Joins a relative link to the folder of `from` (both content-relative),
+/// normalizing `.` and `..`; `None` when it climbs above the content root.
+fn join(from: &str, link: &str) -> Option<String> {
+    let mut parts: Vec<&str> = from.split('/').collect();
+    parts.pop();
+    for segment in link.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            segment => parts.push(segment),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn percent_decode(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = text.get(i + 1..i + 3)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_relative_paths() {
+        assert_eq!(join("modules/01-a.md", "02-b.md").as_deref(), Some("modules/02-b.md"));
+        assert_eq!(join("modules/01-a.md", "../exercises/x.md").as_deref(), Some("exercises/x.md"));
+        assert_eq!(join("modules/03-r/01-s.md", "./img/p.png").as_deref(), Some("modules/03-r/img/p.png"));
+        assert_eq!(join("a.md", "../../x.md"), None);
+    }
+
+    #[test]
+    fn schemes() {
+        assert!(has_scheme("https://x"));
+        assert!(has_scheme("mailto:a@b"));
+        assert!(!has_scheme("02-x.md#a:b"));
+        assert!(!has_scheme("x.md"));
+    }
+
+    #[test]
+    fn decodes() {
+        assert_eq!(percent_decode("mon%20fichier.md"), "mon fichier.md");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,287 @@
+//! The values templates see (docs/themes.md is their contract).
+//!
+//! Plain serializable structs, built per page from the composed site; shared
+//! site-wide values are converted to Tera values once per version.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::agenda::{Agenda, AgendaItem};
+use crate::config::Config;
+use crate::content::Field;
+use crate::markdown::TocEntry;
+
+use super::Version;
+
+/// The client a version is for, as far as rendering needs it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClientInfo {
+    /// Folder name under `clients/`.
+    pub slug: String,
+    /// `client.name`.
+    pub name: String,
+    /// `client.sector`.
+    pub sector: Option<String>,
+    /// `client.city`.
+    pub city: Option<String>,
+    /// `client.audience`.
+    pub audience: Option<String>,
+    /// `client.vars.*`.
+    pub vars: BTreeMap<String, String>,
+    /// Primary colour.
+    pub primary: Option<String>,
+    /// Accent colour.
+    pub accent: Option<String>,
+    /// Logo path relative to the output root.
+    pub logo: Option<String>,
+}
+
+impl ClientInfo {
+    /// The value of `client.KEY` (`name`, `sector`, `vars.persona`…).
+    pub fn value(&self, key: &str) -> Option<String> {
+        match key {
+            "slug" => Some(self.slug.clone()),
+            "name" => Some(self.name.clone()),
+            "sector" => self.sector.clone(),
+            "city" => self.city.clone(),
+            "audience" => self.audience.clone(),
+            _ => key.strip_prefix("vars.").and_then(|k| self.vars.get(k).cloned()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct ClientValue {
+    slug: String,
+    name: String,
+    sector: Option<String>,
+    city: Option<String>,
+}
+
+#[derive(Serialize, Default)]
+pub(super) struct ThemeValue {
+    primary: Option<String>,
+    accent: Option<String>,
+    logo: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct SiteValue {
+    title: String,
+    subtitle: Option<String>,
+    author: Option<String>,
+    base_url: Option<String>,
+    styles: Vec<String>,
+    facilitator: bool,
+    client: Option<ClientValue>,
+    theme: ThemeValue,
+    generator: String,
+}
+
+impl SiteValue {
+    pub(super) fn new(config: &Config, version: &Version) -> Self {
+        SiteValue {
+            title: config.title.clone(),
+            subtitle: config.subtitle.clone(),
+            author: config.author.clone(),
+            base_url: version.base_url.clone(),
+            styles: config.styles.clone(),
+            facilitator: version.facilitator,
+            client: version.client.as_ref().map(|c| ClientValue {
+                slug: c.slug.clone(),
+                name: c.name.clone(),
+                sector: c.sector.clone(),
+                city: c.city.clone(),
+            }),
+            theme: version
+                .client
+                .as_ref()
+                .map(|c| ThemeValue {
+                    primary: c.primary.clone(),
+                    accent: c.accent.clone(),
+                    logo: c.logo.clone(),
+                })
+                .unwrap_or_default(),
+            generator: format!("atelier {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+#[derive(Serialize, Clone)]
+pub(super) struct LinkValue {
+    pub title: String,
+    pub href: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct StepLink {
+    pub title: String,
+    pub href: String,
+    pub duration: Option<String>,
+    pub current: bool,
+}
+
+#[derive(Serialize)]
+pub(super) struct ModuleNav {
+    pub title: String,
+    pub href: String,
+    pub duration: Option<String>,
+    pub steps: Vec<StepLink>,
+}
+
+#[derive(Serialize)]
+pub(super) struct ExerciseLink {
+    pub id: String,
+    pub title: String,
+    pub href: String,
+    pub kind: &'static str,
+    pub duration: Option<String>,
+    pub html: String,
+}
+
+#[derive(Serialize, Default)]
+pub(super) struct ExerciseValue {
+    pub id: String,
+    pub title: String,
+    pub kind: &'static str,
+    pub duration: Option<String>,
+    pub objective: Option<String>,
+    pub instructions: String,
+    pub fields: Vec<Field>,
+    pub stages: Vec<String>,
+    pub prompts: Vec<String>,
+    pub storage_key: String,
+    pub href: String,
+    pub html: String,
+}
+
+#[derive(Serialize, Default)]
+pub(super) struct PageValue {
+    pub kind: &'static str,
+    pub title: String,
+    pub description: Option<String>,
+    pub summary: Option<String>,
+    pub url: String,
+    pub href: String,
+    pub permalink: Option<String>,
+    pub content: String,
+    pub toc: Vec<TocEntry>,
+    pub duration: Option<String>,
+    pub start: Option<String>,
+    pub emotion: Option<String>,
+    pub intensity: Option<i64>,
+    pub objectives: Vec<String>,
+    pub exercises: Vec<ExerciseLink>,
+    pub module: Option<ModuleNav>,
+    pub prev: Option<LinkValue>,
+    pub next: Option<LinkValue>,
+    pub exercise: Option<ExerciseValue>,
+}
+
+#[derive(Serialize, Clone)]
+pub(super) struct ModuleCard {
+    pub title: String,
+    pub href: String,
+    pub summary: Option<String>,
+    pub duration: Option<String>,
+    pub emotion: Option<String>,
+    pub intensity: Option<i64>,
+    pub steps: usize,
+}
+
+#[derive(Serialize)]
+pub(super) struct ExerciseCard {
+    pub id: String,
+    pub title: String,
+    pub href: String,
+    pub kind: &'static str,
+    pub duration: Option<String>,
+    pub objective: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct AgendaEntry {
+    kind: &'static str,
+    title: String,
+    href: Option<String>,
+    start: String,
+    end: String,
+    duration: String,
+    emotion: Option<String>,
+    intensity: Option<i64>,
+    summary: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct AgendaValue {
+    start: String,
+    end: String,
+    total: String,
+    items: Vec<AgendaEntry>,
+}
+
+impl AgendaValue {
+    pub(super) fn new(agenda: &Agenda, modules: &[ModuleCard], break_label: &str) -> Self {
+        let items = agenda
+            .items
+            .iter()
+            .map(|item| {
+                let start = item.start();
+                let end = start.plus(item.duration());
+                match item {
+                    AgendaItem::Module { module, .. } => {
+                        let card = modules.get(*module);
+                        AgendaEntry {
+                            kind: "module",
+                            title: card.map(|c| c.title.clone()).unwrap_or_default(),
+                            href: card.map(|c| c.href.clone()),
+                            start: start.to_string(),
+                            end: end.to_string(),
+                            duration: item.duration().label(),
+                            emotion: card.and_then(|c| c.emotion.clone()),
+                            intensity: card.and_then(|c| c.intensity),
+                            summary: card.and_then(|c| c.summary.clone()),
+                        }
+                    }
+                    AgendaItem::Break { label, .. } => AgendaEntry {
+                        kind: "break",
+                        title: label.clone().unwrap_or_else(|| break_label.to_string()),
+                        href: None,
+                        start: start.to_string(),
+                        end: end.to_string(),
+                        duration: item.duration().label(),
+                        emotion: None,
+                        intensity: None,
+                        summary: None,
+                    },
+                }
+            })
+            .collect();
+        AgendaValue {
+            start: agenda.start.to_string(),
+            end: agenda.end().to_string(),
+            total: agenda.total.label(),
+            items,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct PrintStep {
+    pub title: String,
+    pub anchor: String,
+    pub content: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct PrintSection {
+    pub kind: &'static str,
+    pub title: String,
+    pub anchor: String,
+    pub duration: Option<String>,
+    pub start: Option<String>,
+    pub content: String,
+    pub steps: Vec<PrintStep>,
+    pub exercises: Vec<String>,
+}

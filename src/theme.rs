@@ -1,0 +1,238 @@
+//! Themes: templates, static files and interface strings.
+//!
+//! The default theme `atelier` is embedded in the binary (see `build.rs`), so a
+//! project builds with nothing but the executable. A project overrides it file
+//! by file: `themes/<name>/…` replaces theme files by relative path and
+//! `templates/<name>.html` replaces a template by name. Templates are compiled
+//! once per build and shared by every page and client version.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tera::Tera;
+
+use crate::config::{CONFIG_FILE, Config, line_of_key};
+use crate::error::{Diagnostic, display_path};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// Name of the embedded default theme.
+pub const DEFAULT_THEME: &str = "atelier";
+
+/// A file of the theme, wherever it came from.
+#[derive(Debug, Clone)]
+pub struct ThemeFile {
+    /// Path relative to the theme root (`static/atelier.css`).
+    pub rel: String,
+    /// Its bytes.
+    pub bytes: Cow<'static, [u8]>,
+    /// Where it came from, for messages (`themes/atelier/templates/base.html`).
+    pub origin: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: Option<String>,
+    #[serde(default)]
+    strings: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A loaded theme: compiled templates, static files, strings per language.
+pub struct Theme {
+    /// Compiled templates, by name (`base.html`, `partials/exercise.html`).
+    pub tera: Tera,
+    /// Files to copy under `<output>/static/`.
+    pub static_files: Vec<ThemeFile>,
+    strings: BTreeMap<String, BTreeMap<String, String>>,
+    origins: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Theme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Theme")
+            .field("templates", &self.origins.keys().collect::<Vec<_>>())
+            .field("static_files", &self.static_files.len())
+            .finish()
+    }
+}
+
+impl Theme {
+    /// Loads the theme named in `config`, with the project's overrides.
+    pub fn load(root: &Path, config: &Config, config_text: &str) -> Result<Theme, Vec<Diagnostic>> {
+        let mut files: BTreeMap<String, ThemeFile> = BTreeMap::new();
+        let theme_dir = PathBuf::from("themes").join(&config.theme);
+        if config.theme == DEFAULT_THEME {
+            for (rel, bytes) in embedded::THEME_FILES {
+                files.insert(
+                    (*rel).to_string(),
+                    ThemeFile {
+                        rel: (*rel).to_string(),
+                        bytes: Cow::Borrowed(bytes),
+                        origin: format!("themes/atelier/{rel} (built in)"),
+                    },
+                );
+            }
+        } else if !root.join(&theme_dir).is_dir() {
+            return Err(vec![
+                Diagnostic::error(CONFIG_FILE, format!("theme `{}` not found", config.theme))
+                    .at_line(line_of_key(config_text, "theme").unwrap_or(1))
+                    .with_help(format!(
+                        "create {}/ or use the built-in theme: `theme: atelier`",
+                        display_path(&theme_dir)
+                    )),
+            ]);
+        }
+        let mut problems = Vec::new();
+        read_tree(root, &theme_dir, "", &mut files, &mut problems);
+        read_tree(root, Path::new("templates"), "templates/", &mut files, &mut problems);
+
+        let manifest: Manifest = match files.get("theme.yaml") {
+            Some(file) => {
+                let text = String::from_utf8_lossy(&file.bytes);
+                crate::yaml::parse(&text, Path::new(file.origin.trim_end_matches(" (built in)")), 1, "theme.yaml")
+                    .unwrap_or_else(|d| {
+                        problems.push(d);
+                        Manifest::default()
+                    })
+            }
+            None => Manifest::default(),
+        };
+
+        let mut origins = HashMap::new();
+        let mut sources = Vec::new();
+        let mut static_files = Vec::new();
+        for (rel, file) in files {
+            if let Some(name) = rel.strip_prefix("templates/") {
+                match std::str::from_utf8(&file.bytes) {
+                    Ok(text) => {
+                        origins.insert(name.to_string(), file.origin.clone());
+                        sources.push((name.to_string(), text.to_string()));
+                    }
+                    Err(_) => problems.push(
+                        Diagnostic::error(&file.origin, "template is not valid UTF-8 text")
+                            .with_help("save it with the UTF-8 encoding"),
+                    ),
+                }
+            } else if let Some(rel) = rel.strip_prefix("static/") {
+                static_files.push(ThemeFile {
+                    rel: rel.to_string(),
+                    ..file
+                });
+            }
+        }
+        let mut tera = Tera::new();
+        if let Err(error) = tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str()))) {
+            problems.push(template_diagnostic(&error, &origins, None));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Theme {
+            tera,
+            static_files,
+            strings: manifest.strings,
+            origins,
+        })
+    }
+
+    /// The interface strings for `language`, English filling the gaps.
+    pub fn strings(&self, language: &str) -> BTreeMap<String, String> {
+        let mut merged = self.strings.get("en").cloned().unwrap_or_default();
+        if let Some(own) = self.strings.get(language) {
+            merged.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        merged
+    }
+
+    /// Whether a template of that name exists.
+    pub fn has_template(&self, name: &str) -> bool {
+        self.origins.contains_key(name)
+    }
+
+    /// Turns a rendering error into a diagnostic naming the template file and,
+    /// as context, the page being rendered.
+    pub fn render_error(&self, error: &tera::Error, page: &Path) -> Diagnostic {
+        template_diagnostic(error, &self.origins, Some(page))
+    }
+}
+
+fn read_tree(
+    root: &Path,
+    dir: &Path,
+    prefix: &str,
+    files: &mut BTreeMap<String, ThemeFile>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let base = root.join(dir);
+    if !base.is_dir() {
+        return;
+    }
+    for entry in walkdir::WalkDir::new(&base)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !crate::content::is_ignored_name(&e.file_name().to_string_lossy()))
+    {
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(&base) else {
+            continue;
+        };
+        let rel = format!("{prefix}{}", display_path(rel));
+        let origin = display_path(&dir.join(rel.trim_start_matches(prefix)));
+        match std::fs::read(entry.path()) {
+            Ok(bytes) => {
+                files.insert(
+                    rel.clone(),
+                    ThemeFile {
+                        rel,
+                        bytes: Cow::Owned(bytes),
+                        origin,
+                    },
+                );
+            }
+            Err(error) => problems.push(Diagnostic::error(origin, format!("cannot read: {error}"))),
+        }
+    }
+}
+
+fn template_diagnostic(
+    error: &tera::Error,
+    origins: &HashMap<String, String>,
+    page: Option<&Path>,
+) -> Diagnostic {
+    let context = page
+        .map(|p| format!(" (while rendering {})", display_path(p)))
+        .unwrap_or_default();
+    match error.kind() {
+        tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
+            let origin = origins
+                .get(report.filename())
+                .cloned()
+                .unwrap_or_else(|| report.filename().to_string());
+            let span = report.span();
+            Diagnostic::error(origin, format!("template error: {}{context}", report.message()))
+                .at(span.start_line.max(1), span.start_col + 1)
+                .with_help("see the template syntax in docs/themes.md (Tera 2)")
+        }
+        _ => {
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(inner) = source {
+                message.push_str(": ");
+                message.push_str(&inner.to_string());
+                source = inner.source();
+            }
+            Diagnostic::general(format!("template error: {message}{context}"))
+                .with_help("check the template names used by `extends`, `include` and `template:`")
+        }
+    }
+}

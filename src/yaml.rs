@@ -1,0 +1,83 @@
+//! YAML parsing with positions that point into the user's file.
+//!
+//! `yaml_serde` counts lines from the start of the string it parses; front
+//! matter starts a line or more into its Markdown file, so every location is
+//! shifted by the caller's offset before it reaches the user.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::Diagnostic;
+
+/// Parses `text` (which starts at 1-based line `first_line` of `file`) into `T`.
+///
+/// `what` names the document in messages ("front matter", "atelier.yaml").
+pub fn parse<T: DeserializeOwned>(
+    text: &str,
+    file: &Path,
+    first_line: usize,
+    what: &str,
+) -> Result<T, Diagnostic> {
+    // An empty document is a mapping with no keys, so "missing title" is what
+    // the user sees, not a parser's end-of-input message.
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    yaml_serde::from_str(text).map_err(|error| to_diagnostic(&error, file, first_line, what))
+}
+
+fn to_diagnostic(error: &yaml_serde::Error, file: &Path, first_line: usize, what: &str) -> Diagnostic {
+    let full = error.to_string();
+    let raw = match full.rfind(" at line ") {
+        Some(at) => &full[..at],
+        None => full.as_str(),
+    };
+    // yaml_serde prefixes some messages with the key path ("fields[0]: ...").
+    let (path, raw) = match raw.split_once(": ") {
+        Some((path, rest))
+            if !path.contains(' ') && (path.contains('.') || path.contains('[')) =>
+        {
+            (Some(path), rest)
+        }
+        _ => (None, raw),
+    };
+    let within = path.map(|p| format!(" (in `{p}`)")).unwrap_or_default();
+    let (message, help) = if let Some(rest) = raw.strip_prefix("unknown field ") {
+        let (key, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
+        let expected = expected.trim_start_matches(" one of").trim();
+        (
+            format!("unknown key {key} in {what}{within}"),
+            Some(if expected.is_empty() {
+                "remove this key".to_string()
+            } else {
+                format!("known keys here: {expected}; check the spelling or remove it")
+            }),
+        )
+    } else if let Some(rest) = raw.strip_prefix("missing field ") {
+        (
+            format!("missing required key {rest} in {what}{within}"),
+            Some(format!("add a line `{}: ...`", rest.trim_matches('`'))),
+        )
+    } else if let Some(rest) = raw.strip_prefix("unknown variant ") {
+        let (value, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
+        (
+            format!("unsupported value {value} in {what}{within}"),
+            Some(format!("use{expected}")),
+        )
+    } else if raw.starts_with("invalid type") {
+        (
+            format!("{raw} in {what}{within}"),
+            Some("check the value's form (quote text containing `:` or starting with a symbol)".to_string()),
+        )
+    } else {
+        (
+            format!("{raw} in {what}{within}"),
+            Some("check the YAML syntax: `key: value`, quote text containing `: `, consistent indentation".to_string()),
+        )
+    };
+    let mut diagnostic = Diagnostic::error(file, message);
+    diagnostic.help = help;
+    match error.location() {
+        Some(location) => diagnostic.at(first_line + location.line() - 1, location.column()),
+        None => diagnostic.at_line(first_line),
+    }
+}
