@@ -129,7 +129,19 @@ impl Theme {
         }
         let mut tera = Tera::new();
         if let Err(error) = tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str()))) {
-            problems.push(template_diagnostic(&error, &origins, None));
+            let reports = parse_reports(&error.to_string());
+            if reports.len() > 1 {
+                for (message, name, line, column) in reports {
+                    let origin = origins.get(&name).cloned().unwrap_or(name);
+                    problems.push(
+                        Diagnostic::error(origin, format!("template error: {message}"))
+                            .at(line, column)
+                            .with_help("see the template syntax in docs/themes.md (Tera 2)"),
+                    );
+                }
+            } else {
+                problems.push(template_diagnostic(&error, &origins, None));
+            }
         }
         if !problems.is_empty() {
             return Err(problems);
@@ -224,6 +236,13 @@ fn template_diagnostic(
                 .with_help("see the template syntax in docs/themes.md (Tera 2)")
         }
         _ => {
+            let reports = parse_reports(&error.to_string());
+            if let Some((message, name, line, column)) = reports.into_iter().next() {
+                let origin = origins.get(&name).cloned().unwrap_or(name);
+                return Diagnostic::error(origin, format!("template error: {message}{context}"))
+                    .at(line, column)
+                    .with_help("see the template syntax in docs/themes.md (Tera 2)");
+            }
             let mut message = error.to_string();
             let mut source = std::error::Error::source(error);
             while let Some(inner) = source {
@@ -235,4 +254,28 @@ fn template_diagnostic(
                 .with_help("check the template names used by `extends`, `include` and `template:`")
         }
     }
+}
+
+/// Tera reports some errors (unknown filters, functions, tests) only as
+/// formatted text: `error: MESSAGE` then ` --> NAME:LINE:COLUMN`. Reads them
+/// back as (message, template name, line, column).
+fn parse_reports(text: &str) -> Vec<(String, String, usize, usize)> {
+    let mut reports = Vec::new();
+    let mut message: Option<String> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.rfind("error: ").map(|at| &trimmed[at + 7..]) {
+            message = Some(rest.to_string());
+        } else if let Some(location) = trimmed.strip_prefix("--> ") {
+            let mut parts = location.rsplitn(3, ':');
+            let column = parts.next().and_then(|c| c.parse().ok());
+            let line_no = parts.next().and_then(|l| l.parse().ok());
+            if let (Some(column), Some(line_no), Some(name), Some(message)) =
+                (column, line_no, parts.next(), message.take())
+            {
+                reports.push((message, name.to_string(), line_no, column));
+            }
+        }
+    }
+    reports
 }

@@ -24,7 +24,7 @@ use typography::FrenchTypography;
 /// Prefix written before every site-root-relative link in rendered bodies; the
 /// page renderer replaces it with the page's own path to the root, so one
 /// rendered body serves its page and the print page alike.
-pub const ROOT_MARKER: &str = "\u{E000}root\u{E000}";
+pub const ROOT_MARKER: &str = "@atelier-root@";
 
 /// One entry of a page's table of contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

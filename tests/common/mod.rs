@@ -1,0 +1,217 @@
+//! Test harness: fixture projects in temporary folders, driven through the
+//! real `atelier` binary, and a checker for the links of a built site.
+
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A masterclass project in a temporary folder.
+pub struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+/// The outcome of one `atelier` run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts the exit code, showing the output when it differs.
+    pub fn expect(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts stderr contains `text`.
+    pub fn says(&self, text: &str) -> &Run {
+        assert!(
+            self.stderr.contains(text) || self.stdout.contains(text),
+            "expected output to contain {text:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+pub const MINIMAL_CONFIG: &str = "title: Atelier test\nlanguage: fr\nbase_url: https://example.org/atelier/\nclient_defaults:\n  name: votre entreprise\n  sector: votre secteur\n";
+
+impl Fixture {
+    /// An empty folder.
+    pub fn empty() -> Fixture {
+        Fixture {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A project with `atelier.yaml` and the given files.
+    pub fn new(files: &[(&str, &str)]) -> Fixture {
+        let fixture = Fixture::empty();
+        fixture.write("atelier.yaml", MINIMAL_CONFIG);
+        for (path, text) in files {
+            fixture.write(path, text);
+        }
+        fixture
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        self.write_bytes(rel, text.as_bytes());
+    }
+
+    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) {
+        let path = self.path(rel);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, bytes).expect("write");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    /// Runs `atelier ARGS` in the project folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(
+            Command::new(env!("CARGO_BIN_EXE_atelier"))
+                .args(args)
+                .current_dir(self.root())
+                .output()
+                .expect("run atelier"),
+        )
+    }
+
+    /// `atelier build`, expected to succeed.
+    pub fn build(&self) -> Run {
+        let run = self.run(&["build"]);
+        run.expect(0);
+        run
+    }
+
+    /// Every file under `dir` with its bytes, for before/after comparisons.
+    pub fn snapshot(&self, dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(self.path(dir))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().to_path_buf(), fs::read(e.path()).expect("read")))
+            .collect();
+        files.sort();
+        files
+    }
+}
+
+/// A front-matter page.
+pub fn page(front: &str, body: &str) -> String {
+    format!("---\n{front}\n---\n{body}")
+}
+
+/// Checks every `href`/`src` of every HTML file under `site`: internal links
+/// must be relative and resolve to a file (and anchor) under `site`.
+/// Returns the problems found.
+pub fn broken_links(site: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let html_files: Vec<PathBuf> = walkdir::WalkDir::new(site)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "html"))
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    for file in &html_files {
+        if file.file_name().is_some_and(|n| n == "404.html") {
+            continue;
+        }
+        let html = fs::read_to_string(file).expect("read html");
+        for link in attribute_values(&html, &["href", "src"]) {
+            if link.starts_with("http://")
+                || link.starts_with("https://")
+                || link.starts_with("mailto:")
+                || link.starts_with("data:")
+                || link.starts_with("javascript:")
+            {
+                continue;
+            }
+            if link.starts_with('/') {
+                problems.push(format!("{}: absolute internal link {link}", file.display()));
+                continue;
+            }
+            let (path, fragment) = link.split_once('#').unwrap_or((&link, ""));
+            let target = if path.is_empty() {
+                file.clone()
+            } else {
+                normalize(&file.parent().expect("parent").join(path))
+            };
+            let target = if target.is_dir() { target.join("index.html") } else { target };
+            if !target.starts_with(site) || !target.is_file() {
+                problems.push(format!("{}: broken link {link}", file.display()));
+                continue;
+            }
+            if !fragment.is_empty() && target.extension().is_some_and(|x| x == "html") {
+                let text = fs::read_to_string(&target).expect("read target");
+                let ids: HashSet<String> = attribute_values(&text, &["id", "name"]).into_iter().collect();
+                if !ids.contains(fragment) {
+                    problems.push(format!("{}: missing anchor {link}", file.display()));
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Values of the given attributes (double-quoted) in `html`.
+pub fn attribute_values(html: &str, names: &[&str]) -> Vec<String> {
+    let mut values = Vec::new();
+    for name in names {
+        let needle = format!(" {name}=\"");
+        let mut rest = html;
+        while let Some(at) = rest.find(&needle) {
+            rest = &rest[at + needle.len()..];
+            if let Some(end) = rest.find('"') {
+                values.push(rest[..end].replace("&amp;", "&"));
+                rest = &rest[end..];
+            }
+        }
+    }
+    values
+}
