@@ -32,7 +32,8 @@ fn collect(dir: &Path, base: &Path, out: &mut Vec<(String, PathBuf)>) {
 }
 
 fn embed(dir: &str, const_name: &str, code: &mut String) {
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest.join(dir);
     println!("cargo:rerun-if-changed={dir}");
     let mut files = Vec::new();
@@ -40,7 +41,10 @@ fn embed(dir: &str, const_name: &str, code: &mut String) {
     files.sort();
     code.push_str(&format!("pub static {const_name}: &[(&str, &[u8])] = &[\n"));
     for (rel, path) in files {
-        code.push_str(&format!("    ({rel:?}, include_bytes!({:?})),\n", path.display().to_string()));
+        code.push_str(&format!(
+            "    ({rel:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
     }
     code.push_str("];\n");
 }

@@ -106,12 +106,21 @@ impl Agenda {
                     .lines()
                     .position(|l| l.contains("after") && l.contains(pause.after.as_str()))
                     .map_or(1, |i| i + 1);
-                let mut slugs: Vec<&str> = modules.iter().map(|m| pages[m.page].slug.as_str()).collect();
+                let mut slugs: Vec<&str> = modules
+                    .iter()
+                    .map(|m| pages[m.page].slug.as_str())
+                    .collect();
                 slugs.sort_unstable();
                 problems.push(
-                    Diagnostic::error(CONFIG_FILE, format!("break after unknown module `{}`", pause.after))
-                        .at_line(line)
-                        .with_help(format!("`after:` takes a module slug: {}", slugs.join(", "))),
+                    Diagnostic::error(
+                        CONFIG_FILE,
+                        format!("break after unknown module `{}`", pause.after),
+                    )
+                    .at_line(line)
+                    .with_help(format!(
+                        "`after:` takes a module slug: {}",
+                        slugs.join(", ")
+                    )),
                 );
             }
         }
@@ -130,7 +139,11 @@ impl Agenda {
             });
             clock = clock.plus(duration);
             total.0 += duration.0;
-            for pause in schedule.breaks.iter().filter(|b| b.after == pages[module.page].slug) {
+            for pause in schedule
+                .breaks
+                .iter()
+                .filter(|b| b.after == pages[module.page].slug)
+            {
                 items.push(AgendaItem::Break {
                     label: pause.label.clone(),
                     start: clock,
@@ -140,6 +153,10 @@ impl Agenda {
                 total.0 += pause.duration.0;
             }
         }
-        Ok(Agenda { start, items, total })
+        Ok(Agenda {
+            start,
+            items,
+            total,
+        })
     }
 }

@@ -112,7 +112,11 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     let staging = if options.check_only {
         None
     } else {
-        let default = if options.facilitator { "public-facilitator" } else { "public" };
+        let default = if options.facilitator {
+            "public-facilitator"
+        } else {
+            "public"
+        };
         let out = options.out.clone().unwrap_or_else(|| root.join(default));
         Some(Staging::prepare(&out, root)?)
     };
@@ -120,7 +124,15 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         Some(staging) => staging,
         None => &NullSink,
     };
-    let rendered = render::render_site(&site, config, &theme, &version, &static_files, sink, &diagnostics);
+    let rendered = render::render_site(
+        &site,
+        config,
+        &theme,
+        &version,
+        &static_files,
+        sink,
+        &diagnostics,
+    );
     let summary = match rendered {
         Ok(summary) => summary,
         Err(problems) => {
@@ -167,7 +179,9 @@ fn static_files(root: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
     walkdir::WalkDir::new(&base)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !content::is_ignored_name(&e.file_name().to_string_lossy()))
+        .filter_entry(|e| {
+            e.depth() == 0 || !content::is_ignored_name(&e.file_name().to_string_lossy())
+        })
         .filter_map(|entry| entry.ok())
         .filter(|entry| entry.file_type().is_file())
         .filter_map(|entry| {

@@ -121,9 +121,15 @@ pub fn compose(
             Some(&i) if page.front.remove() => removed[i] = true,
             Some(&i) => chosen[i] = Arc::clone(page),
             None if page.front.remove() => problems.push(
-                Diagnostic::warning(&page.file, "`remove: true`, but the base content has no page at this path")
-                    .at_line(page.front_line - 1)
-                    .with_help(format!("to hide a base page, use the same path as in content/: {}", page.rel)),
+                Diagnostic::warning(
+                    &page.file,
+                    "`remove: true`, but the base content has no page at this path",
+                )
+                .at_line(page.front_line - 1)
+                .with_help(format!(
+                    "to hide a base page, use the same path as in content/: {}",
+                    page.rel
+                )),
             ),
             None => {
                 removed.push(false);
@@ -184,24 +190,30 @@ pub fn compose(
             PageKind::Exercise => exercises.push(id),
             PageKind::Page => others.push(id),
             PageKind::Step => {
-                let parent = page.parent.as_deref().and_then(|rel| parent_by_rel.get(rel));
+                let parent = page
+                    .parent
+                    .as_deref()
+                    .and_then(|rel| parent_by_rel.get(rel));
                 match parent {
                     Some(&parent) => steps_of.entry(parent).or_default().push(id),
                     None => problems.push(
-                        Diagnostic::error(&page.file, "this step's module folder has no `_index.md`")
-                            .at_line(1)
-                            .with_help(format!(
-                                "add {} with the module's front matter (title, summary, duration…)",
-                                page.parent.as_deref().map_or_else(String::new, |rel| {
-                                    let dir = page
-                                        .file
-                                        .to_string_lossy()
-                                        .strip_suffix(page.rel.as_str())
-                                        .unwrap_or_default()
-                                        .to_string();
-                                    format!("{dir}{rel}")
-                                })
-                            )),
+                        Diagnostic::error(
+                            &page.file,
+                            "this step's module folder has no `_index.md`",
+                        )
+                        .at_line(1)
+                        .with_help(format!(
+                            "add {} with the module's front matter (title, summary, duration…)",
+                            page.parent.as_deref().map_or_else(String::new, |rel| {
+                                let dir = page
+                                    .file
+                                    .to_string_lossy()
+                                    .strip_suffix(page.rel.as_str())
+                                    .unwrap_or_default()
+                                    .to_string();
+                                format!("{dir}{rel}")
+                            })
+                        )),
                     ),
                 }
             }
@@ -222,7 +234,9 @@ pub fn compose(
             let from_steps = steps
                 .iter()
                 .filter_map(|&s| pages[s].front.duration())
-                .fold(None, |sum: Option<Minutes>, d| Some(Minutes(sum.map_or(0, |s| s.0) + d.0)));
+                .fold(None, |sum: Option<Minutes>, d| {
+                    Some(Minutes(sum.map_or(0, |s| s.0) + d.0))
+                });
             Module {
                 page,
                 steps,
@@ -237,8 +251,10 @@ pub fn compose(
         .collect();
 
     if let Some(selection) = options.module_selection {
-        let by_slug: HashMap<&str, &Module> =
-            modules.iter().map(|m| (pages[m.page].slug.as_str(), m)).collect();
+        let by_slug: HashMap<&str, &Module> = modules
+            .iter()
+            .map(|m| (pages[m.page].slug.as_str(), m))
+            .collect();
         let selected: Vec<Module> = selection
             .iter()
             .filter_map(|slug| by_slug.get(slug.as_str()).map(|m| (*m).clone()))
@@ -266,7 +282,11 @@ pub fn compose(
 
     let published = std::iter::once(landing)
         .flatten()
-        .chain(modules.iter().flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied())))
+        .chain(
+            modules
+                .iter()
+                .flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied())),
+        )
         .chain(exercises.iter().copied())
         .chain(others.iter().copied());
     let by_rel: HashMap<String, PageId> = published.map(|id| (pages[id].rel.clone(), id)).collect();
@@ -276,11 +296,17 @@ pub fn compose(
         .flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied()))
         .collect();
 
-    let agenda = Agenda::compute(&config.schedule, config_text, &pages, &modules, options.client.is_some())
-        .map_err(|mut errors| {
-            problems.append(&mut errors);
-        })
-        .unwrap_or_default();
+    let agenda = Agenda::compute(
+        &config.schedule,
+        config_text,
+        &pages,
+        &modules,
+        options.client.is_some(),
+    )
+    .map_err(|mut errors| {
+        problems.append(&mut errors);
+    })
+    .unwrap_or_default();
 
     let mut assets: Vec<Arc<Asset>> = Vec::with_capacity(base_assets.len() + overlay_assets.len());
     let mut asset_position: HashMap<&str, usize> = HashMap::new();
@@ -313,11 +339,7 @@ pub fn compose(
 }
 
 /// An error for an `exercises:` entry naming no exercise, with the closest ids.
-fn unknown_exercise(
-    page: &SourcePage,
-    id: &str,
-    known: &HashMap<String, PageId>,
-) -> Diagnostic {
+fn unknown_exercise(page: &SourcePage, id: &str, known: &HashMap<String, PageId>) -> Diagnostic {
     let line = page
         .front_text
         .lines()
@@ -325,16 +347,19 @@ fn unknown_exercise(
         .map_or(page.front_line, |i| page.front_line + i);
     let mut ids: Vec<&str> = known.keys().map(String::as_str).collect();
     ids.sort_unstable();
-    Diagnostic::error(&page.file, format!("unknown exercise `{id}` in `exercises:`"))
-        .at_line(line)
-        .with_help(if ids.is_empty() {
-            "add the exercise as content/exercises/<id>.md".to_string()
-        } else {
-            format!(
-                "exercise ids are the file names in content/exercises/: {}",
-                ids.join(", ")
-            )
-        })
+    Diagnostic::error(
+        &page.file,
+        format!("unknown exercise `{id}` in `exercises:`"),
+    )
+    .at_line(line)
+    .with_help(if ids.is_empty() {
+        "add the exercise as content/exercises/<id>.md".to_string()
+    } else {
+        format!(
+            "exercise ids are the file names in content/exercises/: {}",
+            ids.join(", ")
+        )
+    })
 }
 
 /// The location of `atelier.yaml` for messages.

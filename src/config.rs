@@ -163,16 +163,21 @@ impl Config {
             problems.push(
                 Diagnostic::error(file, "`title` is empty")
                     .at_line(line_of_key(text, "title").unwrap_or(1))
-                    .with_help("give the masterclass a title: `title: Raconter l'histoire d'après`"),
+                    .with_help(
+                        "give the masterclass a title: `title: Raconter l'histoire d'après`",
+                    ),
             );
         }
         if let Some(url) = &config.base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             problems.push(
-                Diagnostic::error(file, format!("`base_url` must be an absolute http(s) URL, not `{url}`"))
-                    .at_line(line_of_key(text, "base_url").unwrap_or(1))
-                    .with_help("write it as `base_url: https://example.org/masterclass/`"),
+                Diagnostic::error(
+                    file,
+                    format!("`base_url` must be an absolute http(s) URL, not `{url}`"),
+                )
+                .at_line(line_of_key(text, "base_url").unwrap_or(1))
+                .with_help("write it as `base_url: https://example.org/masterclass/`"),
             );
         }
         if !(0.0..=1.0).contains(&config.uniqueness.min) {
@@ -182,7 +187,11 @@ impl Config {
                     .with_help("for 20 %, write `min: 0.20`"),
             );
         }
-        if problems.is_empty() { Ok(config) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Whether French typography applies.
@@ -197,10 +206,11 @@ impl Config {
 /// The 1-based line where `key:` first appears at the start of a line (after
 /// indentation), for validation errors found after parsing.
 pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|line| {
-        let line = line.trim_start().trim_start_matches("- ");
-        line.strip_prefix(key)
-            .is_some_and(|rest| rest.trim_start().starts_with(':'))
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start().trim_start_matches("- ");
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
 }

@@ -28,14 +28,21 @@ impl Minutes {
         let (hours, rest) = match compact.find('h') {
             Some(at) => {
                 let hours: u32 = compact[..at].parse().ok()?;
-                let rest = compact[at + 1..].trim_start_matches("ours").trim_start_matches("our");
+                let rest = compact[at + 1..]
+                    .trim_start_matches("ours")
+                    .trim_start_matches("our");
                 (hours, rest)
             }
             None => (0, compact.as_str()),
         };
-        let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits_end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let (number, unit) = rest.split_at(digits_end);
-        if !matches!(unit, "" | "m" | "min" | "mn" | "mins" | "minute" | "minutes") {
+        if !matches!(
+            unit,
+            "" | "m" | "min" | "mn" | "mins" | "minute" | "minutes"
+        ) {
             return None;
         }
         let minutes: u32 = if number.is_empty() {
@@ -96,9 +103,8 @@ impl<'de> Deserialize<'de> for Minutes {
                     .and_then(|v| self.visit_u64(v))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Minutes, E> {
-                Minutes::parse(v).ok_or_else(|| {
-                    E::custom(format!("invalid duration `{v}`: write {EXPECTED}"))
-                })
+                Minutes::parse(v)
+                    .ok_or_else(|| E::custom(format!("invalid duration `{v}`: write {EXPECTED}")))
             }
         }
         deserializer.deserialize_any(MinutesVisitor)
@@ -122,7 +128,9 @@ impl ClockTime {
             return None;
         }
         let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-        (h < 24 && m < 60).then_some(ClockTime { minutes: h * 60 + m })
+        (h < 24 && m < 60).then_some(ClockTime {
+            minutes: h * 60 + m,
+        })
     }
 
     /// This time plus a duration (wrapping after midnight).
@@ -171,7 +179,16 @@ mod tests {
         ] {
             assert_eq!(Minutes::parse(text), Some(Minutes(minutes)), "{text}");
         }
-        for bad in ["", "abc", "1h90", "h", "-5", "5 sec", "1h30h", "99999999999"] {
+        for bad in [
+            "",
+            "abc",
+            "1h90",
+            "h",
+            "-5",
+            "5 sec",
+            "1h30h",
+            "99999999999",
+        ] {
             assert_eq!(Minutes::parse(bad), None, "{bad}");
         }
     }
@@ -189,6 +206,12 @@ mod tests {
         assert_eq!(ClockTime::parse("09:30").map(|t| t.minutes), Some(570));
         assert_eq!(ClockTime::parse("14h").map(|t| t.minutes), Some(840));
         assert_eq!(ClockTime::parse("25:00"), None);
-        assert_eq!(ClockTime::parse("09:30").unwrap().plus(Minutes(45)).to_string(), "10:15");
+        assert_eq!(
+            ClockTime::parse("09:30")
+                .unwrap()
+                .plus(Minutes(45))
+                .to_string(),
+            "10:15"
+        );
     }
 }

@@ -109,7 +109,8 @@ impl Staging {
         let old = parent.join(format!(".{name}.atelier-old-{}", std::process::id()));
         let had_previous = self.target.exists();
         if had_previous {
-            fs::rename(&self.target, &old).map_err(|e| Error::io("cannot move aside", &self.target, e))?;
+            fs::rename(&self.target, &old)
+                .map_err(|e| Error::io("cannot move aside", &self.target, e))?;
         }
         if let Err(e) = fs::rename(&self.staging, &self.target) {
             if had_previous {
@@ -175,7 +176,10 @@ fn remove_marked(dir: &Path) {
 
 /// Removes staging folders left by builds that were killed.
 fn remove_stale(parent: &Path, name: &str) {
-    let prefixes = [format!(".{name}.atelier-staging-"), format!(".{name}.atelier-old-")];
+    let prefixes = [
+        format!(".{name}.atelier-staging-"),
+        format!(".{name}.atelier-old-"),
+    ];
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
@@ -230,7 +234,9 @@ pub fn absolute(path: &Path) -> PathBuf {
 
 /// How to show an output folder to the user: relative to the current folder when below it.
 pub fn shown(path: &Path) -> String {
-    let cwd = std::env::current_dir().ok().and_then(|c| c.canonicalize().ok());
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| c.canonicalize().ok());
     match cwd.as_deref().and_then(|c| path.strip_prefix(c).ok()) {
         Some(rel) if !rel.as_os_str().is_empty() => format!("{}/", display_path(rel)),
         _ => format!("{}/", path.display()),

@@ -57,7 +57,10 @@ mod tests {
 
     #[test]
     fn strips_ordering_prefix() {
-        assert_eq!(split_order_prefix("02-la-confiance"), (Some(2), "la-confiance"));
+        assert_eq!(
+            split_order_prefix("02-la-confiance"),
+            (Some(2), "la-confiance")
+        );
         assert_eq!(split_order_prefix("10_fin"), (Some(10), "fin"));
         assert_eq!(split_order_prefix("2024"), (None, "2024"));
         assert_eq!(split_order_prefix("02-"), (None, "02-"));

@@ -91,16 +91,27 @@ impl Theme {
         }
         let mut problems = Vec::new();
         read_tree(root, &theme_dir, "", &mut files, &mut problems);
-        read_tree(root, Path::new("templates"), "templates/", &mut files, &mut problems);
+        read_tree(
+            root,
+            Path::new("templates"),
+            "templates/",
+            &mut files,
+            &mut problems,
+        );
 
         let manifest: Manifest = match files.get("theme.yaml") {
             Some(file) => {
                 let text = String::from_utf8_lossy(&file.bytes);
-                crate::yaml::parse(&text, Path::new(file.origin.trim_end_matches(" (built in)")), 1, "theme.yaml")
-                    .unwrap_or_else(|d| {
-                        problems.push(d);
-                        Manifest::default()
-                    })
+                crate::yaml::parse(
+                    &text,
+                    Path::new(file.origin.trim_end_matches(" (built in)")),
+                    1,
+                    "theme.yaml",
+                )
+                .unwrap_or_else(|d| {
+                    problems.push(d);
+                    Manifest::default()
+                })
             }
             None => Manifest::default(),
         };
@@ -128,7 +139,9 @@ impl Theme {
             }
         }
         let mut tera = Tera::new();
-        if let Err(error) = tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str()))) {
+        if let Err(error) =
+            tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        {
             let reports = parse_reports(&error.to_string());
             if reports.len() > 1 {
                 for (message, name, line, column) in reports {
@@ -189,7 +202,9 @@ fn read_tree(
     for entry in walkdir::WalkDir::new(&base)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !crate::content::is_ignored_name(&e.file_name().to_string_lossy()))
+        .filter_entry(|e| {
+            e.depth() == 0 || !crate::content::is_ignored_name(&e.file_name().to_string_lossy())
+        })
     {
         let Ok(entry) = entry else { continue };
         if !entry.file_type().is_file() {
@@ -231,9 +246,12 @@ fn template_diagnostic(
                 .cloned()
                 .unwrap_or_else(|| report.filename().to_string());
             let span = report.span();
-            Diagnostic::error(origin, format!("template error: {}{context}", report.message()))
-                .at(span.start_line.max(1), span.start_col + 1)
-                .with_help("see the template syntax in docs/themes.md (Tera 2)")
+            Diagnostic::error(
+                origin,
+                format!("template error: {}{context}", report.message()),
+            )
+            .at(span.start_line.max(1), span.start_col + 1)
+            .with_help("see the template syntax in docs/themes.md (Tera 2)")
         }
         _ => {
             let reports = parse_reports(&error.to_string());

@@ -25,7 +25,12 @@ pub fn parse<T: DeserializeOwned>(
     yaml_serde::from_str(text).map_err(|error| to_diagnostic(&error, file, first_line, what))
 }
 
-fn to_diagnostic(error: &yaml_serde::Error, file: &Path, first_line: usize, what: &str) -> Diagnostic {
+fn to_diagnostic(
+    error: &yaml_serde::Error,
+    file: &Path,
+    first_line: usize,
+    what: &str,
+) -> Diagnostic {
     let full = error.to_string();
     let raw = match full.rfind(" at line ") {
         Some(at) => &full[..at],
@@ -33,9 +38,7 @@ fn to_diagnostic(error: &yaml_serde::Error, file: &Path, first_line: usize, what
     };
     // yaml_serde prefixes some messages with the key path ("fields[0]: ...").
     let (path, raw) = match raw.split_once(": ") {
-        Some((path, rest))
-            if !path.contains(' ') && (path.contains('.') || path.contains('[')) =>
-        {
+        Some((path, rest)) if !path.contains(' ') && (path.contains('.') || path.contains('[')) => {
             (Some(path), rest)
         }
         _ => (None, raw),
@@ -66,7 +69,10 @@ fn to_diagnostic(error: &yaml_serde::Error, file: &Path, first_line: usize, what
     } else if raw.starts_with("invalid type") {
         (
             format!("{raw} in {what}{within}"),
-            Some("check the value's form (quote text containing `:` or starting with a symbol)".to_string()),
+            Some(
+                "check the value's form (quote text containing `:` or starting with a symbol)"
+                    .to_string(),
+            ),
         )
     } else {
         (

@@ -38,7 +38,11 @@ fn unknown_front_matter_key() {
     assert_failed_build_keeps_output(
         "content/modules/02-b.md",
         "---\ntitle: B\ndurée: 45 min\n---\nx".as_bytes(),
-        &["content/modules/02-b.md:3", "unknown key `durée`", "duration"],
+        &[
+            "content/modules/02-b.md:3",
+            "unknown key `durée`",
+            "duration",
+        ],
     );
 }
 
@@ -88,23 +92,39 @@ fn duplicate_url() {
     assert_failed_build_keeps_output(
         "content/modules/03-b.md",
         b"---\ntitle: B bis\n---\nx",
-        &["content/modules/03-b.md", "content/modules/02-b.md", "modules/b/"],
+        &[
+            "content/modules/03-b.md",
+            "content/modules/02-b.md",
+            "modules/b/",
+        ],
     );
 }
 
 #[test]
 fn unknown_config_key_points_at_its_line() {
     let f = Fixture::new(&[]);
-    f.write("atelier.yaml", "title: Test\nlanguage: fr\nshedule:\n  start: \"09:30\"\n");
-    f.run(&["build"]).expect(1).says("atelier.yaml:3").says("unknown key `shedule`");
+    f.write(
+        "atelier.yaml",
+        "title: Test\nlanguage: fr\nshedule:\n  start: \"09:30\"\n",
+    );
+    f.run(&["build"])
+        .expect(1)
+        .says("atelier.yaml:3")
+        .says("unknown key `shedule`");
 }
 
 #[test]
 fn several_errors_are_reported_together() {
     let f = Fixture::new(&[
-        ("content/modules/01-a.md", "---\ntitle: A\ncolor: red\n---\nx"),
+        (
+            "content/modules/01-a.md",
+            "---\ntitle: A\ncolor: red\n---\nx",
+        ),
         ("content/modules/02-b.md", "---\nsummary: x\n---\nx"),
-        ("content/exercises/c.md", "---\ntitle: C\nkind: quiz\n---\nx"),
+        (
+            "content/exercises/c.md",
+            "---\ntitle: C\nkind: quiz\n---\nx",
+        ),
     ]);
     let run = f.run(&["build"]);
     run.expect(1)
@@ -117,14 +137,26 @@ fn several_errors_are_reported_together() {
 
 #[test]
 fn unknown_exercise_in_module_list() {
-    let f = Fixture::new(&[("content/modules/01-a.md", "---\ntitle: A\nexercises: [lettre]\n---\nx")]);
-    f.run(&["build"]).expect(1).says("content/modules/01-a.md:3").says("unknown exercise `lettre`");
+    let f = Fixture::new(&[(
+        "content/modules/01-a.md",
+        "---\ntitle: A\nexercises: [lettre]\n---\nx",
+    )]);
+    f.run(&["build"])
+        .expect(1)
+        .says("content/modules/01-a.md:3")
+        .says("unknown exercise `lettre`");
 }
 
 #[test]
 fn step_without_module_index() {
-    let f = Fixture::new(&[("content/modules/03-recit/01-avant.md", &page("title: Avant", "x"))]);
-    f.run(&["build"]).expect(1).says("content/modules/03-recit/01-avant.md").says("_index.md");
+    let f = Fixture::new(&[(
+        "content/modules/03-recit/01-avant.md",
+        &page("title: Avant", "x"),
+    )]);
+    f.run(&["build"])
+        .expect(1)
+        .says("content/modules/03-recit/01-avant.md")
+        .says("_index.md");
 }
 
 #[test]
@@ -134,22 +166,43 @@ fn break_after_unknown_module() {
         "atelier.yaml",
         "title: T\nschedule:\n  start: \"09:30\"\n  breaks:\n    - { after: nulle-part, duration: 15 min }\n",
     );
-    f.run(&["build"]).expect(1).says("atelier.yaml:5").says("nulle-part").says("a");
+    f.run(&["build"])
+        .expect(1)
+        .says("atelier.yaml:5")
+        .says("nulle-part")
+        .says("a");
 }
 
 #[test]
 fn unknown_template_name() {
-    let f = Fixture::new(&[("content/apropos.md", &page("title: A\ntemplate: special", "x"))]);
-    f.run(&["build"]).expect(1).says("content/apropos.md:3").says("special.html");
+    let f = Fixture::new(&[(
+        "content/apropos.md",
+        &page("title: A\ntemplate: special", "x"),
+    )]);
+    f.run(&["build"])
+        .expect(1)
+        .says("content/apropos.md:3")
+        .says("special.html");
 }
 
 #[test]
 fn symlink_pointing_outside_the_project_is_refused() {
     let outside = tempfile::tempdir().expect("tmp");
-    std::fs::write(outside.path().join("secret.md"), "---\ntitle: Secret\n---\nconfidentiel").expect("write");
+    std::fs::write(
+        outside.path().join("secret.md"),
+        "---\ntitle: Secret\n---\nconfidentiel",
+    )
+    .expect("write");
     let f = Fixture::new(&[("content/modules/01-a.md", &page("title: A", "x"))]);
     #[cfg(unix)]
-    std::os::unix::fs::symlink(outside.path().join("secret.md"), f.path("content/secret.md")).expect("symlink");
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.md"),
+        f.path("content/secret.md"),
+    )
+    .expect("symlink");
     #[cfg(unix)]
-    f.run(&["build"]).expect(1).says("content/secret.md").says("outside the project");
+    f.run(&["build"])
+        .expect(1)
+        .says("content/secret.md")
+        .says("outside the project");
 }

@@ -95,16 +95,22 @@ pub fn load(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> ContentSet {
                 Ok(target) if target.starts_with(&canonical_root) => {
                     if target.is_dir() {
                         diagnostics.push(
-                            Diagnostic::warning(&file, "symbolic links to folders are not followed")
-                                .with_help("move the folder here, or link its files one by one"),
+                            Diagnostic::warning(
+                                &file,
+                                "symbolic links to folders are not followed",
+                            )
+                            .with_help("move the folder here, or link its files one by one"),
                         );
                         continue;
                     }
                 }
                 _ => {
                     diagnostics.push(
-                        Diagnostic::error(&file, "symbolic link points outside the project: refused")
-                            .with_help("copy the file into the project instead of linking to it"),
+                        Diagnostic::error(
+                            &file,
+                            "symbolic link points outside the project: refused",
+                        )
+                        .with_help("copy the file into the project instead of linking to it"),
                     );
                     continue;
                 }
@@ -162,12 +168,20 @@ fn output_path_of_asset(rel: &str) -> String {
 
 fn folder_slug(dir: &str) -> String {
     let slug = stem_slug(dir);
-    if slug.is_empty() { dir.to_string() } else { slug }
+    if slug.is_empty() {
+        dir.to_string()
+    } else {
+        slug
+    }
 }
 
 fn read_page(path: &Path, file: PathBuf, rel: String) -> Result<SourcePage, Vec<Diagnostic>> {
-    let bytes = std::fs::read(path)
-        .map_err(|error| vec![Diagnostic::error(&file, format!("cannot read the file: {error}"))])?;
+    let bytes = std::fs::read(path).map_err(|error| {
+        vec![Diagnostic::error(
+            &file,
+            format!("cannot read the file: {error}"),
+        )]
+    })?;
     let text = String::from_utf8(bytes).map_err(|error| {
         let valid = error.utf8_error().valid_up_to();
         let bytes = error.as_bytes();
@@ -207,9 +221,8 @@ pub fn parse_page(text: &str, file: PathBuf, rel: String) -> Result<SourcePage, 
         PageKind::Module | PageKind::Step => {
             crate::yaml::parse(front_text, &file, line, "module front matter").map(Front::Module)
         }
-        PageKind::Exercise => {
-            crate::yaml::parse(front_text, &file, line, "exercise front matter").map(Front::Exercise)
-        }
+        PageKind::Exercise => crate::yaml::parse(front_text, &file, line, "exercise front matter")
+            .map(Front::Exercise),
         PageKind::Landing | PageKind::Page => {
             crate::yaml::parse(front_text, &file, line, "page front matter").map(Front::Page)
         }
@@ -253,9 +266,12 @@ fn validate(front: &Front, text: &str, file: &Path, first_line: usize) -> Vec<Di
                 && !(1..=5).contains(&intensity)
             {
                 problems.push(
-                    Diagnostic::error(file, format!("`intensity` is {intensity}, it must be 1 to 5"))
-                        .at_line(at("intensity"))
-                        .with_help("1 is a quiet moment, 5 the emotional peak of the day"),
+                    Diagnostic::error(
+                        file,
+                        format!("`intensity` is {intensity}, it must be 1 to 5"),
+                    )
+                    .at_line(at("intensity"))
+                    .with_help("1 is a quiet moment, 5 the emotional peak of the day"),
                 );
             }
         }
@@ -266,14 +282,19 @@ fn validate(front: &Front, text: &str, file: &Path, first_line: usize) -> Vec<Di
                     problems.push(
                         Diagnostic::error(file, format!("two fields have the id `{}`", field.id))
                             .at_line(at("fields"))
-                            .with_help("answers are saved under the field id: give each field its own"),
+                            .with_help(
+                                "answers are saved under the field id: give each field its own",
+                            ),
                     );
                 }
                 if field.kind == FieldType::Choice && field.options.is_empty() {
                     problems.push(
-                        Diagnostic::error(file, format!("field `{}` is a choice without options", field.id))
-                            .at_line(at("fields"))
-                            .with_help("add `options: [first, second]` to the field"),
+                        Diagnostic::error(
+                            file,
+                            format!("field `{}` is a choice without options", field.id),
+                        )
+                        .at_line(at("fields"))
+                        .with_help("add `options: [first, second]` to the field"),
                     );
                 }
             }
@@ -344,7 +365,11 @@ impl Place {
             ["exercises", name] if stem != "_index" => {
                 let _ = name;
                 let slug = stem_slug(stem);
-                page(PageKind::Exercise, slug.clone(), format!("exercises/{slug}/"))
+                page(
+                    PageKind::Exercise,
+                    slug.clone(),
+                    format!("exercises/{slug}/"),
+                )
             }
             _ => {
                 let mut url: String = parts[..parts.len().saturating_sub(1)]
@@ -381,10 +406,17 @@ mod tests {
 
     #[test]
     fn places_and_urls() {
-        assert_eq!(place("_index.md"), (PageKind::Landing, "".into(), "".into()));
+        assert_eq!(
+            place("_index.md"),
+            (PageKind::Landing, "".into(), "".into())
+        );
         assert_eq!(
             place("modules/02-la-confiance.md"),
-            (PageKind::Module, "la-confiance".into(), "modules/la-confiance/".into())
+            (
+                PageKind::Module,
+                "la-confiance".into(),
+                "modules/la-confiance/".into()
+            )
         );
         assert_eq!(
             place("modules/03-recit/_index.md"),
@@ -392,11 +424,19 @@ mod tests {
         );
         assert_eq!(
             place("modules/03-recit/02-le-declic.md"),
-            (PageKind::Step, "le-declic".into(), "modules/recit/le-declic/".into())
+            (
+                PageKind::Step,
+                "le-declic".into(),
+                "modules/recit/le-declic/".into()
+            )
         );
         assert_eq!(
             place("exercises/Lettre.md"),
-            (PageKind::Exercise, "lettre".into(), "exercises/lettre/".into())
+            (
+                PageKind::Exercise,
+                "lettre".into(),
+                "exercises/lettre/".into()
+            )
         );
         assert_eq!(
             place("ressources.md"),
@@ -406,18 +446,31 @@ mod tests {
             place("guides/Été/01-intro.md"),
             (PageKind::Page, "intro".into(), "guides/ete/intro/".into())
         );
-        assert_eq!(place("guides/_index.md"), (PageKind::Page, "guides".into(), "guides/".into()));
+        assert_eq!(
+            place("guides/_index.md"),
+            (PageKind::Page, "guides".into(), "guides/".into())
+        );
     }
 
     #[test]
     fn asset_paths_follow_page_folders() {
-        assert_eq!(output_path_of_asset("modules/03-recit/Photo.JPG"), "modules/recit/Photo.JPG");
+        assert_eq!(
+            output_path_of_asset("modules/03-recit/Photo.JPG"),
+            "modules/recit/Photo.JPG"
+        );
         assert_eq!(output_path_of_asset("logo.svg"), "logo.svg");
     }
 
     #[test]
     fn ignored_names() {
-        for name in [".x.md.swp", "x.md~", "4913", "#x.md#", ".hidden", "x___jb_tmp___"] {
+        for name in [
+            ".x.md.swp",
+            "x.md~",
+            "4913",
+            "#x.md#",
+            ".hidden",
+            "x___jb_tmp___",
+        ] {
             assert!(is_ignored_name(name), "{name}");
         }
         assert!(!is_ignored_name("01-intro.md"));

@@ -351,6 +351,10 @@ impl SourcePage {
             .order()
             .or(self.prefix_order.map(i64::from))
             .unwrap_or(i64::MAX);
-        (position, self.front.title().to_lowercase(), self.rel.clone())
+        (
+            position,
+            self.front.title().to_lowercase(),
+            self.rel.clone(),
+        )
     }
 }

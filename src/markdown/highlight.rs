@@ -33,11 +33,7 @@ fn cache() -> &'static Cache {
 pub fn code_block(code: &str, lang: &str) -> Arc<str> {
     let lang = lang.split([',', ' ']).next().unwrap_or_default().trim();
     let key = (Box::<str>::from(lang), Box::<str>::from(code));
-    if let Some(hit) = cache()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&key)
-    {
+    if let Some(hit) = cache().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Arc::clone(hit);
     }
     let html: Arc<str> = render(code, lang).into();

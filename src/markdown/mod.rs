@@ -127,7 +127,9 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
         .chain(memchr_newlines(markdown))
         .collect();
     let locate = |offset: usize| -> (usize, usize) {
-        let index = line_starts.partition_point(|&start| start <= offset).saturating_sub(1);
+        let index = line_starts
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1);
         let start = line_starts.get(index).copied().unwrap_or(0);
         let column = markdown
             .get(start..offset.min(markdown.len()))
@@ -192,12 +194,14 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
                 };
                 let inner: Vec<Event> = out.drain(start..).skip(1).collect();
                 let text = plain_text(&inner);
-                let base = explicit_id
-                    .filter(|id| !id.is_empty())
-                    .unwrap_or_else(|| {
-                        let slug = slugify(&text);
-                        if slug.is_empty() { "section".to_string() } else { slug }
-                    });
+                let base = explicit_id.filter(|id| !id.is_empty()).unwrap_or_else(|| {
+                    let slug = slugify(&text);
+                    if slug.is_empty() {
+                        "section".to_string()
+                    } else {
+                        slug
+                    }
+                });
                 let id = unique_id(&base, &mut used_ids);
                 let mut inner_html = String::new();
                 pulldown_cmark::html::push_html(&mut inner_html, inner.into_iter());
@@ -302,7 +306,11 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
 
 /// Emits the text gathered from consecutive text events (pulldown-cmark splits
 /// them around punctuation), with typography applied to the whole run.
-fn flush_text(pending: &mut String, typography: Option<&mut FrenchTypography>, out: &mut Vec<Event>) {
+fn flush_text(
+    pending: &mut String,
+    typography: Option<&mut FrenchTypography>,
+    out: &mut Vec<Event>,
+) {
     if pending.is_empty() {
         return;
     }
@@ -426,8 +434,14 @@ mod tests {
 
     #[test]
     fn headings_get_unique_ids_anchors_and_toc() {
-        let r = render_plain("## Le coût du générique\n\n## Le coût du générique\n\n### Détail {#mon-id}\n");
-        assert!(r.html.contains("<h2 id=\"le-cout-du-generique\">"), "{}", r.html);
+        let r = render_plain(
+            "## Le coût du générique\n\n## Le coût du générique\n\n### Détail {#mon-id}\n",
+        );
+        assert!(
+            r.html.contains("<h2 id=\"le-cout-du-generique\">"),
+            "{}",
+            r.html
+        );
         assert!(r.html.contains("<h2 id=\"le-cout-du-generique-1\">"));
         assert!(r.html.contains("<h3 id=\"mon-id\">"));
         assert!(r.html.contains("<a class=\"anchor\" href=\"#mon-id\""));
@@ -476,6 +490,9 @@ mod tests {
         );
         assert!(r.html.contains("href=\"A/\""));
         assert_eq!(r.link_problems.len(), 1);
-        assert_eq!((r.link_problems[0].line, r.link_problems[0].column), (12, 5));
+        assert_eq!(
+            (r.link_problems[0].line, r.link_problems[0].column),
+            (12, 5)
+        );
     }
 }

@@ -42,7 +42,11 @@ pub(super) fn svg(modules: &[ModuleCard], language: &str) -> String {
         }
     };
     let y_of = |v: i64| TOP + plot_h * (5 - v) as f64 / 4.0;
-    let xy: Vec<(f64, f64)> = points.iter().enumerate().map(|(i, p)| (x_of(i), y_of(p.2))).collect();
+    let xy: Vec<(f64, f64)> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (x_of(i), y_of(p.2)))
+        .collect();
 
     let mut svg = String::with_capacity(2048 + points.len() * 256);
     let _ = write!(
@@ -122,8 +126,14 @@ fn smooth_path(points: &[(f64, f64)]) -> String {
         let p1 = points[i];
         let p2 = points[i + 1];
         let p3 = points[(i + 2).min(points.len() - 1)];
-        let c1 = (p1.0 + (p2.0 - p0.0) / 6.0, (p1.1 + (p2.1 - p0.1) / 6.0).clamp(min_y, max_y));
-        let c2 = (p2.0 - (p3.0 - p1.0) / 6.0, (p2.1 - (p3.1 - p1.1) / 6.0).clamp(min_y, max_y));
+        let c1 = (
+            p1.0 + (p2.0 - p0.0) / 6.0,
+            (p1.1 + (p2.1 - p0.1) / 6.0).clamp(min_y, max_y),
+        );
+        let c2 = (
+            p2.0 - (p3.0 - p1.0) / 6.0,
+            (p2.1 - (p3.1 - p1.1) / 6.0).clamp(min_y, max_y),
+        );
         let _ = write!(
             d,
             " C {:.1} {:.1}, {:.1} {:.1}, {:.1} {:.1}",
@@ -152,7 +162,11 @@ mod tests {
     #[test]
     fn one_point_per_module_with_intensity() {
         let svg = svg(
-            &[card("A", "curiosité", Some(2)), card("B", "x", None), card("C <b>", "espoir", Some(5))],
+            &[
+                card("A", "curiosité", Some(2)),
+                card("B", "x", None),
+                card("C <b>", "espoir", Some(5)),
+            ],
             "fr",
         );
         assert_eq!(svg.matches("<circle").count(), 2);

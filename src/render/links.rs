@@ -31,8 +31,12 @@ pub(super) fn resolve(
     }
     if dest.starts_with('/') {
         return LinkOutcome::Broken {
-            message: format!("absolute link `{dest}` breaks when the site is not at the root of its host"),
-            help: "link to the Markdown file or asset with a relative path, e.g. `../exercises/x.md`".into(),
+            message: format!(
+                "absolute link `{dest}` breaks when the site is not at the root of its host"
+            ),
+            help:
+                "link to the Markdown file or asset with a relative path, e.g. `../exercises/x.md`"
+                    .into(),
         };
     }
     let (path, fragment) = match dest.split_once('#') {
@@ -46,7 +50,8 @@ pub(super) fn resolve(
     let Some(target) = join(&page.rel, &percent_decode(path)) else {
         return LinkOutcome::Broken {
             message: format!("link `{dest}` goes above the content folder"),
-            help: "links between pages stay inside content/; files for every page go in static/".into(),
+            help: "links between pages stay inside content/; files for every page go in static/"
+                .into(),
         };
     };
     let what = if is_image { "image" } else { "file" };
@@ -88,7 +93,9 @@ pub(super) fn resolve(
         }
         None => LinkOutcome::Broken {
             message: format!("link to a missing {what}: `{dest}`"),
-            help: format!("put the {what} at content/{target}, or fix the path (relative to this file)"),
+            help: format!(
+                "put the {what} at content/{target}, or fix the path (relative to this file)"
+            ),
         },
     }
 }
@@ -152,9 +159,18 @@ mod tests {
 
     #[test]
     fn joins_relative_paths() {
-        assert_eq!(join("modules/01-a.md", "02-b.md").as_deref(), Some("modules/02-b.md"));
-        assert_eq!(join("modules/01-a.md", "../exercises/x.md").as_deref(), Some("exercises/x.md"));
-        assert_eq!(join("modules/03-r/01-s.md", "./img/p.png").as_deref(), Some("modules/03-r/img/p.png"));
+        assert_eq!(
+            join("modules/01-a.md", "02-b.md").as_deref(),
+            Some("modules/02-b.md")
+        );
+        assert_eq!(
+            join("modules/01-a.md", "../exercises/x.md").as_deref(),
+            Some("exercises/x.md")
+        );
+        assert_eq!(
+            join("modules/03-r/01-s.md", "./img/p.png").as_deref(),
+            Some("modules/03-r/img/p.png")
+        );
         assert_eq!(join("a.md", "../../x.md"), None);
     }
 

@@ -20,7 +20,9 @@ use crate::compose::{PageId, Site};
 use crate::config::Config;
 use crate::content::{Front, PageKind, SourcePage};
 use crate::error::{Diagnostic, Diagnostics};
-use crate::markdown::{self, ROOT_MARKER, Rendered, directives, typography::FrenchTypography, variables};
+use crate::markdown::{
+    self, ROOT_MARKER, Rendered, directives, typography::FrenchTypography, variables,
+};
 use crate::theme::Theme;
 pub use values::ClientInfo;
 use values::*;
@@ -89,7 +91,6 @@ struct PageStrings {
 struct Prepared {
     strings: PageStrings,
     body: Rendered,
-    exercises: Vec<(String, usize)>,
     used: Vec<String>,
 }
 
@@ -142,13 +143,19 @@ pub fn render_site(
     check_links(&shared, &pages, diagnostics);
 
     // Phase B: each exercise widget once (interactive and blank for print).
-    let widgets: HashMap<String, (String, String)> = site
+    let widgets: Widgets = site
         .exercises
         .par_iter()
         .filter_map(|&id| {
             let prepared = pages.get(&id)?;
             let value = exercise_value(&shared, id, prepared);
-            Some((site.pages[id].slug.clone(), (render_widget(&shared, &value, false), render_widget(&shared, &value, true))))
+            Some((
+                site.pages[id].slug.clone(),
+                (
+                    render_widget(&shared, &value, false),
+                    render_widget(&shared, &value, true),
+                ),
+            ))
         })
         .map(|(slug, (live, print))| Ok((slug, (live?, print?))))
         .collect::<Result<_, Diagnostic>>()
@@ -165,7 +172,10 @@ pub fn render_site(
         .map(|&id| {
             let html = render_page(&shared, id, &pages, &widgets)?;
             write(&output_path(&site.pages[id].url), html.as_bytes())?;
-            Ok((site.pages[id].url.clone(), markdown::strip_tags(&pages[&id].body.html)))
+            Ok((
+                site.pages[id].url.clone(),
+                markdown::strip_tags(&pages[&id].body.html),
+            ))
         })
         .collect();
     let mut summary = RenderSummary::default();
@@ -178,7 +188,7 @@ pub fn render_site(
             Err(d) => problems.push(d),
         }
     }
-    let specials: [(&str, fn(&Shared, &HashMap<PageId, Prepared>, &HashMap<String, (String, String)>) -> Result<String, Diagnostic>); 4] = [
+    let specials: [(&str, SpecialPage); 4] = [
         ("index.html", render_landing),
         ("print/index.html", render_print),
         ("exercises/index.html", render_exercise_list),
@@ -210,7 +220,11 @@ pub fn render_site(
         .assets
         .par_iter()
         .map(|a| (a.output.as_str(), a.source.as_path()))
-        .chain(static_files.par_iter().map(|(rel, path)| (rel.as_str(), path.as_path())))
+        .chain(
+            static_files
+                .par_iter()
+                .map(|(rel, path)| (rel.as_str(), path.as_path())),
+        )
         .filter_map(|(rel, source)| {
             sink.copy(rel, source)
                 .err()
@@ -221,14 +235,28 @@ pub fn render_site(
     for prepared in pages.values() {
         summary.variables.extend(prepared.used.iter().cloned());
     }
-    if problems.is_empty() { Ok(summary) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(summary)
+    } else {
+        Err(problems)
+    }
 }
+
+/// Rendered exercise widgets by id: (interactive, blank for print).
+type Widgets = HashMap<String, (String, String)>;
+
+/// A page that is not a content file (landing, print, exercise list, 404).
+type SpecialPage = fn(&Shared, &HashMap<PageId, Prepared>, &Widgets) -> Result<String, Diagnostic>;
 
 /// Pages that get their own HTML file, in a stable order.
 fn published_pages(site: &Site) -> Vec<PageId> {
     site.landing
         .into_iter()
-        .chain(site.modules.iter().flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied())))
+        .chain(
+            site.modules
+                .iter()
+                .flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied())),
+        )
         .chain(site.exercises.iter().copied())
         .chain(site.others.iter().copied())
         .collect()
@@ -252,8 +280,15 @@ fn prepare(shared: &Shared, id: PageId) -> Result<Prepared, Vec<Diagnostic>> {
 
     // Directives first, so variables inside blocks another client gets (or
     // facilitator notes) never have to resolve in this version.
-    let labels = |key: &str| shared.strings.get(key).cloned().unwrap_or_else(|| key.to_string());
-    let matches = |key: &str, value: &str| client_matches(shared.version.client.as_ref(), key, value);
+    let labels = |key: &str| {
+        shared
+            .strings
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    };
+    let matches =
+        |key: &str, value: &str| client_matches(shared.version.client.as_ref(), key, value);
     let (expanded, line_map, exercise_refs) = if directives::has_directives(&page.body) {
         let options = directives::ExpandOptions {
             facilitator: shared.version.facilitator,
@@ -298,7 +333,13 @@ fn prepare(shared: &Shared, id: PageId) -> Result<Prepared, Vec<Diagnostic>> {
             }
             Err(errors) => {
                 for e in errors {
-                    problems.push(variable_error(page, source_line(e.line - 1), e.column, &e.name, &e.message));
+                    problems.push(variable_error(
+                        page,
+                        source_line(e.line - 1),
+                        e.column,
+                        &e.name,
+                        &e.message,
+                    ));
                 }
                 expanded
             }
@@ -307,20 +348,26 @@ fn prepare(shared: &Shared, id: PageId) -> Result<Prepared, Vec<Diagnostic>> {
         expanded
     };
 
-    let mut exercises = Vec::new();
-    for (exercise, line, included) in exercise_refs {
+    for (exercise, line, _included) in exercise_refs {
         let line = page.body_line + line - 1;
-        if shared.site.exercise_by_id.contains_key(&exercise) {
-            if included {
-                exercises.push((exercise, line));
-            }
-        } else {
-            let mut known: Vec<&str> = shared.site.exercise_by_id.keys().map(String::as_str).collect();
+        if !shared.site.exercise_by_id.contains_key(&exercise) {
+            let mut known: Vec<&str> = shared
+                .site
+                .exercise_by_id
+                .keys()
+                .map(String::as_str)
+                .collect();
             known.sort_unstable();
             problems.push(
-                Diagnostic::error(&page.file, format!("unknown exercise `{exercise}` in `::: exercise`"))
-                    .at_line(line)
-                    .with_help(format!("exercise ids are the file names in content/exercises/: {}", known.join(", "))),
+                Diagnostic::error(
+                    &page.file,
+                    format!("unknown exercise `{exercise}` in `::: exercise`"),
+                )
+                .at_line(line)
+                .with_help(format!(
+                    "exercise ids are the file names in content/exercises/: {}",
+                    known.join(", ")
+                )),
             );
         }
     }
@@ -328,7 +375,9 @@ fn prepare(shared: &Shared, id: PageId) -> Result<Prepared, Vec<Diagnostic>> {
         return Err(problems);
     }
 
-    let resolve = |dest: &str, is_image: bool| links::resolve(shared.site, &shared.assets, page, dest, is_image);
+    let resolve = |dest: &str, is_image: bool| {
+        links::resolve(shared.site, &shared.assets, page, dest, is_image)
+    };
     let body = markdown::render(
         &markdown_text,
         &markdown::RenderOptions {
@@ -340,7 +389,6 @@ fn prepare(shared: &Shared, id: PageId) -> Result<Prepared, Vec<Diagnostic>> {
     Ok(Prepared {
         strings,
         body,
-        exercises,
         used,
     })
 }
@@ -421,13 +469,45 @@ fn locate_in_front(page: &SourcePage, value: &str, column_in_value: usize) -> (u
     (page.front_line, column_in_value)
 }
 
-fn variable_error(page: &SourcePage, line: usize, column: usize, name: &str, message: &str) -> Diagnostic {
-    let help = if name.starts_with("client.") {
-        "give it a value in clients/<slug>/client.yaml, or in `client_defaults` of atelier.yaml for the base version"
+fn variable_error(
+    page: &SourcePage,
+    line: usize,
+    column: usize,
+    name: &str,
+    message: &str,
+) -> Diagnostic {
+    const KNOWN: &str = "known variables: client.name, client.sector, client.city, client.audience, client.vars.KEY, site.title, site.subtitle, site.author, page.title; write \\{{ for a literal {{";
+    let known_name = matches!(
+        name,
+        "client.name"
+            | "client.sector"
+            | "client.city"
+            | "client.audience"
+            | "client.slug"
+            | "site.title"
+            | "site.subtitle"
+            | "site.author"
+            | "site.base_url"
+            | "page.title"
+    ) || name
+        .strip_prefix("client.vars.")
+        .is_some_and(|k| !k.is_empty());
+    let (message, help) = if name.is_empty() {
+        (message.to_string(), KNOWN.to_string())
+    } else if !known_name {
+        (format!("unknown variable `{name}`"), KNOWN.to_string())
+    } else if name.starts_with("client.") {
+        (
+            message.to_string(),
+            "give it a value in clients/<slug>/client.yaml, or in `client_defaults` of atelier.yaml for the base version: a blank where the client's words should be is exactly the generic message to avoid".to_string(),
+        )
     } else {
-        "known variables: client.name, client.sector, client.city, client.audience, client.vars.KEY, site.title, site.subtitle, site.author, page.title; write \\{{ for a literal {{"
+        (
+            message.to_string(),
+            format!("set it in atelier.yaml; {KNOWN}"),
+        )
     };
-    Diagnostic::error(&page.file, message.to_string())
+    Diagnostic::error(&page.file, message)
         .at(line, column.max(1))
         .with_help(help)
 }
@@ -489,7 +569,8 @@ fn check_links(shared: &Shared, pages: &HashMap<PageId, Prepared>, diagnostics: 
                 continue;
             };
             if !target_page.body.ids.contains(&check.anchor) {
-                let mut known: Vec<&str> = target_page.body.ids.iter().map(String::as_str).collect();
+                let mut known: Vec<&str> =
+                    target_page.body.ids.iter().map(String::as_str).collect();
                 known.sort_unstable();
                 diagnostics.push(
                     Diagnostic::warning(
@@ -517,7 +598,12 @@ fn exercise_value(shared: &Shared, id: PageId, prepared: &Prepared) -> ExerciseV
     let Front::Exercise(front) = &page.front else {
         return ExerciseValue::default();
     };
-    let prompts = prepared.strings.fields.iter().map(|f| f.label.clone()).collect();
+    let prompts = prepared
+        .strings
+        .fields
+        .iter()
+        .map(|f| f.label.clone())
+        .collect();
     ExerciseValue {
         id: page.slug.clone(),
         title: prepared.strings.title.clone(),
@@ -530,7 +616,11 @@ fn exercise_value(shared: &Shared, id: PageId, prepared: &Prepared) -> ExerciseV
         prompts,
         storage_key: format!(
             "atelier:{}:{}",
-            shared.version.client.as_ref().map_or("base", |c| c.slug.as_str()),
+            shared
+                .version
+                .client
+                .as_ref()
+                .map_or("base", |c| c.slug.as_str()),
             page.slug
         ),
         href: output_path(&page.url),
@@ -538,7 +628,11 @@ fn exercise_value(shared: &Shared, id: PageId, prepared: &Prepared) -> ExerciseV
     }
 }
 
-fn render_widget(shared: &Shared, exercise: &ExerciseValue, print: bool) -> Result<String, Diagnostic> {
+fn render_widget(
+    shared: &Shared,
+    exercise: &ExerciseValue,
+    print: bool,
+) -> Result<String, Diagnostic> {
     let mut context = base_context(shared, "");
     context.insert("exercise", exercise);
     context.insert("print", &print);
@@ -559,7 +653,7 @@ fn base_context(shared: &Shared, root: &str) -> Context {
 }
 
 /// The final body of a page: exercise widgets in place, links relative to `root`.
-fn finish_body(html: &str, root: &str, widgets: &HashMap<String, (String, String)>, print: bool) -> String {
+fn finish_body(html: &str, root: &str, widgets: &Widgets, print: bool) -> String {
     let mut html = html.replace(ROOT_MARKER, root);
     if html.contains("<!--atelier:exercise:") {
         for (id, (live, blank)) in widgets {
@@ -585,18 +679,24 @@ fn page_value(
     shared: &Shared,
     id: PageId,
     pages: &HashMap<PageId, Prepared>,
-    widgets: &HashMap<String, (String, String)>,
+    widgets: &Widgets,
 ) -> PageValue {
     let site = shared.site;
     let page = &site.pages[id];
     let prepared = &pages[&id];
     let root = root_prefix(&page.url);
     let link = |target: PageId| LinkValue {
-        title: pages.get(&target).map_or_else(|| site.pages[target].front.title().to_string(), |p| p.strings.title.clone()),
+        title: pages.get(&target).map_or_else(
+            || site.pages[target].front.title().to_string(),
+            |p| p.strings.title.clone(),
+        ),
         href: output_path(&site.pages[target].url),
     };
     let (prev, next) = site.neighbours(id);
-    let module_index = site.modules.iter().position(|m| m.page == id || m.steps.contains(&id));
+    let module_index = site
+        .modules
+        .iter()
+        .position(|m| m.page == id || m.steps.contains(&id));
     let module = module_index.map(|i| &site.modules[i]);
     let module_start = module_index.and_then(|i| site.agenda.module_start(i));
     let mut start = module_start;
@@ -656,7 +756,11 @@ fn page_value(
     PageValue {
         kind: page.kind.as_str(),
         title: prepared.strings.title.clone(),
-        description: prepared.strings.description.clone().or_else(|| prepared.strings.summary.clone()),
+        description: prepared
+            .strings
+            .description
+            .clone()
+            .or_else(|| prepared.strings.summary.clone()),
         summary: prepared.strings.summary.clone(),
         url: page.url.clone(),
         href: output_path(&page.url),
@@ -680,20 +784,27 @@ fn render_page(
     shared: &Shared,
     id: PageId,
     pages: &HashMap<PageId, Prepared>,
-    widgets: &HashMap<String, (String, String)>,
+    widgets: &Widgets,
 ) -> Result<String, Diagnostic> {
     let page = &shared.site.pages[id];
     let root = root_prefix(&page.url);
     let mut value = page_value(shared, id, pages, widgets);
     let template = match (page.front.template(), page.kind) {
         (Some(name), _) => {
-            let name = if name.ends_with(".html") { name.to_string() } else { format!("{name}.html") };
+            let name = if name.ends_with(".html") {
+                name.to_string()
+            } else {
+                format!("{name}.html")
+            };
             if !shared.theme.has_template(&name) {
                 let line = crate::config::line_of_key(&page.front_text, "template")
                     .map_or(page.front_line, |l| page.front_line + l - 1);
-                return Err(Diagnostic::error(&page.file, format!("template `{name}` does not exist"))
-                    .at_line(line)
-                    .with_help("add templates/<name>.html to the project, or remove `template:`"));
+                return Err(Diagnostic::error(
+                    &page.file,
+                    format!("template `{name}` does not exist"),
+                )
+                .at_line(line)
+                .with_help("add templates/<name>.html to the project, or remove `template:`"));
             }
             name
         }
@@ -725,7 +836,7 @@ fn render_page(
 fn render_landing(
     shared: &Shared,
     pages: &HashMap<PageId, Prepared>,
-    widgets: &HashMap<String, (String, String)>,
+    widgets: &Widgets,
 ) -> Result<String, Diagnostic> {
     let site = shared.site;
     let page = match site.landing {
@@ -739,7 +850,11 @@ fn render_landing(
             ..PageValue::default()
         },
     };
-    let title_of = |id: PageId| pages.get(&id).map_or_else(String::new, |p| p.strings.title.clone());
+    let title_of = |id: PageId| {
+        pages
+            .get(&id)
+            .map_or_else(String::new, |p| p.strings.title.clone())
+    };
     let modules: Vec<ModuleCard> = site
         .modules
         .iter()
@@ -759,7 +874,11 @@ fn render_landing(
             }
         })
         .collect();
-    let break_label = shared.strings.get("break_label").cloned().unwrap_or_else(|| "Pause".into());
+    let break_label = shared
+        .strings
+        .get("break_label")
+        .cloned()
+        .unwrap_or_else(|| "Pause".into());
     let agenda = AgendaValue::new(&site.agenda, &modules, &break_label);
     let arc_svg = arc::svg(&modules, &shared.version.language);
     let mut context = base_context(shared, "");
@@ -770,14 +889,19 @@ fn render_landing(
     context.insert("exercises", &exercise_cards(shared, pages));
     let template = site
         .landing
-        .and_then(|id| site.pages[id].front.template().map(|t| format!("{}.html", t.trim_end_matches(".html"))))
+        .and_then(|id| {
+            site.pages[id]
+                .front
+                .template()
+                .map(|t| format!("{}.html", t.trim_end_matches(".html")))
+        })
         .filter(|t| shared.theme.has_template(t))
         .unwrap_or_else(|| "index.html".into());
-    shared
-        .theme
-        .tera
-        .render(&template, &context)
-        .map_err(|e| shared.theme.render_error(&e, Path::new("content/_index.md")))
+    shared.theme.tera.render(&template, &context).map_err(|e| {
+        shared
+            .theme
+            .render_error(&e, Path::new("content/_index.md"))
+    })
 }
 
 fn exercise_cards(shared: &Shared, pages: &HashMap<PageId, Prepared>) -> Vec<ExerciseCard> {
@@ -792,7 +916,9 @@ fn exercise_cards(shared: &Shared, pages: &HashMap<PageId, Prepared>) -> Vec<Exe
             };
             Some(ExerciseCard {
                 id: page.slug.clone(),
-                title: pages.get(&id).map_or_else(String::new, |p| p.strings.title.clone()),
+                title: pages
+                    .get(&id)
+                    .map_or_else(String::new, |p| p.strings.title.clone()),
                 href: output_path(&page.url),
                 kind: front.kind.as_str(),
                 duration: front.duration.map(|d| d.label()),
@@ -802,10 +928,20 @@ fn exercise_cards(shared: &Shared, pages: &HashMap<PageId, Prepared>) -> Vec<Exe
         .collect()
 }
 
-fn special_page(shared: &Shared, kind: &'static str, title_key: &str, fallback: &str, url: &str) -> PageValue {
+fn special_page(
+    shared: &Shared,
+    kind: &'static str,
+    title_key: &str,
+    fallback: &str,
+    url: &str,
+) -> PageValue {
     PageValue {
         kind,
-        title: shared.strings.get(title_key).cloned().unwrap_or_else(|| fallback.to_string()),
+        title: shared
+            .strings
+            .get(title_key)
+            .cloned()
+            .unwrap_or_else(|| fallback.to_string()),
         url: url.to_string(),
         href: output_path(url),
         permalink: permalink(shared, url),
@@ -816,22 +952,29 @@ fn special_page(shared: &Shared, kind: &'static str, title_key: &str, fallback: 
 fn render_exercise_list(
     shared: &Shared,
     pages: &HashMap<PageId, Prepared>,
-    _widgets: &HashMap<String, (String, String)>,
+    _widgets: &Widgets,
 ) -> Result<String, Diagnostic> {
     let mut context = base_context(shared, "../");
-    context.insert("page", &special_page(shared, "exercises", "exercises", "Exercises", "exercises/"));
+    context.insert(
+        "page",
+        &special_page(shared, "exercises", "exercises", "Exercises", "exercises/"),
+    );
     context.insert("exercises", &exercise_cards(shared, pages));
     shared
         .theme
         .tera
         .render("exercises.html", &context)
-        .map_err(|e| shared.theme.render_error(&e, Path::new("exercises/index.html")))
+        .map_err(|e| {
+            shared
+                .theme
+                .render_error(&e, Path::new("exercises/index.html"))
+        })
 }
 
 fn render_not_found(
     shared: &Shared,
     _pages: &HashMap<PageId, Prepared>,
-    _widgets: &HashMap<String, (String, String)>,
+    _widgets: &Widgets,
 ) -> Result<String, Diagnostic> {
     // Hosts serve 404.html at any depth: absolute links when the address is known.
     let root = shared
@@ -841,7 +984,13 @@ fn render_not_found(
         .map(|b| format!("{}/", b.trim_end_matches('/')))
         .unwrap_or_default();
     let mut context = base_context(shared, &root);
-    let mut page = special_page(shared, "not_found", "not_found_title", "Page not found", "404.html");
+    let mut page = special_page(
+        shared,
+        "not_found",
+        "not_found_title",
+        "Page not found",
+        "404.html",
+    );
     page.href = "404.html".into();
     page.permalink = None;
     context.insert("page", &page);
@@ -855,19 +1004,31 @@ fn render_not_found(
 fn render_print(
     shared: &Shared,
     pages: &HashMap<PageId, Prepared>,
-    widgets: &HashMap<String, (String, String)>,
+    widgets: &Widgets,
 ) -> Result<String, Diagnostic> {
     let site = shared.site;
     let root = "../";
-    let body = |id: PageId| pages.get(&id).map_or_else(String::new, |p| finish_body(&p.body.html, root, widgets, true));
-    let title = |id: PageId| pages.get(&id).map_or_else(String::new, |p| p.strings.title.clone());
+    let body = |id: PageId| {
+        pages.get(&id).map_or_else(String::new, |p| {
+            finish_body(&p.body.html, root, widgets, true)
+        })
+    };
+    let title = |id: PageId| {
+        pages
+            .get(&id)
+            .map_or_else(String::new, |p| p.strings.title.clone())
+    };
     let mut sections = Vec::new();
     for (index, module) in site.modules.iter().enumerate() {
         let exercises = match &site.pages[module.page].front {
             Front::Module(f) => f
                 .exercises
                 .iter()
-                .filter_map(|ex| widgets.get(ex).map(|(_, blank)| blank.replace(ROOT_MARKER, root)))
+                .filter_map(|ex| {
+                    widgets
+                        .get(ex)
+                        .map(|(_, blank)| blank.replace(ROOT_MARKER, root))
+                })
                 .collect(),
             _ => Vec::new(),
         };
@@ -883,7 +1044,10 @@ fn render_print(
                 .iter()
                 .map(|&s| PrintStep {
                     title: title(s),
-                    anchor: format!("step-{}-{}", site.pages[module.page].slug, site.pages[s].slug),
+                    anchor: format!(
+                        "step-{}-{}",
+                        site.pages[module.page].slug, site.pages[s].slug
+                    ),
                     content: body(s),
                 })
                 .collect(),
@@ -892,7 +1056,10 @@ fn render_print(
     }
     for &id in &site.exercises {
         let page = &site.pages[id];
-        let widget = widgets.get(&page.slug).map(|(_, blank)| blank.replace(ROOT_MARKER, root)).unwrap_or_default();
+        let widget = widgets
+            .get(&page.slug)
+            .map(|(_, blank)| blank.replace(ROOT_MARKER, root))
+            .unwrap_or_default();
         sections.push(PrintSection {
             kind: "exercise",
             title: title(id),
@@ -917,13 +1084,24 @@ fn render_print(
 }
 
 fn sitemap(shared: &Shared) -> String {
-    let base = shared.version.base_url.as_deref().map(|b| b.trim_end_matches('/'));
+    let base = shared
+        .version
+        .base_url
+        .as_deref()
+        .map(|b| b.trim_end_matches('/'));
     let mut urls: Vec<&str> = vec![""];
-    urls.extend(published_pages(shared.site).iter().map(|&id| shared.site.pages[id].url.as_str()).filter(|u| !u.is_empty()));
+    urls.extend(
+        published_pages(shared.site)
+            .iter()
+            .map(|&id| shared.site.pages[id].url.as_str())
+            .filter(|u| !u.is_empty()),
+    );
     if !shared.site.exercises.is_empty() {
         urls.push("exercises/");
     }
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
     for url in urls {
         let loc = match base {
             Some(base) => format!("{base}/{url}"),

@@ -46,7 +46,9 @@ impl ClientInfo {
             "sector" => self.sector.clone(),
             "city" => self.city.clone(),
             "audience" => self.audience.clone(),
-            _ => key.strip_prefix("vars.").and_then(|k| self.vars.get(k).cloned()),
+            _ => key
+                .strip_prefix("vars.")
+                .and_then(|k| self.vars.get(k).cloned()),
         }
     }
 }

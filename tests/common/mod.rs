@@ -168,14 +168,20 @@ pub fn broken_links(site: &Path) -> Vec<String> {
             } else {
                 normalize(&file.parent().expect("parent").join(path))
             };
-            let target = if target.is_dir() { target.join("index.html") } else { target };
+            let target = if target.is_dir() {
+                target.join("index.html")
+            } else {
+                target
+            };
             if !target.starts_with(site) || !target.is_file() {
                 problems.push(format!("{}: broken link {link}", file.display()));
                 continue;
             }
             if !fragment.is_empty() && target.extension().is_some_and(|x| x == "html") {
                 let text = fs::read_to_string(&target).expect("read target");
-                let ids: HashSet<String> = attribute_values(&text, &["id", "name"]).into_iter().collect();
+                let ids: HashSet<String> = attribute_values(&text, &["id", "name"])
+                    .into_iter()
+                    .collect();
                 if !ids.contains(fragment) {
                     problems.push(format!("{}: missing anchor {link}", file.display()));
                 }

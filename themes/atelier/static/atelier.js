@@ -174,7 +174,7 @@
     var out = function (name) { return form.querySelector('[data-roi-out="' + name + '"]'); };
     var currency = form.getAttribute("data-currency") || "EUR";
     var money = formatter({ style: "currency", currency: currency });
-    var percent = formatter({ style: "percent", maximumFractionDigits: 1 });
+    var percent = formatter({ style: "percent", maximumFractionDigits: 1, signDisplay: "exceptZero" });
 
     var hours = numberOf(form, "hours"), hourly = numberOf(form, "hourly");
     var spent = numberOf(form, "spent"), revenue = numberOf(form, "revenue");
@@ -191,7 +191,7 @@
     } else {
       var ratio = (revenue - cost) / cost;
       var perEuro = money(revenue / cost);
-      roi = (ratio > 0 ? "+" : "") + percent(ratio);
+      roi = percent(ratio);
       if (Math.abs(ratio) < 0.0005) {
         state = "even";
         sentence = msg(form, "roi-even");
@@ -227,7 +227,9 @@
     var radios = field.querySelector('input[type="radio"]');
     if (radios) return "";
     var el = field.querySelector("textarea, input, select");
-    return el ? String(el.value).trim() : "";
+    var value = el ? String(el.value).trim() : "";
+    var unit = field.querySelector(".unit");          // ROI inputs: "12 h", "35 €/h"
+    return value && unit ? value + " " + unit.textContent.trim() : value;
   }
 
   function toMarkdown(form) {

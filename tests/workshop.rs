@@ -1,0 +1,358 @@
+//! Workshop features: directives, variables, exercises, agenda and arc,
+//! facilitator and print views.
+
+mod common;
+
+use common::{Fixture, page};
+
+const ALL_DIRECTIVES: &str = "Intro.
+
+::: story
+Il était une fois une chocolatière.
+:::
+
+::: facilitator
+SECRET-ANIMATEUR : laisser durer le silence.
+:::
+
+::: tip
+Une astuce.
+:::
+
+::: note
+Une note.
+:::
+
+::: warning
+Attention.
+:::
+
+::: quote author=\"Camille\" source=\"Atelier de Lille\"
+Ce qui compte, c'est l'après.
+:::
+
+::: solution
+SOLUTION-TEXTE
+:::
+
+::: only sector=\"chocolaterie\"
+TEXTE-CHOCOLAT
+:::
+
+::: except client=\"belcourt\"
+TEXTE-SAUF-BELCOURT
+:::
+
+:::: story
+Dehors.
+
+::: tip
+Dedans.
+:::
+::::
+
+```markdown
+::: pas-une-directive
+:::
+```
+
+::: exercise lettre
+Consigne supplémentaire.
+:::
+";
+
+fn workshop() -> Fixture {
+    Fixture::new(&[
+        (
+            "content/modules/01-confiance.md",
+            &page(
+                "title: La confiance\nduration: 45 min\nemotion: confiance\nintensity: 4\nexercises: [parcours]",
+                ALL_DIRECTIVES,
+            ),
+        ),
+        (
+            "content/exercises/lettre.md",
+            &page(
+                "title: Lettre\nkind: worksheet\nduration: 20 min\nfields:\n  - { id: a, label: Destinataire, type: text }\n  - { id: b, label: Message, type: textarea }\n  - { id: c, label: Budget, type: number }\n  - { id: d, label: Confiance, type: scale }\n  - { id: e, label: Canal, type: choice, options: [Mail, Lettre] }",
+                "Écrivez à une vraie personne.",
+            ),
+        ),
+        (
+            "content/exercises/parcours.md",
+            &page(
+                "title: Parcours\nkind: journey-map\nstages: [Découverte, Achat, Après]",
+                "Tracez.",
+            ),
+        ),
+        (
+            "content/exercises/empathie.md",
+            &page("title: Empathie\nkind: empathy-map", "Observez."),
+        ),
+        (
+            "content/exercises/retour.md",
+            &page("title: Retour\nkind: roi", "Mesurez."),
+        ),
+        (
+            "content/exercises/merci.md",
+            &page(
+                "title: Merci\nkind: reflection\nfields:\n  - { id: un, label: Première gratitude, type: textarea }",
+                "Remerciez.",
+            ),
+        ),
+    ])
+}
+
+#[test]
+fn every_directive_renders_with_its_classes() {
+    let f = workshop();
+    f.build();
+    let html = f.read("public/modules/confiance/index.html");
+    for expected in [
+        "<div class=\"directive story\">",
+        "<div class=\"directive callout tip\">",
+        "<div class=\"directive callout note\">",
+        "<div class=\"directive callout warning\">",
+        "<figure class=\"directive quote\">",
+        "Camille",
+        "<cite>Atelier de Lille</cite>",
+        "<details class=\"directive solution\">",
+        "SOLUTION-TEXTE",
+        "TEXTE-SAUF-BELCOURT",
+        "Dedans.",
+        "::: pas-une-directive",
+        "<div class=\"directive exercise-embed\">",
+        "Consigne supplémentaire.",
+        "data-exercise=\"lettre\"",
+        "data-exercise=\"parcours\"",
+    ] {
+        assert!(html.contains(expected), "missing {expected:?}");
+    }
+    assert!(
+        !html.contains("TEXTE-CHOCOLAT"),
+        "`only` blocks are dropped in the base version"
+    );
+    assert!(!html.contains("<details class=\"directive solution\" open>"));
+}
+
+#[test]
+fn participant_output_never_contains_facilitator_text() {
+    let f = workshop();
+    f.build();
+    for entry in walkdir::WalkDir::new(f.path("public"))
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if entry.file_type().is_file() {
+            let bytes = std::fs::read(entry.path()).expect("read");
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains("SECRET-ANIMATEUR"),
+                "{} leaks facilitator notes",
+                entry.path().display()
+            );
+        }
+    }
+    f.run(&["build", "--facilitator"]).expect(0);
+    let html = f.read("public-facilitator/modules/confiance/index.html");
+    assert!(html.contains("<aside class=\"directive facilitator\">"));
+    assert!(html.contains("SECRET-ANIMATEUR"));
+    assert!(html.contains("<details class=\"directive solution\" open>"));
+    assert!(
+        f.exists("public/index.html"),
+        "the participant build is left in place"
+    );
+}
+
+#[test]
+fn directive_errors_have_file_and_line() {
+    let f = Fixture::new(&[
+        (
+            "content/modules/01-a.md",
+            &page("title: A", "Intro\n\n::: surprise\nx\n:::\n"),
+        ),
+        (
+            "content/modules/02-b.md",
+            &page("title: B", "Intro\n\n::: story\njamais fermé\n"),
+        ),
+        (
+            "content/modules/03-c.md",
+            &page("title: C", "::: exercise inexistant\n:::\n"),
+        ),
+    ]);
+    f.run(&["build"])
+        .expect(1)
+        .says("content/modules/01-a.md:6")
+        .says("surprise")
+        .says("content/modules/02-b.md:6")
+        .says("content/modules/03-c.md:4")
+        .says("unknown exercise `inexistant`");
+}
+
+#[test]
+fn variables_resolve_from_client_defaults_and_never_touch_code() {
+    let f = Fixture::new(&[(
+        "content/modules/01-a.md",
+        &page(
+            "title: Pour {{ client.name }}",
+            "Bonjour {{ client.name }}, secteur {{ client.sector }} ; {{ site.title }} / {{ page.title }}.\n\n`{{ client.name }}` et \\{{ littéral }}\n\n```\n{{ client.sector }}\n```\n",
+        ),
+    )]);
+    f.build();
+    let html = f.read("public/modules/a/index.html");
+    assert!(
+        html.contains("Bonjour votre entreprise, secteur votre secteur"),
+        "{html}"
+    );
+    assert!(html.contains("Atelier test / Pour votre entreprise."));
+    assert!(html.contains("<code>{{ client.name }}</code>"));
+    assert!(html.contains("{{ littéral }}"));
+    assert!(html.contains("{{ client.sector }}\n</code>"));
+    assert!(
+        html.contains("<title>Pour votre entreprise"),
+        "front matter strings too"
+    );
+}
+
+#[test]
+fn a_variable_without_value_is_an_error_with_line_and_column() {
+    let f = Fixture::new(&[(
+        "content/modules/01-a.md",
+        &page(
+            "title: A",
+            "Ligne un.\n\nPour {{ client.vars.persona }} et {{ client.inconnu }}.\n",
+        ),
+    )]);
+    f.run(&["build"])
+        .expect(1)
+        .says("content/modules/01-a.md:6:6")
+        .says("client.vars.persona")
+        .says("content/modules/01-a.md:6:35")
+        .says("unknown variable `client.inconnu`");
+}
+
+#[test]
+fn each_exercise_kind_renders_its_widget() {
+    let f = workshop();
+    f.build();
+    for (slug, kind) in [
+        ("lettre", "worksheet"),
+        ("parcours", "journey-map"),
+        ("empathie", "empathy-map"),
+        ("retour", "roi"),
+        ("merci", "reflection"),
+    ] {
+        let html = f.read(&format!("public/exercises/{slug}/index.html"));
+        assert!(
+            html.contains(&format!("data-kind=\"{kind}\"")),
+            "{slug}: kind"
+        );
+        assert!(
+            html.contains(&format!("data-storage-key=\"atelier:base:{slug}\"")),
+            "{slug}: storage key"
+        );
+        assert!(html.contains("static/atelier.js"), "{slug}: script");
+    }
+    let lettre = f.read("public/exercises/lettre/index.html");
+    for label in [
+        "Destinataire",
+        "Message",
+        "Budget",
+        "Confiance",
+        "Canal",
+        "Mail",
+        "textarea",
+        "type=\"number\"",
+    ] {
+        assert!(lettre.contains(label), "worksheet field {label}");
+    }
+    let parcours = f.read("public/exercises/parcours/index.html");
+    for stage in ["Découverte", "Achat", "Après", "journey-curve"] {
+        assert!(parcours.contains(stage), "journey map {stage}");
+    }
+}
+
+#[test]
+fn agenda_clock_times_include_breaks() {
+    let f = Fixture::new(&[
+        (
+            "content/modules/01-a.md",
+            &page("title: Module A\nduration: 45 min", "x"),
+        ),
+        (
+            "content/modules/02-b.md",
+            &page("title: Module B\nduration: 1h30", "x"),
+        ),
+        (
+            "content/modules/03-c.md",
+            &page("title: Module C\nduration: 30", "x"),
+        ),
+    ]);
+    f.write(
+        "atelier.yaml",
+        "title: T\nschedule:\n  start: \"09:30\"\n  breaks:\n    - { after: a, duration: 15 min, label: Pause café }\n",
+    );
+    f.build();
+    let index = f.read("public/index.html");
+    let a = index.find("Module A").expect("A");
+    let pause = index.find("Pause café").expect("break");
+    let b = index.find("Module B").expect("B");
+    assert!(a < pause && pause < b);
+    for time in ["09:30", "10:15", "10:30", "12:00", "12:30"] {
+        assert!(index.contains(time), "agenda time {time}");
+    }
+    assert!(
+        index.contains("3 h"),
+        "total duration 45 + 15 + 90 + 30 = 3 h"
+    );
+    let b_page = f.read("public/modules/b/index.html");
+    assert!(b_page.contains("10:30"), "module page shows its start time");
+}
+
+#[test]
+fn landing_page_has_the_emotional_arc() {
+    let f = Fixture::new(&[
+        (
+            "content/modules/01-a.md",
+            &page("title: A\nemotion: curiosité\nintensity: 2", "x"),
+        ),
+        (
+            "content/modules/02-b.md",
+            &page("title: B\nemotion: espoir\nintensity: 5", "x"),
+        ),
+    ]);
+    f.build();
+    let index = f.read("public/index.html");
+    assert!(index.contains("<svg class=\"arc\""));
+    assert_eq!(index.matches("class=\"arc-point\"").count(), 2);
+    assert!(index.contains("curiosité") && index.contains("espoir"));
+}
+
+#[test]
+fn print_page_has_every_module_and_blank_worksheets() {
+    let f = workshop();
+    f.build();
+    let print = f.read("public/print/index.html");
+    assert!(print.contains("La confiance"));
+    for slug in ["lettre", "parcours", "empathie", "retour", "merci"] {
+        assert!(
+            print.contains(&format!("data-exercise=\"{slug}\"")),
+            "{slug} in print"
+        );
+    }
+    assert!(!print.contains("SECRET-ANIMATEUR"));
+    let problems = common::broken_links(&f.path("public"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn english_projects_get_english_strings_and_no_french_spacing() {
+    let f = Fixture::new(&[(
+        "content/modules/01-a.md",
+        &page("title: A", "Hello! Really?"),
+    )]);
+    f.write("atelier.yaml", "title: T\nlanguage: en\n");
+    f.build();
+    let html = f.read("public/modules/a/index.html");
+    assert!(html.contains("<html lang=\"en\""));
+    assert!(html.contains("Hello! Really?"));
+}
