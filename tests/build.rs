@@ -132,14 +132,45 @@ fn slugs_fold_accents_and_drop_prefixes() {
 #[test]
 fn two_files_with_one_url_is_an_error_naming_both() {
     let f = Fixture::new(&[
-        ("content/modules/01-confiance.md", &page("title: A", "x")),
-        ("content/modules/02-confiance.md", &page("title: B", "x")),
+        ("content/modules/01-Émotion.md", &page("title: A", "x")),
+        ("content/modules/01-emotion.md", &page("title: B", "x")),
+        ("content/ressources.md", &page("title: C", "x")),
+        ("content/ressources/_index.md", &page("title: D", "x")),
     ]);
     f.run(&["build"])
         .expect(1)
-        .says("content/modules/01-confiance.md")
-        .says("content/modules/02-confiance.md")
-        .says("modules/confiance/");
+        .says("content/modules/01-Émotion.md")
+        .says("content/modules/01-emotion.md")
+        .says("modules/emotion/")
+        .says("content/ressources.md")
+        .says("content/ressources/_index.md");
+}
+
+#[test]
+fn siblings_that_differ_only_by_their_number_keep_it_in_their_urls() {
+    let f = Fixture::new(&[
+        ("content/modules/01-confiance.md", &page("title: A", "x")),
+        ("content/modules/05-confiance.md", &page("title: B", "x")),
+        ("content/modules/02-recit/_index.md", &page("title: R", "x")),
+        (
+            "content/modules/02-recit/01-avant.md",
+            &page("title: Avant", "x"),
+        ),
+        (
+            "content/modules/07-recit/_index.md",
+            &page("title: R2", "x"),
+        ),
+    ]);
+    let run = f.build();
+    run.says("warning").says("keep the prefix");
+    for file in [
+        "public/modules/01-confiance/index.html",
+        "public/modules/05-confiance/index.html",
+        "public/modules/02-recit/avant/index.html",
+        "public/modules/07-recit/index.html",
+    ] {
+        assert!(f.exists(file), "{file}");
+    }
 }
 
 #[test]

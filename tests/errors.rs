@@ -90,10 +90,10 @@ fn bad_duration_and_intensity() {
 #[test]
 fn duplicate_url() {
     assert_failed_build_keeps_output(
-        "content/modules/03-b.md",
+        "content/modules/02-B.md",
         b"---\ntitle: B bis\n---\nx",
         &[
-            "content/modules/03-b.md",
+            "content/modules/02-B.md",
             "content/modules/02-b.md",
             "modules/b/",
         ],

@@ -69,6 +69,7 @@ pub fn load(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> ContentSet {
     let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut markdown = Vec::new();
     let mut assets = Vec::new();
+    let mut folders = Vec::new();
     let walker = WalkDir::new(&base)
         .follow_links(false)
         .sort_by_file_name()
@@ -115,6 +116,13 @@ pub fn load(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> ContentSet {
                     continue;
                 }
             }
+        } else if entry.file_type().is_dir() {
+            if let Ok(rel) = path.strip_prefix(&base)
+                && !rel.as_os_str().is_empty()
+            {
+                folders.push(display_path(rel));
+            }
+            continue;
         } else if !entry.file_type().is_file() {
             continue;
         }
@@ -125,18 +133,28 @@ pub fn load(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> ContentSet {
         if rel.ends_with(".md") {
             markdown.push((path.to_path_buf(), file, rel));
         } else {
-            let output = output_path_of_asset(&rel);
             assets.push(Asset {
                 source: path.to_path_buf(),
                 file,
                 rel,
-                output,
+                output: String::new(),
             });
         }
     }
+    let segments = Segments::new(
+        folders
+            .iter()
+            .map(String::as_str)
+            .chain(markdown.iter().map(|(_, _, rel)| rel.as_str())),
+        dir,
+        diagnostics,
+    );
+    for asset in &mut assets {
+        asset.output = output_path_of_asset(&asset.rel, &segments);
+    }
     let results: Vec<Result<SourcePage, Vec<Diagnostic>>> = markdown
         .into_par_iter()
-        .map(|(path, file, rel)| read_page(&path, file, rel))
+        .map(|(path, file, rel)| read_page(&path, file, rel, &segments))
         .collect();
     let mut pages = Vec::with_capacity(results.len());
     for result in results {
@@ -154,28 +172,120 @@ pub fn relative_to(root: &Path, path: &Path) -> PathBuf {
 }
 
 /// Output path of an asset: folders mapped like page URLs, file name kept.
-fn output_path_of_asset(rel: &str) -> String {
-    let mut parts: Vec<&str> = rel.split('/').collect();
-    let name = parts.pop().unwrap_or_default();
-    let mut out: String = parts
-        .iter()
-        .map(|dir| folder_slug(dir))
-        .map(|s| s + "/")
-        .collect();
+fn output_path_of_asset(rel: &str, segments: &Segments) -> String {
+    let (folder, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let mut out = segments.folder_url(folder);
     out.push_str(name);
     out
 }
 
-fn folder_slug(dir: &str) -> String {
-    let slug = stem_slug(dir);
-    if slug.is_empty() {
-        dir.to_string()
-    } else {
-        slug
+/// The URL segment of each folder and Markdown file under a content root.
+///
+/// A segment is the name's slug without its `NN-` prefix. When siblings
+/// differ only by that prefix (`01-intro.md` and `05-intro.md`), dropping it
+/// would give them one URL: they keep their prefix instead, with a warning.
+/// Names that collide otherwise (`Émotion.md` and `emotion.md`) are left
+/// alone, and composition reports them as one URL for two files.
+#[derive(Debug, Default)]
+pub struct Segments {
+    prefixed: std::collections::HashSet<String>,
+}
+
+impl Segments {
+    /// Computes the segments of `paths` (content-relative folders and `.md` files).
+    fn new<'a>(
+        paths: impl Iterator<Item = &'a str>,
+        root: &Path,
+        diagnostics: &Diagnostics,
+    ) -> Segments {
+        let mut groups: std::collections::BTreeMap<(String, String), Vec<&'a str>> =
+            Default::default();
+        for path in paths {
+            let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+            let stem = name.strip_suffix(".md").unwrap_or(name);
+            if stem == "_index" {
+                continue;
+            }
+            groups
+                .entry((parent.to_string(), stem_slug(stem)))
+                .or_default()
+                .push(path);
+        }
+        let mut prefixed = std::collections::HashSet::new();
+        for ((_, slug), members) in groups {
+            if members.len() < 2 {
+                continue;
+            }
+            let full: std::collections::HashSet<String> = members
+                .iter()
+                .map(|p| full_slug(p.rsplit('/').next().unwrap_or(p)))
+                .collect();
+            if full.len() != members.len() {
+                continue;
+            }
+            let shown: Vec<String> = members
+                .iter()
+                .map(|m| display_path(&root.join(m)))
+                .collect();
+            diagnostics.push(
+                Diagnostic::warning(
+                    &shown[0],
+                    format!(
+                        "{} share the URL name `{slug}` once their number prefix is dropped, so their URLs keep the prefix",
+                        shown.join(" and ")
+                    ),
+                )
+                .with_help("give them distinct names to get prefix-free URLs"),
+            );
+            prefixed.extend(members.iter().map(|m| m.to_string()));
+        }
+        Segments { prefixed }
+    }
+
+    /// The segment of one folder or file, given its content-relative path.
+    fn of(&self, path: &str) -> String {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let stem = name.strip_suffix(".md").unwrap_or(name);
+        let slug = if self.prefixed.contains(path) {
+            full_slug(stem)
+        } else {
+            stem_slug(stem)
+        };
+        if slug.is_empty() {
+            stem.to_string()
+        } else {
+            slug
+        }
+    }
+
+    /// The URL of a content-relative folder: `modules/03-recit` → `modules/recit/`.
+    pub fn folder_url(&self, folder: &str) -> String {
+        if folder.is_empty() {
+            return String::new();
+        }
+        let mut url = String::new();
+        let mut end = 0;
+        for part in folder.split('/') {
+            end += part.len();
+            url.push_str(&self.of(&folder[..end]));
+            url.push('/');
+            end += 1;
+        }
+        url
     }
 }
 
-fn read_page(path: &Path, file: PathBuf, rel: String) -> Result<SourcePage, Vec<Diagnostic>> {
+/// The slug of a name with its number prefix kept.
+fn full_slug(name: &str) -> String {
+    crate::slug::slugify(name.strip_suffix(".md").unwrap_or(name))
+}
+
+fn read_page(
+    path: &Path,
+    file: PathBuf,
+    rel: String,
+    segments: &Segments,
+) -> Result<SourcePage, Vec<Diagnostic>> {
     let bytes = std::fs::read(path).map_err(|error| {
         vec![Diagnostic::error(
             &file,
@@ -196,11 +306,16 @@ fn read_page(path: &Path, file: PathBuf, rel: String) -> Result<SourcePage, Vec<
                 .with_help("save the file with the UTF-8 encoding in your editor"),
         ]
     })?;
-    parse_page(&text, file, rel)
+    parse_page(&text, file, rel, segments)
 }
 
 /// Parses one Markdown file's text; `rel` is its path under the content root.
-pub fn parse_page(text: &str, file: PathBuf, rel: String) -> Result<SourcePage, Vec<Diagnostic>> {
+pub fn parse_page(
+    text: &str,
+    file: PathBuf,
+    rel: String,
+    segments: &Segments,
+) -> Result<SourcePage, Vec<Diagnostic>> {
     let split = frontmatter::split(text).map_err(|_| {
         vec![
             Diagnostic::error(&file, "front matter opened on line 1 is never closed")
@@ -215,7 +330,7 @@ pub fn parse_page(text: &str, file: PathBuf, rel: String) -> Result<SourcePage, 
                 .with_help("start the file with:\n---\ntitle: The page title\n---"),
         ]);
     };
-    let place = Place::of(&rel);
+    let place = Place::of(&rel, segments);
     let line = split.front_line;
     let front = match place.kind {
         PageKind::Module | PageKind::Step => {
@@ -321,11 +436,14 @@ struct Place {
 }
 
 impl Place {
-    fn of(rel: &str) -> Place {
+    fn of(rel: &str, segments: &Segments) -> Place {
         let parts: Vec<&str> = rel.split('/').collect();
-        let file = parts.last().copied().unwrap_or_default();
+        let (folder, file) = rel.rsplit_once('/').unwrap_or(("", rel));
         let stem = file.strip_suffix(".md").unwrap_or(file);
         let (prefix_order, _) = split_order_prefix(stem);
+        let is_index = stem == "_index";
+        let folder_url = segments.folder_url(folder);
+        let own = segments.of(rel);
         let page = |kind, slug: String, url: String| Place {
             kind,
             slug,
@@ -335,62 +453,42 @@ impl Place {
         };
         match parts.as_slice() {
             ["_index.md"] => page(PageKind::Landing, String::new(), String::new()),
-            ["modules", name] if stem != "_index" => {
-                let slug = stem_slug(stem);
-                page(PageKind::Module, slug.clone(), format!("modules/{slug}/"))
+            ["modules", _] if !is_index => {
+                page(PageKind::Module, own.clone(), format!("modules/{own}/"))
             }
-            ["modules", dir, name] => {
-                let (dir_order, _) = split_order_prefix(dir);
-                let module = folder_slug(dir);
-                if stem == "_index" {
+            ["modules", dir, _] => {
+                let module = segments.of(folder);
+                if is_index {
                     Place {
                         kind: PageKind::Module,
-                        slug: module.clone(),
-                        prefix_order: dir_order,
-                        url: format!("modules/{module}/"),
+                        slug: module,
+                        prefix_order: split_order_prefix(dir).0,
+                        url: folder_url,
                         parent: None,
                     }
                 } else {
-                    let slug = stem_slug(stem);
-                    let _ = name;
                     Place {
                         kind: PageKind::Step,
-                        url: format!("modules/{module}/{slug}/"),
-                        slug,
+                        url: format!("{folder_url}{own}/"),
+                        slug: own,
                         prefix_order,
-                        parent: Some(format!("modules/{dir}/_index.md")),
+                        parent: Some(format!("{folder}/_index.md")),
                     }
                 }
             }
-            ["exercises", name] if stem != "_index" => {
-                let _ = name;
-                let slug = stem_slug(stem);
-                page(
-                    PageKind::Exercise,
-                    slug.clone(),
-                    format!("exercises/{slug}/"),
-                )
+            ["exercises", _] if !is_index => {
+                page(PageKind::Exercise, own.clone(), format!("exercises/{own}/"))
             }
-            _ => {
-                let mut url: String = parts[..parts.len().saturating_sub(1)]
-                    .iter()
-                    .map(|dir| folder_slug(dir) + "/")
-                    .collect();
-                let slug = if stem == "_index" {
-                    parts
-                        .len()
-                        .checked_sub(2)
-                        .and_then(|i| parts.get(i))
-                        .map(|d| folder_slug(d))
-                        .unwrap_or_default()
-                } else {
-                    let slug = stem_slug(stem);
-                    url.push_str(&slug);
-                    url.push('/');
-                    slug
-                };
-                page(PageKind::Page, slug, url)
+            _ if is_index => {
+                let slug = folder_url
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                page(PageKind::Page, slug, folder_url)
             }
+            _ => page(PageKind::Page, own.clone(), format!("{folder_url}{own}/")),
         }
     }
 }
@@ -400,7 +498,7 @@ mod tests {
     use super::*;
 
     fn place(rel: &str) -> (PageKind, String, String) {
-        let p = Place::of(rel);
+        let p = Place::of(rel, &Segments::default());
         (p.kind, p.slug, p.url)
     }
 
@@ -454,11 +552,34 @@ mod tests {
 
     #[test]
     fn asset_paths_follow_page_folders() {
+        let segments = Segments::default();
         assert_eq!(
-            output_path_of_asset("modules/03-recit/Photo.JPG"),
+            output_path_of_asset("modules/03-recit/Photo.JPG", &segments),
             "modules/recit/Photo.JPG"
         );
-        assert_eq!(output_path_of_asset("logo.svg"), "logo.svg");
+        assert_eq!(output_path_of_asset("logo.svg", &segments), "logo.svg");
+    }
+
+    #[test]
+    fn siblings_differing_only_by_prefix_keep_it() {
+        let diagnostics = Diagnostics::new();
+        let segments = Segments::new(
+            [
+                "modules/01-intro.md",
+                "modules/05-intro.md",
+                "modules/02-suite.md",
+                "a/Emotion.md",
+                "a/emotion.md",
+            ]
+            .into_iter(),
+            Path::new("content"),
+            &diagnostics,
+        );
+        assert_eq!(segments.of("modules/01-intro.md"), "01-intro");
+        assert_eq!(segments.of("modules/05-intro.md"), "05-intro");
+        assert_eq!(segments.of("modules/02-suite.md"), "suite");
+        assert_eq!(segments.of("a/emotion.md"), "emotion");
+        assert_eq!(diagnostics.into_sorted().len(), 1);
     }
 
     #[test]
