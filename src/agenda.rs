@@ -62,6 +62,8 @@ pub struct Agenda {
     pub items: Vec<AgendaItem>,
     /// Total of modules and breaks.
     pub total: Minutes,
+    /// Start of each module, by index.
+    starts: Vec<ClockTime>,
 }
 
 impl Default for Agenda {
@@ -70,6 +72,7 @@ impl Default for Agenda {
             start: DEFAULT_START,
             items: Vec::new(),
             total: Minutes(0),
+            starts: Vec::new(),
         }
     }
 }
@@ -82,10 +85,7 @@ impl Agenda {
 
     /// The start time of module `index`, if it is in the agenda.
     pub fn module_start(&self, index: usize) -> Option<ClockTime> {
-        self.items.iter().find_map(|item| match item {
-            AgendaItem::Module { module, start, .. } if *module == index => Some(*start),
-            _ => None,
-        })
+        self.starts.get(index).copied()
     }
 
     /// Lays out `modules` from `schedule`. A break naming an unknown module is
@@ -153,10 +153,18 @@ impl Agenda {
                 total.0 += pause.duration.0;
             }
         }
+        let starts = items
+            .iter()
+            .filter_map(|item| match item {
+                AgendaItem::Module { start, .. } => Some(*start),
+                AgendaItem::Break { .. } => None,
+            })
+            .collect();
         Ok(Agenda {
             start,
             items,
             total,
+            starts,
         })
     }
 }

@@ -53,6 +53,9 @@ impl Sink for NullSink {
     fn copy(&self, _: &str, source: &Path) -> std::io::Result<()> {
         std::fs::metadata(source).map(|_| ())
     }
+    fn create(&self, _: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
+        Ok(Box::new(std::io::sink()))
+    }
 }
 
 /// Builds the project (or checks it, with `check_only`).
@@ -66,6 +69,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         || Theme::load(root, config, &project.config_text),
         || content::load(root, Path::new("content"), &diagnostics),
     );
+    let mut timings = vec![("load", started.elapsed())];
     let theme = theme.map_err(|problems| {
         diagnostics.extend(problems);
     });
@@ -100,6 +104,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         }
     };
 
+    timings.push(("compose", started.elapsed() - timings.iter().map(|t| t.1).sum::<Duration>()));
     let version = Version {
         client: None,
         facilitator: options.facilitator,
@@ -107,6 +112,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         base_url: options.base_url.clone().or_else(|| config.base_url.clone()),
         french: config.french_typography(),
         drafts: options.drafts,
+        collect_texts: false,
     };
 
     let staging = if options.check_only {
@@ -133,7 +139,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         sink,
         &diagnostics,
     );
-    let summary = match rendered {
+    let mut summary = match rendered {
         Ok(summary) => summary,
         Err(problems) => {
             diagnostics.extend(problems);
@@ -153,6 +159,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         }
         return Err(Error::Content(all));
     }
+    let commit_started = Instant::now();
     let out = match staging {
         Some(staging) => {
             let target = staging.target().to_path_buf();
@@ -161,6 +168,9 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         }
         None => None,
     };
+    timings.append(&mut summary.timings);
+    timings.push(("swap output", commit_started.elapsed()));
+    summary.timings = timings;
     Ok(BuildReport {
         pages: summary.pages,
         elapsed: started.elapsed(),

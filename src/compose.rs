@@ -66,14 +66,17 @@ pub struct Site {
     pub assets: Vec<Arc<Asset>>,
     /// Clock times of modules and breaks.
     pub agenda: Agenda,
+    /// For each page: its module (index into `modules`), if any.
+    module_index: Vec<Option<usize>>,
+    /// For each page: its position in `reading_order` or `exercises`.
+    sequence_position: Vec<Option<usize>>,
 }
 
 impl Site {
-    /// The module a page belongs to (itself for a module, its parent for a step).
-    pub fn module_of(&self, id: PageId) -> Option<&Module> {
-        self.modules
-            .iter()
-            .find(|m| m.page == id || m.steps.contains(&id))
+    /// The index (into `modules`) of the module a page belongs to: itself
+    /// for a module, its parent for a step.
+    pub fn module_index_of(&self, id: PageId) -> Option<usize> {
+        self.module_index.get(id).copied().flatten()
     }
 
     /// Previous and next pages of a page in the reading order (modules and
@@ -84,9 +87,9 @@ impl Site {
             PageKind::Exercise => &self.exercises,
             _ => return (None, None),
         };
-        match sequence.iter().position(|&p| p == id) {
+        match self.sequence_position.get(id).copied().flatten() {
             Some(i) => (
-                i.checked_sub(1).map(|j| sequence[j]),
+                i.checked_sub(1).and_then(|j| sequence.get(j).copied()),
                 sequence.get(i + 1).copied(),
             ),
             None => (None, None),
@@ -323,7 +326,21 @@ pub fn compose(
     if problems.iter().any(Diagnostic::is_error) {
         return Err(problems);
     }
+    let mut module_index = vec![None; pages.len()];
+    for (index, module) in modules.iter().enumerate() {
+        for &id in std::iter::once(&module.page).chain(&module.steps) {
+            module_index[id] = Some(index);
+        }
+    }
+    let mut sequence_position = vec![None; pages.len()];
+    for sequence in [&reading_order, &exercises] {
+        for (position, &id) in sequence.iter().enumerate() {
+            sequence_position[id] = Some(position);
+        }
+    }
     Ok(Site {
+        module_index,
+        sequence_position,
         pages,
         landing,
         modules,

@@ -133,6 +133,11 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 },
             )?;
             print_warnings(cli, &report.warnings);
+            if cli.verbose {
+                for (phase, time) in &report.summary.timings {
+                    eprintln!("  {phase:<20} {:>8.1} ms", time.as_secs_f64() * 1000.0);
+                }
+            }
             if !cli.quiet {
                 let out = report
                     .out
@@ -200,3 +205,4 @@ fn warning_suffix(warnings: &[Diagnostic]) -> String {
         n => format!(" ({n} warnings)"),
     }
 }
+

@@ -165,6 +165,15 @@ impl Sink for Staging {
         self.ensure_parent(&path)?;
         fs::copy(source, path).map(|_| ())
     }
+
+    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
+        let path = self.path_of(rel)?;
+        self.ensure_parent(&path)?;
+        Ok(Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            fs::File::create(path)?,
+        )))
+    }
 }
 
 /// Removes a folder only if atelier made it (it holds the marker).

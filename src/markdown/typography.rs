@@ -26,6 +26,11 @@ const SCHEMES_WITH_SLASHES: [&str; 5] = ["http", "https", "ftp", "ftps", "file"]
 /// Longest scheme name remembered while scanning a word.
 const MAX_SCHEME_LEN: usize = 10;
 
+/// Characters around which spacing may change.
+fn is_mark(c: char) -> bool {
+    matches!(c, ';' | '!' | '?' | ':' | '«' | '»')
+}
+
 /// French typography applied to a sequence of Markdown text events.
 ///
 /// Create one per block of text (or per document), feed every text event to
@@ -41,8 +46,53 @@ pub struct FrenchTypography {
     /// Inside a URL: copy everything until the next whitespace.
     in_url: bool,
     /// The ASCII letters of the current word so far (lowercase), to recognise
-    /// `mailto:`; `None` when the word cannot be a scheme.
-    word: Option<String>,
+    /// `mailto:`.
+    word: Word,
+}
+
+/// The current word's first letters, kept inline: typography runs on every
+/// word of every page, so it must not allocate per word.
+#[derive(Debug, Clone, Copy, Default)]
+struct Word {
+    letters: [u8; MAX_SCHEME_LEN],
+    len: u8,
+    /// `false` when the word cannot be a scheme (too long, or not a word start).
+    valid: bool,
+}
+
+impl Word {
+    fn start() -> Word {
+        Word {
+            valid: true,
+            ..Word::default()
+        }
+    }
+
+    fn invalid() -> Word {
+        Word::default()
+    }
+
+    fn push(&mut self, c: u8) {
+        if !self.valid {
+            return;
+        }
+        match self.letters.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = c.to_ascii_lowercase();
+                self.len += 1;
+            }
+            None => self.valid = false,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        if !self.valid {
+            return None;
+        }
+        self.letters
+            .get(..usize::from(self.len))
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+    }
 }
 
 impl FrenchTypography {
@@ -50,7 +100,7 @@ impl FrenchTypography {
     #[must_use]
     pub fn new() -> Self {
         FrenchTypography {
-            word: Some(String::new()),
+            word: Word::start(),
             ..FrenchTypography::default()
         }
     }
@@ -67,73 +117,105 @@ impl FrenchTypography {
     /// ends with it.
     pub fn push_text(&mut self, text: &str, out: &mut String) {
         out.reserve(text.len());
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            if self.in_url {
-                self.emit(out, c);
-                continue;
-            }
-            if self.last == Some('«') {
-                if c == ' ' || c == NBSP {
-                    self.emit(out, NARROW_NBSP);
+        let mut rest = text;
+        while !rest.is_empty() {
+            // Most text has no mark to space: copy it in one go.
+            if !self.in_url && self.last != Some('«') {
+                let plain = rest.find(is_mark).unwrap_or(rest.len());
+                if plain > 0 {
+                    self.copy_plain(&rest[..plain], out);
+                    rest = &rest[plain..];
                     continue;
                 }
-                if !c.is_whitespace() {
-                    self.emit(out, NARROW_NBSP);
-                }
             }
-            match c {
-                ';' | '!' | '?' | ':' => {
-                    let mut ahead = chars.clone();
-                    let next = ahead.next();
-                    let after_next = ahead.next();
-                    if c == ':' && self.starts_url(next, after_next) {
-                        self.in_url = true;
-                    } else if self.last_is_replaceable_space() {
-                        self.replace_last_space(out);
-                    } else if self.last.is_some_and(attaches_to_mark) {
-                        let word_internal = next.is_some_and(char::is_alphanumeric);
-                        if !word_internal {
-                            self.emit(out, NARROW_NBSP);
-                        }
-                    }
-                }
-                '»' => {
-                    if self.last_is_replaceable_space() {
-                        self.replace_last_space(out);
-                    } else if self.last.is_some_and(|l| !l.is_whitespace()) {
+            let mut chars = rest.chars();
+            let Some(c) = chars.next() else {
+                break;
+            };
+            self.push_char(c, chars.as_str(), out);
+            rest = chars.as_str();
+        }
+    }
+
+    /// Copies text holding no mark, then brings the state up to date from its
+    /// last characters (enough to know the last two and the current word).
+    fn copy_plain(&mut self, text: &str, out: &mut String) {
+        out.push_str(text);
+        let tail = text
+            .char_indices()
+            .rev()
+            .nth(MAX_SCHEME_LEN + 1)
+            .map_or(0, |(at, _)| at);
+        for c in text[tail..].chars() {
+            self.track(c);
+        }
+    }
+
+    /// One character, with what follows it for look-ahead.
+    fn push_char(&mut self, c: char, after: &str, out: &mut String) {
+        if self.in_url {
+            self.emit(out, c);
+            return;
+        }
+        if self.last == Some('«') {
+            if c == ' ' || c == NBSP {
+                self.emit(out, NARROW_NBSP);
+                return;
+            }
+            if !c.is_whitespace() {
+                self.emit(out, NARROW_NBSP);
+            }
+        }
+        match c {
+            ';' | '!' | '?' | ':' => {
+                let mut ahead = after.chars();
+                let next = ahead.next();
+                let after_next = ahead.next();
+                if c == ':' && self.starts_url(next, after_next) {
+                    self.in_url = true;
+                } else if self.last_is_replaceable_space() {
+                    self.replace_last_space(out);
+                } else if self.last.is_some_and(attaches_to_mark) {
+                    let word_internal = next.is_some_and(char::is_alphanumeric);
+                    if !word_internal {
                         self.emit(out, NARROW_NBSP);
                     }
                 }
-                _ => {}
             }
-            self.emit(out, c);
+            '»' => {
+                if self.last_is_replaceable_space() {
+                    self.replace_last_space(out);
+                } else if self.last.is_some_and(|l| !l.is_whitespace()) {
+                    self.emit(out, NARROW_NBSP);
+                }
+            }
+            _ => {}
         }
+        self.emit(out, c);
     }
 
     /// Writes one character and remembers it.
     fn emit(&mut self, out: &mut String, c: char) {
         out.push(c);
+        self.track(c);
+    }
+
+    /// Remembers one character written.
+    fn track(&mut self, c: char) {
         self.before_last = self.last;
         self.last = Some(c);
         if c.is_whitespace() {
             self.in_url = false;
-            self.word = Some(String::new());
+            self.word = Word::start();
         } else if c.is_ascii_alphabetic() {
-            if let Some(word) = &mut self.word {
-                if word.len() < MAX_SCHEME_LEN {
-                    word.push(c.to_ascii_lowercase());
-                } else {
-                    self.word = None;
-                }
-            }
+            self.word.push(c as u8);
         } else {
             // Punctuation or other letters: the next word may start right
             // after an opening bracket, `<`, or a quote.
             self.word = if matches!(c, '(' | '[' | '<' | '"' | '\'' | '“' | '‘') {
-                Some(String::new())
+                Word::start()
             } else {
-                None
+                Word::invalid()
             };
         }
     }
@@ -143,7 +225,7 @@ impl FrenchTypography {
         if next == Some('/') && after_next == Some('/') {
             return true;
         }
-        let Some(word) = self.word.as_deref() else {
+        let Some(word) = self.word.as_str() else {
             return false;
         };
         match next {

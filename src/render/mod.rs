@@ -11,6 +11,7 @@ mod links;
 mod values;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -33,6 +34,8 @@ pub trait Sink: Sync {
     fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()>;
     /// Copies the file at `source` to `rel`.
     fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()>;
+    /// Opens `rel` for writing in pieces (large pages).
+    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>>;
 }
 
 /// Which version is being rendered.
@@ -50,6 +53,8 @@ pub struct Version {
     pub french: bool,
     /// Render pages marked `draft` too (they were kept by composition).
     pub drafts: bool,
+    /// Keep every page's visible text in the summary (uniqueness report).
+    pub collect_texts: bool,
 }
 
 /// What a rendered version produced.
@@ -61,6 +66,8 @@ pub struct RenderSummary {
     pub texts: BTreeMap<String, String>,
     /// Variables used, by name.
     pub variables: HashSet<String>,
+    /// Wall time of each rendering phase, for `-v`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Everything a page needs that is computed once per version.
@@ -121,6 +128,12 @@ pub fn render_site(
             .collect(),
     };
 
+    let mut clock = std::time::Instant::now();
+    let mut timings = Vec::new();
+    let mut lap = |name: &'static str| {
+        timings.push((name, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     // Phase A: every published page's Markdown, in parallel.
     let published: Vec<PageId> = published_pages(site);
     let prepared: Vec<(PageId, Result<Prepared, Vec<Diagnostic>>)> = published
@@ -141,6 +154,7 @@ pub fn render_site(
         return Err(problems);
     }
     check_links(&shared, &pages, diagnostics);
+    lap("markdown");
 
     // Phase B: each exercise widget once (interactive and blank for print).
     let widgets: Widgets = site
@@ -161,6 +175,7 @@ pub fn render_site(
         .collect::<Result<_, Diagnostic>>()
         .map_err(|d| vec![d])?;
 
+    lap("exercise widgets");
     // Phase C: every page through its template, straight to the sink.
     let write = |rel: &str, bytes: &[u8]| -> Result<(), Diagnostic> {
         sink.write(rel, bytes)
@@ -172,25 +187,34 @@ pub fn render_site(
         .map(|&id| {
             let html = render_page(&shared, id, &pages, &widgets)?;
             write(&output_path(&site.pages[id].url), html.as_bytes())?;
-            Ok((
-                site.pages[id].url.clone(),
-                markdown::strip_tags(&pages[&id].body.html),
-            ))
+            let text = if version.collect_texts {
+                markdown::strip_tags(&pages[&id].body.html)
+            } else {
+                String::new()
+            };
+            Ok((site.pages[id].url.clone(), text))
         })
         .collect();
+    lap("pages");
     let mut summary = RenderSummary::default();
     for result in results {
         match result {
             Ok((url, text)) => {
                 summary.pages += 1;
-                summary.texts.insert(url, text);
+                if version.collect_texts {
+                    summary.texts.insert(url, text);
+                }
             }
             Err(d) => problems.push(d),
         }
     }
-    let specials: [(&str, SpecialPage); 4] = [
+    match write_print(&shared, &pages, &widgets, sink) {
+        Ok(()) => summary.pages += 1,
+        Err(d) => problems.push(d),
+    }
+    lap("print/index.html");
+    let specials: [(&str, SpecialPage); 3] = [
         ("index.html", render_landing),
-        ("print/index.html", render_print),
         ("exercises/index.html", render_exercise_list),
         ("404.html", render_not_found),
     ];
@@ -202,8 +226,11 @@ pub fn render_site(
             Ok(()) => summary.pages += 1,
             Err(d) => problems.push(d),
         }
+        lap(rel);
     }
-    if let Some(id) = site.landing {
+    if let Some(id) = site.landing
+        && version.collect_texts
+    {
         summary
             .texts
             .insert(String::new(), markdown::strip_tags(&pages[&id].body.html));
@@ -232,9 +259,11 @@ pub fn render_site(
         })
         .collect();
     problems.extend(copies);
+    lap("static files");
     for prepared in pages.values() {
         summary.variables.extend(prepared.used.iter().cloned());
     }
+    summary.timings = timings;
     if problems.is_empty() {
         Ok(summary)
     } else {
@@ -693,10 +722,7 @@ fn page_value(
         href: output_path(&site.pages[target].url),
     };
     let (prev, next) = site.neighbours(id);
-    let module_index = site
-        .modules
-        .iter()
-        .position(|m| m.page == id || m.steps.contains(&id));
+    let module_index = site.module_index_of(id);
     let module = module_index.map(|i| &site.modules[i]);
     let module_start = module_index.and_then(|i| site.agenda.module_start(i));
     let mut start = module_start;
@@ -1001,54 +1027,53 @@ fn render_not_found(
         .map_err(|e| shared.theme.render_error(&e, Path::new("404.html")))
 }
 
-fn render_print(
+/// The print page holds every body: it is streamed to the sink, one body at a
+/// time, so a 10,000-page masterclass never needs a second copy of its HTML.
+fn write_print(
     shared: &Shared,
     pages: &HashMap<PageId, Prepared>,
     widgets: &Widgets,
-) -> Result<String, Diagnostic> {
+    sink: &dyn Sink,
+) -> Result<(), Diagnostic> {
+    const MARKER: &str = "<!--atelier:print:";
     let site = shared.site;
     let root = "../";
-    let body = |id: PageId| {
-        pages.get(&id).map_or_else(String::new, |p| {
-            finish_body(&p.body.html, root, widgets, true)
-        })
+    let mut bodies: Vec<PageId> = Vec::new();
+    let mut placeholder = |id: PageId| {
+        bodies.push(id);
+        format!("{MARKER}{}-->", bodies.len() - 1)
     };
     let title = |id: PageId| {
         pages
             .get(&id)
             .map_or_else(String::new, |p| p.strings.title.clone())
     };
+    let blank = |id: &str| {
+        widgets
+            .get(id)
+            .map(|(_, blank)| blank.replace(ROOT_MARKER, root))
+    };
     let mut sections = Vec::new();
     for (index, module) in site.modules.iter().enumerate() {
         let exercises = match &site.pages[module.page].front {
-            Front::Module(f) => f
-                .exercises
-                .iter()
-                .filter_map(|ex| {
-                    widgets
-                        .get(ex)
-                        .map(|(_, blank)| blank.replace(ROOT_MARKER, root))
-                })
-                .collect(),
+            Front::Module(f) => f.exercises.iter().filter_map(|ex| blank(ex)).collect(),
             _ => Vec::new(),
         };
+        let module_slug = &site.pages[module.page].slug;
         sections.push(PrintSection {
             kind: "module",
             title: title(module.page),
-            anchor: format!("module-{}", site.pages[module.page].slug),
+            anchor: format!("module-{module_slug}"),
             duration: module.duration.map(|d| d.label()),
             start: site.agenda.module_start(index).map(|s| s.to_string()),
-            content: body(module.page),
+            content: placeholder(module.page),
             steps: module
                 .steps
                 .iter()
                 .map(|&s| PrintStep {
                     title: title(s),
-                    anchor: format!(
-                        "step-{}-{}",
-                        site.pages[module.page].slug, site.pages[s].slug
-                    ),
-                    content: body(s),
+                    anchor: format!("step-{module_slug}-{}", site.pages[s].slug),
+                    content: placeholder(s),
                 })
                 .collect(),
             exercises,
@@ -1056,17 +1081,13 @@ fn render_print(
     }
     for &id in &site.exercises {
         let page = &site.pages[id];
-        let widget = widgets
-            .get(&page.slug)
-            .map(|(_, blank)| blank.replace(ROOT_MARKER, root))
-            .unwrap_or_default();
         sections.push(PrintSection {
             kind: "exercise",
             title: title(id),
             anchor: format!("exercise-{}", page.slug),
             duration: page.front.duration().map(|d| d.label()),
             start: None,
-            content: widget,
+            content: blank(&page.slug).unwrap_or_default(),
             steps: Vec::new(),
             exercises: Vec::new(),
         });
@@ -1076,11 +1097,32 @@ fn render_print(
     page.title = shared.config.title.clone();
     context.insert("page", &page);
     context.insert("sections", &sections);
-    shared
+    drop(sections);
+    let frame = shared
         .theme
         .tera
         .render("print.html", &context)
-        .map_err(|e| shared.theme.render_error(&e, Path::new("print/index.html")))
+        .map_err(|e| shared.theme.render_error(&e, Path::new("print/index.html")))?;
+    let rel = "print/index.html";
+    let failed = |e: std::io::Error| Diagnostic::general(format!("cannot write {rel}: {e}"));
+    let mut out = sink.create(rel).map_err(failed)?;
+    let mut rest = frame.as_str();
+    while let Some(at) = rest.find(MARKER) {
+        out.write_all(rest[..at].as_bytes()).map_err(failed)?;
+        let after = &rest[at + MARKER.len()..];
+        let end = after.find("-->").unwrap_or(after.len());
+        let body = after[..end]
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| bodies.get(n))
+            .and_then(|id| pages.get(id))
+            .map(|p| finish_body(&p.body.html, root, widgets, true))
+            .unwrap_or_default();
+        out.write_all(body.as_bytes()).map_err(failed)?;
+        rest = after.get(end + 3..).unwrap_or_default();
+    }
+    out.write_all(rest.as_bytes()).map_err(failed)?;
+    out.flush().map_err(failed)
 }
 
 fn sitemap(shared: &Shared) -> String {
