@@ -104,7 +104,10 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         }
     };
 
-    timings.push(("compose", started.elapsed() - timings.iter().map(|t| t.1).sum::<Duration>()));
+    timings.push((
+        "compose",
+        started.elapsed() - timings.iter().map(|t| t.1).sum::<Duration>(),
+    ));
     let version = Version {
         client: None,
         facilitator: options.facilitator,

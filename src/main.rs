@@ -205,4 +205,3 @@ fn warning_suffix(warnings: &[Diagnostic]) -> String {
         n => format!(" ({n} warnings)"),
     }
 }
-

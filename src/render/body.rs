@@ -1,0 +1,301 @@
+//! Page bodies: front-matter strings and Markdown, for one version.
+//!
+//! Directives are expanded before variables are substituted, so a variable
+//! inside a block that another client gets (or inside facilitator notes)
+//! never has to resolve in this version; then the Markdown is rendered with
+//! links resolved against the composed site.
+
+use crate::compose::PageId;
+use crate::content::{Front, SourcePage};
+use crate::error::Diagnostic;
+use crate::markdown::{self, Rendered, directives, typography::FrenchTypography, variables};
+
+use super::{ClientInfo, PageStrings, Shared, links};
+
+/// A page's rendered Markdown and the variables it used.
+pub(super) struct Body {
+    /// The rendered body.
+    pub rendered: Rendered,
+    /// Variables the body used.
+    pub used: Vec<String>,
+}
+
+pub(super) fn page_strings(
+    shared: &Shared,
+    page: &SourcePage,
+    used: &mut Vec<String>,
+    problems: &mut Vec<Diagnostic>,
+) -> PageStrings {
+    let mut text = |value: &str, own_title: Option<&str>| -> String {
+        let substituted = if variables::has_variables(value) {
+            let lookup = |name: &str| lookup_variable(shared, name, own_title);
+            match variables::substitute(value, &lookup) {
+                Ok(s) => {
+                    used.extend(s.used);
+                    s.text
+                }
+                Err(errors) => {
+                    for e in errors {
+                        let (line, column) = locate_in_front(page, value, e.column);
+                        problems.push(variable_error(page, line, column, &e.name, &e.message));
+                    }
+                    value.to_string()
+                }
+            }
+        } else {
+            value.to_string()
+        };
+        if shared.version.french {
+            let mut out = String::with_capacity(substituted.len() + 4);
+            FrenchTypography::new().push_text(&substituted, &mut out);
+            out
+        } else {
+            substituted
+        }
+    };
+    let title = text(page.front.title(), None);
+    let own = Some(title.as_str());
+    let mut strings = PageStrings {
+        summary: page.front.summary().map(|s| text(s, own)),
+        description: page.front.description().map(|s| text(s, own)),
+        ..PageStrings::default()
+    };
+    match &page.front {
+        Front::Module(front) => {
+            strings.objectives = front.objectives.iter().map(|o| text(o, own)).collect();
+        }
+        Front::Exercise(front) => {
+            strings.objective = front.objective.as_deref().map(|o| text(o, own));
+            strings.stages = front.stages.iter().map(|s| text(s, own)).collect();
+            strings.fields = front
+                .fields
+                .iter()
+                .map(|f| crate::content::Field {
+                    label: text(&f.label, own),
+                    placeholder: f.placeholder.as_deref().map(|p| text(p, own)),
+                    options: f.options.iter().map(|o| text(o, own)).collect(),
+                    ..f.clone()
+                })
+                .collect();
+        }
+        Front::Page(_) => {}
+    }
+    strings.title = title;
+    strings
+}
+
+pub(super) fn render_body(shared: &Shared, id: PageId) -> Result<Body, Vec<Diagnostic>> {
+    let page = &shared.site.pages[id];
+    let mut problems = Vec::new();
+    let mut used = Vec::new();
+    let title = shared.texts[id].title.as_str();
+
+    // Directives first, so variables inside blocks another client gets (or
+    // facilitator notes) never have to resolve in this version.
+    let labels = |key: &str| {
+        shared
+            .labels
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    };
+    let matches =
+        |key: &str, value: &str| client_matches(shared.version.client.as_ref(), key, value);
+    let (expanded, line_map, exercise_refs) = if directives::has_directives(&page.body) {
+        let options = directives::ExpandOptions {
+            facilitator: shared.version.facilitator,
+            labels: &labels,
+            matches: &matches,
+        };
+        match directives::expand(&page.body, &options) {
+            Ok(expanded) => (
+                expanded.markdown,
+                Some(expanded.line_map),
+                expanded
+                    .exercises
+                    .into_iter()
+                    .map(|e| (e.id, e.line, e.included))
+                    .collect(),
+            ),
+            Err(errors) => {
+                for e in errors {
+                    problems.push(
+                        Diagnostic::error(&page.file, e.message)
+                            .at(page.body_line + e.line - 1, e.column.max(1)),
+                    );
+                }
+                return Err(problems);
+            }
+        }
+    } else {
+        (page.body.clone(), None, Vec::new())
+    };
+    let body_line = page.body_line;
+    let source_line = |index: usize| match &line_map {
+        Some(map) => map.get(index).map_or(body_line, |l| body_line + l - 1),
+        None => body_line + index,
+    };
+
+    let lookup = |name: &str| lookup_variable(shared, name, Some(title));
+    let markdown_text = if variables::has_variables(&expanded) {
+        match variables::substitute(&expanded, &lookup) {
+            Ok(s) => {
+                used.extend(s.used);
+                s.text
+            }
+            Err(errors) => {
+                for e in errors {
+                    problems.push(variable_error(
+                        page,
+                        source_line(e.line - 1),
+                        e.column,
+                        &e.name,
+                        &e.message,
+                    ));
+                }
+                expanded
+            }
+        }
+    } else {
+        expanded
+    };
+
+    for (exercise, line, _included) in exercise_refs {
+        let line = page.body_line + line - 1;
+        if !shared.site.exercise_by_id.contains_key(&exercise) {
+            let mut known: Vec<&str> = shared
+                .site
+                .exercise_by_id
+                .keys()
+                .map(String::as_str)
+                .collect();
+            known.sort_unstable();
+            problems.push(
+                Diagnostic::error(
+                    &page.file,
+                    format!("unknown exercise `{exercise}` in `::: exercise`"),
+                )
+                .at_line(line)
+                .with_help(format!(
+                    "exercise ids are the file names in content/exercises/: {}",
+                    known.join(", ")
+                )),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+
+    let resolve = |dest: &str, is_image: bool| {
+        links::resolve(shared.site, &shared.assets, page, dest, is_image)
+    };
+    let body = markdown::render(
+        &markdown_text,
+        &markdown::RenderOptions {
+            french: shared.version.french,
+            resolve_link: &resolve,
+            source_line: &source_line,
+        },
+    );
+    Ok(Body {
+        rendered: body,
+        used,
+    })
+}
+
+/// Where a front-matter string with a variable problem sits in the file.
+fn locate_in_front(page: &SourcePage, value: &str, column_in_value: usize) -> (usize, usize) {
+    let needle = value.lines().next().unwrap_or(value);
+    for (i, line) in page.front_text.lines().enumerate() {
+        if let Some(at) = line.find(needle) {
+            let column = line[..at].chars().count() + column_in_value;
+            return (page.front_line + i, column);
+        }
+    }
+    (page.front_line, column_in_value)
+}
+
+fn variable_error(
+    page: &SourcePage,
+    line: usize,
+    column: usize,
+    name: &str,
+    message: &str,
+) -> Diagnostic {
+    const KNOWN: &str = "known variables: client.name, client.sector, client.city, client.audience, client.vars.KEY, site.title, site.subtitle, site.author, page.title; write \\{{ for a literal {{";
+    let known_name = matches!(
+        name,
+        "client.name"
+            | "client.sector"
+            | "client.city"
+            | "client.audience"
+            | "client.slug"
+            | "site.title"
+            | "site.subtitle"
+            | "site.author"
+            | "site.base_url"
+            | "page.title"
+    ) || name
+        .strip_prefix("client.vars.")
+        .is_some_and(|k| !k.is_empty());
+    let (message, help) = if name.is_empty() {
+        (message.to_string(), KNOWN.to_string())
+    } else if !known_name {
+        (format!("unknown variable `{name}`"), KNOWN.to_string())
+    } else if name.starts_with("client.") {
+        (
+            message.to_string(),
+            "give it a value in clients/<slug>/client.yaml, or in `client_defaults` of atelier.yaml for the base version: a blank where the client's words should be is exactly the generic message to avoid".to_string(),
+        )
+    } else {
+        (
+            message.to_string(),
+            format!("set it in atelier.yaml; {KNOWN}"),
+        )
+    };
+    Diagnostic::error(&page.file, message)
+        .at(line, column.max(1))
+        .with_help(help)
+}
+
+fn lookup_variable(shared: &Shared, name: &str, page_title: Option<&str>) -> variables::Lookup {
+    let config = shared.config;
+    let value: Option<String> = match name {
+        "site.title" => Some(config.title.clone()),
+        "site.subtitle" => config.subtitle.clone(),
+        "site.author" => config.author.clone(),
+        "site.base_url" => shared.version.base_url.clone(),
+        "page.title" => page_title.map(str::to_string),
+        _ => match name.strip_prefix("client.") {
+            Some(key) => match &shared.version.client {
+                Some(client) => client.value(key),
+                None => {
+                    let defaults = &config.client_defaults;
+                    match key {
+                        "name" => defaults.name.clone(),
+                        "sector" => defaults.sector.clone(),
+                        "city" => defaults.city.clone(),
+                        "audience" => defaults.audience.clone(),
+                        _ => key
+                            .strip_prefix("vars.")
+                            .and_then(|k| defaults.vars.get(k).cloned()),
+                    }
+                }
+            },
+            None => None,
+        },
+    };
+    match value {
+        Some(v) => variables::Lookup::Value(v),
+        None => variables::Lookup::Missing,
+    }
+}
+
+fn client_matches(client: Option<&ClientInfo>, key: &str, value: &str) -> bool {
+    match client {
+        None => false,
+        Some(client) if key == "client" => client.slug == value,
+        Some(client) => client.value(key).is_some_and(|v| v == value),
+    }
+}

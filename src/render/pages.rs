@@ -1,0 +1,385 @@
+//! Page values and templates: every HTML page of a version but the print page.
+
+use std::path::Path;
+
+use tera::Context;
+
+use crate::compose::PageId;
+use crate::content::{Front, PageKind};
+use crate::error::Diagnostic;
+use crate::markdown::{ROOT_MARKER, Rendered};
+
+use super::values::*;
+use super::{Shared, arc, output_path, root_prefix};
+
+pub(super) fn page_value(shared: &Shared, id: PageId, body: &Rendered) -> PageValue {
+    let site = shared.site;
+    let page = &site.pages[id];
+    let texts = &shared.texts[id];
+    let root = root_prefix(&page.url);
+    let link = |target: PageId| LinkValue {
+        title: shared.texts[target].title.clone(),
+        href: output_path(&site.pages[target].url),
+    };
+    let (prev, next) = site.neighbours(id);
+    let module_index = site.module_index_of(id);
+    let module = module_index.map(|i| &site.modules[i]);
+    let module_start = module_index.and_then(|i| site.agenda.module_start(i));
+    let mut start = module_start;
+    if let Some(module) = module
+        && page.kind == PageKind::Step
+        && let Some(mut clock) = module_start
+    {
+        for &step in &module.steps {
+            if step == id {
+                break;
+            }
+            clock = clock.plus(site.pages[step].front.duration().unwrap_or_default());
+        }
+        start = Some(clock);
+    }
+    let (emotion, intensity, exercise_ids) = match &page.front {
+        Front::Module(f) => (f.emotion.clone(), f.intensity, f.exercises.clone()),
+        _ => (None, None, Vec::new()),
+    };
+    let exercises = exercise_ids
+        .iter()
+        .filter_map(|ex| {
+            let &target = site.exercise_by_id.get(ex)?;
+            let (live, _) = shared.widgets.get(ex)?;
+            let Front::Exercise(front) = &site.pages[target].front else {
+                return None;
+            };
+            Some(ExerciseLink {
+                id: ex.clone(),
+                title: link(target).title,
+                href: output_path(&site.pages[target].url),
+                kind: front.kind.as_str(),
+                duration: front.duration.map(|d| d.label()),
+                html: live.replace(ROOT_MARKER, &root),
+            })
+        })
+        .collect();
+    let module_value = module.filter(|m| !m.steps.is_empty()).map(|m| ModuleNav {
+        title: link(m.page).title,
+        href: output_path(&site.pages[m.page].url),
+        duration: m.duration.map(|d| d.label()),
+        steps: m
+            .steps
+            .iter()
+            .map(|&s| StepLink {
+                title: link(s).title,
+                href: output_path(&site.pages[s].url),
+                duration: site.pages[s].front.duration().map(|d| d.label()),
+                current: s == id,
+            })
+            .collect(),
+    });
+    let duration = match page.kind {
+        PageKind::Module => module.and_then(|m| m.duration),
+        _ => page.front.duration(),
+    };
+    PageValue {
+        kind: page.kind.as_str(),
+        title: texts.title.clone(),
+        description: texts.description.clone().or_else(|| texts.summary.clone()),
+        summary: texts.summary.clone(),
+        url: page.url.clone(),
+        href: output_path(&page.url),
+        permalink: permalink(shared, &page.url),
+        content: finish_body(shared, &body.html, &root, false),
+        toc: body.toc.clone(),
+        duration: duration.map(|d| d.label()),
+        start: start.map(|s| s.to_string()),
+        emotion,
+        intensity,
+        objectives: texts.objectives.clone(),
+        exercises,
+        module: module_value,
+        prev: prev.map(link),
+        next: next.map(link),
+        exercise: None,
+    }
+}
+
+pub(super) fn render_page(
+    shared: &Shared,
+    id: PageId,
+    body: &Rendered,
+) -> Result<String, Diagnostic> {
+    let page = &shared.site.pages[id];
+    let root = root_prefix(&page.url);
+    let mut value = page_value(shared, id, body);
+    let template = match (page.front.template(), page.kind) {
+        (Some(name), _) => {
+            let name = if name.ends_with(".html") {
+                name.to_string()
+            } else {
+                format!("{name}.html")
+            };
+            if !shared.theme.has_template(&name) {
+                let line = crate::config::line_of_key(&page.front_text, "template")
+                    .map_or(page.front_line, |l| page.front_line + l - 1);
+                return Err(Diagnostic::error(
+                    &page.file,
+                    format!("template `{name}` does not exist"),
+                )
+                .at_line(line)
+                .with_help("add templates/<name>.html to the project, or remove `template:`"));
+            }
+            name
+        }
+        (None, PageKind::Module | PageKind::Step) => "module.html".to_string(),
+        (None, PageKind::Exercise) => "exercise.html".to_string(),
+        (None, PageKind::Landing) => "index.html".to_string(),
+        (None, PageKind::Page) => "page.html".to_string(),
+    };
+    if page.kind == PageKind::Exercise {
+        let mut exercise = exercise_value(shared, id, body);
+        exercise.instructions = finish_body(shared, &exercise.instructions, &root, false);
+        exercise.html = shared
+            .widgets
+            .get(&page.slug)
+            .map(|(live, _)| live.replace(ROOT_MARKER, &root))
+            .unwrap_or_default();
+        value.exercise = Some(exercise);
+    }
+    let mut context = base_context(shared, &root);
+    context.insert("page", &value);
+    shared
+        .theme
+        .tera
+        .render(&template, &context)
+        .map_err(|e| shared.theme.render_error(&e, &page.file))
+}
+
+pub(super) fn render_landing(
+    shared: &Shared,
+    body: Option<&Rendered>,
+) -> Result<String, Diagnostic> {
+    let site = shared.site;
+    let page = match site.landing {
+        Some(id) => page_value(shared, id, body.unwrap_or(&Rendered::default())),
+        None => PageValue {
+            kind: "landing",
+            title: shared.config.title.clone(),
+            description: shared.config.subtitle.clone(),
+            permalink: permalink(shared, ""),
+            href: "index.html".into(),
+            ..PageValue::default()
+        },
+    };
+    let title_of = |id: PageId| shared.texts[id].title.clone();
+    let modules: Vec<ModuleCard> = site
+        .modules
+        .iter()
+        .map(|m| {
+            let (emotion, intensity) = match &site.pages[m.page].front {
+                Front::Module(f) => (f.emotion.clone(), f.intensity),
+                _ => (None, None),
+            };
+            ModuleCard {
+                title: title_of(m.page),
+                href: output_path(&site.pages[m.page].url),
+                summary: shared.texts[m.page].summary.clone(),
+                duration: m.duration.map(|d| d.label()),
+                emotion,
+                intensity,
+                steps: m.steps.len(),
+            }
+        })
+        .collect();
+    let break_label = shared
+        .labels
+        .get("break_label")
+        .cloned()
+        .unwrap_or_else(|| "Pause".into());
+    let agenda = AgendaValue::new(&site.agenda, &modules, &break_label);
+    let arc_svg = arc::svg(&modules, &shared.version.language);
+    let mut context = base_context(shared, "");
+    context.insert("page", &page);
+    context.insert("agenda", &agenda);
+    context.insert("arc_svg", &arc_svg);
+    context.insert("modules", &modules);
+    context.insert("exercises", &exercise_cards(shared));
+    let template = site
+        .landing
+        .and_then(|id| {
+            site.pages[id]
+                .front
+                .template()
+                .map(|t| format!("{}.html", t.trim_end_matches(".html")))
+        })
+        .filter(|t| shared.theme.has_template(t))
+        .unwrap_or_else(|| "index.html".into());
+    shared.theme.tera.render(&template, &context).map_err(|e| {
+        shared
+            .theme
+            .render_error(&e, Path::new("content/_index.md"))
+    })
+}
+
+fn exercise_cards(shared: &Shared) -> Vec<ExerciseCard> {
+    shared
+        .site
+        .exercises
+        .iter()
+        .filter_map(|&id| {
+            let page = &shared.site.pages[id];
+            let Front::Exercise(front) = &page.front else {
+                return None;
+            };
+            Some(ExerciseCard {
+                id: page.slug.clone(),
+                title: shared.texts[id].title.clone(),
+                href: output_path(&page.url),
+                kind: front.kind.as_str(),
+                duration: front.duration.map(|d| d.label()),
+                objective: shared.texts[id].objective.clone(),
+            })
+        })
+        .collect()
+}
+
+pub(super) fn special_page(
+    shared: &Shared,
+    kind: &'static str,
+    title_key: &str,
+    fallback: &str,
+    url: &str,
+) -> PageValue {
+    PageValue {
+        kind,
+        title: shared
+            .labels
+            .get(title_key)
+            .cloned()
+            .unwrap_or_else(|| fallback.to_string()),
+        url: url.to_string(),
+        href: output_path(url),
+        permalink: permalink(shared, url),
+        ..PageValue::default()
+    }
+}
+
+pub(super) fn render_exercise_list(shared: &Shared) -> Result<String, Diagnostic> {
+    let mut context = base_context(shared, "../");
+    context.insert(
+        "page",
+        &special_page(shared, "exercises", "exercises", "Exercises", "exercises/"),
+    );
+    context.insert("exercises", &exercise_cards(shared));
+    shared
+        .theme
+        .tera
+        .render("exercises.html", &context)
+        .map_err(|e| {
+            shared
+                .theme
+                .render_error(&e, Path::new("exercises/index.html"))
+        })
+}
+
+pub(super) fn render_not_found(shared: &Shared) -> Result<String, Diagnostic> {
+    // Hosts serve 404.html at any depth: absolute links when the address is known.
+    let root = shared
+        .version
+        .base_url
+        .as_ref()
+        .map(|b| format!("{}/", b.trim_end_matches('/')))
+        .unwrap_or_default();
+    let mut context = base_context(shared, &root);
+    let mut page = special_page(
+        shared,
+        "not_found",
+        "not_found_title",
+        "Page not found",
+        "404.html",
+    );
+    page.href = "404.html".into();
+    page.permalink = None;
+    context.insert("page", &page);
+    shared
+        .theme
+        .tera
+        .render("404.html", &context)
+        .map_err(|e| shared.theme.render_error(&e, Path::new("404.html")))
+}
+
+pub(super) fn exercise_value(shared: &Shared, id: PageId, body: &Rendered) -> ExerciseValue {
+    let page = &shared.site.pages[id];
+    let texts = &shared.texts[id];
+    let Front::Exercise(front) = &page.front else {
+        return ExerciseValue::default();
+    };
+    let prompts = texts.fields.iter().map(|f| f.label.clone()).collect();
+    ExerciseValue {
+        id: page.slug.clone(),
+        title: texts.title.clone(),
+        kind: front.kind.as_str(),
+        duration: front.duration.map(|d| d.label()),
+        objective: texts.objective.clone(),
+        instructions: body.html.clone(),
+        fields: texts.fields.clone(),
+        stages: texts.stages.clone(),
+        prompts,
+        storage_key: format!(
+            "atelier:{}:{}",
+            shared
+                .version
+                .client
+                .as_ref()
+                .map_or("base", |c| c.slug.as_str()),
+            page.slug
+        ),
+        href: output_path(&page.url),
+        html: String::new(),
+    }
+}
+
+pub(super) fn render_widget(
+    shared: &Shared,
+    exercise: &ExerciseValue,
+    print: bool,
+) -> Result<String, Diagnostic> {
+    let mut context = base_context(shared, "");
+    context.insert("exercise", exercise);
+    context.insert("print", &print);
+    shared
+        .theme
+        .tera
+        .render("partials/exercise.html", &context)
+        .map_err(|e| shared.theme.render_error(&e, Path::new(&exercise.href)))
+}
+
+pub(super) fn base_context(shared: &Shared, root: &str) -> Context {
+    let mut context = Context::new();
+    context.insert_value("site", shared.site_value.clone());
+    context.insert_value("t", shared.labels_value.clone());
+    context.insert("lang", &shared.version.language);
+    context.insert("root", root);
+    context
+}
+
+/// The final body of a page: exercise widgets in place, links relative to `root`.
+pub(super) fn finish_body(shared: &Shared, html: &str, root: &str, print: bool) -> String {
+    let mut html = html.replace(ROOT_MARKER, root);
+    if html.contains("<!--atelier:exercise:") {
+        for (id, (live, blank)) in &shared.widgets {
+            let marker = format!("<!--atelier:exercise:{id}-->");
+            if html.contains(&marker) {
+                let widget = if print { blank } else { live };
+                html = html.replace(&marker, &widget.replace(ROOT_MARKER, root));
+            }
+        }
+    }
+    html
+}
+
+fn permalink(shared: &Shared, url: &str) -> Option<String> {
+    shared
+        .version
+        .base_url
+        .as_ref()
+        .map(|base| format!("{}/{url}", base.trim_end_matches('/')))
+}
