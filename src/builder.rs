@@ -1,46 +1,61 @@
 //! `atelier build` and `atelier check`: the whole data flow, load → compose →
-//! render → write, for every version asked for.
+//! render → write, for every version asked for (the base version and each
+//! client's, participant or facilitator).
 
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
+
+use crate::client::{self, Client};
 use crate::compose::{ComposeOptions, compose};
-use crate::content::{self, ContentSet};
-use crate::error::{Diagnostic, Diagnostics, Error, Result};
+use crate::config::Language;
+use crate::content::{self, Asset, SourcePage};
+use crate::error::{Diagnostic, Diagnostics, Error, Result, display_path};
 use crate::output::Staging;
 use crate::project::Project;
-use crate::render::{self, RenderSummary, Sink, Version};
+use crate::render::{self, BodyCache, PageText, RenderJob, Sink, Version};
 use crate::theme::Theme;
+use crate::uniqueness::{self, ClientReport, VersionTexts};
 
 /// What to build.
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     /// Output folder (default `public/`, or `public-facilitator/` with `facilitator`).
     pub out: Option<PathBuf>,
-    /// Override `base_url`.
+    /// Override `base_url` (of the base version, or of the one client built).
     pub base_url: Option<String>,
     /// Include drafts.
     pub drafts: bool,
-    /// Build the facilitator version.
+    /// Build the facilitator versions.
     pub facilitator: bool,
     /// Validate only: render in memory, write nothing, links are errors.
     pub check_only: bool,
+    /// Only these clients (by slug); one client is written at the output root.
+    pub clients: Vec<String>,
+    /// Warnings are errors (`check --strict`).
+    pub strict: bool,
 }
 
 /// What a successful build did.
 #[derive(Debug, Clone)]
 pub struct BuildReport {
-    /// HTML pages written.
+    /// HTML pages written, all versions together.
     pub pages: usize,
+    /// Versions built.
+    pub versions: usize,
     /// Wall time.
     pub elapsed: Duration,
     /// Warnings found.
     pub warnings: Vec<Diagnostic>,
     /// Where the site was written (`None` for `check`).
     pub out: Option<PathBuf>,
-    /// The base version's rendering summary.
-    pub summary: RenderSummary,
+    /// Wall time of each phase, for `-v`.
+    pub timings: Vec<(String, Duration)>,
+    /// One report per client, when the base version was built too.
+    pub uniqueness: Vec<ClientReport>,
 }
 
 /// A sink that discards everything (for `check`).
@@ -58,65 +73,215 @@ impl Sink for NullSink {
     }
 }
 
+/// A rendered version's texts, for the uniqueness report: its client, its
+/// pages by URL, the variables it used.
+type VersionOutput<'a> = (
+    Option<&'a LoadedClient>,
+    BTreeMap<String, PageText>,
+    HashSet<String>,
+);
+
+/// Writes a version under a folder of the output (`clients/<slug>/`).
+struct PrefixedSink<'a> {
+    inner: &'a dyn Sink,
+    prefix: String,
+}
+
+impl Sink for PrefixedSink<'_> {
+    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.inner.write(&format!("{}{rel}", self.prefix), bytes)
+    }
+    fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()> {
+        self.inner.copy(&format!("{}{rel}", self.prefix), source)
+    }
+    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
+        self.inner.create(&format!("{}{rel}", self.prefix))
+    }
+}
+
+/// Everything read from disk once, shared by every version.
+pub struct Loaded {
+    /// Compiled theme.
+    pub theme: Theme,
+    /// Base pages.
+    pub pages: Vec<Arc<SourcePage>>,
+    /// Base assets.
+    pub assets: Vec<Arc<Asset>>,
+    /// Project `static/` files (output path, source).
+    pub static_files: Vec<(String, PathBuf)>,
+    /// Every client, with its overlay.
+    pub clients: Vec<LoadedClient>,
+}
+
+/// A client and its overlay.
+pub struct LoadedClient {
+    /// The profile.
+    pub client: Client,
+    /// Overlay pages.
+    pub pages: Vec<Arc<SourcePage>>,
+    /// Overlay assets.
+    pub assets: Vec<Arc<Asset>>,
+    /// Overlay static files (output path, source).
+    pub static_files: Vec<(String, PathBuf)>,
+}
+
+/// Reads the theme, the content, the clients and their overlays, in parallel.
+pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
+    let root = project.root.as_path();
+    let ((theme, base), clients) = rayon::join(
+        || {
+            rayon::join(
+                || Theme::load(root, &project.config, &project.config_text),
+                || content::load(root, Path::new("content"), diagnostics),
+            )
+        },
+        || client::load_all(root),
+    );
+    let clients: Vec<LoadedClient> = match clients {
+        Ok(clients) => clients
+            .into_par_iter()
+            .map(|client| {
+                let overlay = content::load(root, &client.content_dir(), diagnostics);
+                let static_files = static_files(root, &client.static_dir());
+                LoadedClient {
+                    pages: overlay.pages.into_iter().map(Arc::new).collect(),
+                    assets: overlay.assets.into_iter().map(Arc::new).collect(),
+                    static_files,
+                    client,
+                }
+            })
+            .collect(),
+        Err(problems) => {
+            diagnostics.extend(problems);
+            Vec::new()
+        }
+    };
+    let theme = match theme {
+        Ok(theme) => Some(theme),
+        Err(problems) => {
+            diagnostics.extend(problems);
+            None
+        }
+    };
+    if diagnostics.has_errors() {
+        return None;
+    }
+    Some(Loaded {
+        theme: theme?,
+        pages: base.pages.into_iter().map(Arc::new).collect(),
+        assets: base.assets.into_iter().map(Arc::new).collect(),
+        static_files: static_files(root, Path::new("static")),
+        clients,
+    })
+}
+
+/// One version to build: which client (if any), where under the output.
+pub struct Plan<'a> {
+    /// The client, or `None` for the base version.
+    pub client: Option<&'a LoadedClient>,
+    /// Folder of the version in the output (`""` or `clients/<slug>/`).
+    pub prefix: String,
+}
+
+/// Which versions `clients` asks for (empty: base and every client).
+pub fn plan<'a>(loaded: &'a Loaded, clients: &[String]) -> Result<Vec<Plan<'a>>> {
+    let known: Vec<&str> = loaded
+        .clients
+        .iter()
+        .map(|c| c.client.slug.as_str())
+        .collect();
+    let mut chosen = Vec::new();
+    for slug in clients {
+        match loaded.clients.iter().find(|c| &c.client.slug == slug) {
+            Some(client) => chosen.push(client),
+            None => {
+                return Err(Error::Usage(format!(
+                    "no client `{slug}` in clients/{}",
+                    if known.is_empty() {
+                        String::from(" (there are no clients yet: `atelier new client \"Name\"`)")
+                    } else {
+                        format!("; clients: {}", known.join(", "))
+                    }
+                )));
+            }
+        }
+    }
+    Ok(match chosen.as_slice() {
+        [] => std::iter::once(Plan {
+            client: None,
+            prefix: String::new(),
+        })
+        .chain(loaded.clients.iter().map(|c| Plan {
+            prefix: format!("clients/{}/", c.client.slug),
+            client: Some(c),
+        }))
+        .collect(),
+        [one] => vec![Plan {
+            client: Some(one),
+            prefix: String::new(),
+        }],
+        many => many
+            .iter()
+            .map(|c| Plan {
+                prefix: format!("clients/{}/", c.client.slug),
+                client: Some(c),
+            })
+            .collect(),
+    })
+}
+
+/// The render settings of one version.
+pub fn version_of(
+    project: &Project,
+    options: &BuildOptions,
+    client: Option<&Client>,
+    collect_texts: bool,
+) -> Version {
+    let config = &project.config;
+    let language = client
+        .and_then(|c| c.profile.language)
+        .unwrap_or(config.language);
+    let french = match config.typography {
+        Some(typography) => typography == crate::config::Typography::French,
+        None => language == Language::Fr,
+    };
+    let own_url = client.and_then(|c| c.profile.base_url.clone());
+    let base_url = match (client, &options.base_url) {
+        (None, Some(url)) => Some(url.clone()),
+        (Some(_), Some(url)) if options.clients.len() == 1 => Some(url.clone()),
+        _ => own_url.or_else(|| {
+            config.base_url.as_ref().map(|base| match client {
+                Some(c) => format!("{}/clients/{}/", base.trim_end_matches('/'), c.slug),
+                None => base.clone(),
+            })
+        }),
+    };
+    Version {
+        client: client.map(Client::info),
+        facilitator: options.facilitator,
+        language: language.code().to_string(),
+        base_url,
+        french,
+        drafts: options.drafts,
+        collect_texts,
+        links_are_errors: options.check_only,
+    }
+}
+
 /// Builds the project (or checks it, with `check_only`).
 pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     let started = Instant::now();
     let root = project.root.as_path();
-    let config = &project.config;
     let diagnostics = Diagnostics::new();
+    let mut timings: Vec<(String, Duration)> = Vec::new();
 
-    let (theme, base) = rayon::join(
-        || Theme::load(root, config, &project.config_text),
-        || content::load(root, Path::new("content"), &diagnostics),
-    );
-    let mut timings = vec![("load", started.elapsed())];
-    let theme = theme.map_err(|problems| {
-        diagnostics.extend(problems);
-    });
-    let ContentSet { pages, assets } = base;
-    let pages: Vec<Arc<content::SourcePage>> = pages.into_iter().map(Arc::new).collect();
-    let assets: Vec<Arc<content::Asset>> = assets.into_iter().map(Arc::new).collect();
-    let static_files = static_files(root, Path::new("static"));
-    if diagnostics.has_errors() {
-        return Err(Error::Content(diagnostics.into_sorted()));
-    }
-    let Ok(theme) = theme else {
+    let Some(loaded) = load(project, &diagnostics) else {
         return Err(Error::Content(diagnostics.into_sorted()));
     };
-
-    let site = match compose(
-        config,
-        &project.config_text,
-        &pages,
-        &assets,
-        &[],
-        &[],
-        &ComposeOptions {
-            drafts: options.drafts,
-            client: None,
-            module_selection: None,
-        },
-    ) {
-        Ok(site) => site,
-        Err(problems) => {
-            diagnostics.extend(problems);
-            return Err(Error::Content(diagnostics.into_sorted()));
-        }
-    };
-
-    timings.push((
-        "compose",
-        started.elapsed() - timings.iter().map(|t| t.1).sum::<Duration>(),
-    ));
-    let version = Version {
-        client: None,
-        facilitator: options.facilitator,
-        language: config.language.code().to_string(),
-        base_url: options.base_url.clone().or_else(|| config.base_url.clone()),
-        french: config.french_typography(),
-        drafts: options.drafts,
-        collect_texts: false,
-    };
+    timings.push(("load".into(), started.elapsed()));
+    let plans = plan(&loaded, &options.clients)?;
+    let with_base = plans.iter().any(|p| p.client.is_none());
+    let collect_texts = with_base && plans.len() > 1;
 
     let staging = if options.check_only {
         None
@@ -133,27 +298,85 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         Some(staging) => staging,
         None => &NullSink,
     };
-    let rendered = render::render_site(
-        &site,
-        config,
-        &theme,
-        &version,
-        &static_files,
-        sink,
-        &diagnostics,
-    );
-    let mut summary = match rendered {
-        Ok(summary) => summary,
-        Err(problems) => {
-            diagnostics.extend(problems);
-            if let Some(staging) = staging {
-                staging.abandon();
+    let cache = (plans.len() > 1).then(BodyCache::new);
+
+    let mut pages = 0;
+    let mut texts: Vec<VersionOutput> = Vec::new();
+    for plan in &plans {
+        let phase = Instant::now();
+        let client = plan.client.map(|c| &c.client);
+        let (overlay_pages, overlay_assets) = match plan.client {
+            Some(c) => (c.pages.as_slice(), c.assets.as_slice()),
+            None => (&[][..], &[][..]),
+        };
+        let site = match compose(
+            &project.config,
+            &project.config_text,
+            &loaded.pages,
+            &loaded.assets,
+            overlay_pages,
+            overlay_assets,
+            &ComposeOptions {
+                drafts: options.drafts,
+                client,
+            },
+        ) {
+            Ok(site) => site,
+            Err(problems) => {
+                diagnostics.extend(problems);
+                continue;
             }
-            return Err(Error::Content(diagnostics.into_sorted()));
+        };
+        let version = version_of(project, options, client, collect_texts);
+        let static_files = merged_static(
+            &loaded.static_files,
+            plan.client.map(|c| c.static_files.as_slice()),
+        );
+        let prefixed = PrefixedSink {
+            inner: sink,
+            prefix: plan.prefix.clone(),
+        };
+        let job = RenderJob {
+            site: &site,
+            config: &project.config,
+            theme: &loaded.theme,
+            version: &version,
+            static_files: &static_files,
+            cache: cache.as_ref(),
+        };
+        match render::render_site(&job, &prefixed, &diagnostics) {
+            Ok(summary) => {
+                pages += summary.pages;
+                let label = match client {
+                    Some(c) => format!("version {}", c.slug),
+                    None => "base version".to_string(),
+                };
+                timings.push((label, phase.elapsed()));
+                for (phase, time) in summary.timings {
+                    timings.push((format!("  {phase}"), time));
+                }
+                if collect_texts {
+                    texts.push((plan.client, summary.texts, summary.variables));
+                }
+            }
+            Err(problems) => diagnostics.extend(problems),
         }
-    };
+    }
+
+    let mut uniqueness = Vec::new();
+    if collect_texts && !diagnostics.has_errors() {
+        let phase = Instant::now();
+        uniqueness = uniqueness_report(&loaded, &texts);
+        for report in &uniqueness {
+            if report.share < project.config.uniqueness.min {
+                diagnostics.push(generic_warning(project, report));
+            }
+        }
+        timings.push(("uniqueness report".into(), phase.elapsed()));
+    }
+
     let mut all = diagnostics.into_sorted();
-    if options.check_only {
+    if options.strict {
         all = all.into_iter().map(Diagnostic::promoted).collect();
     }
     if all.iter().any(Diagnostic::is_error) {
@@ -162,7 +385,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         }
         return Err(Error::Content(all));
     }
-    let commit_started = Instant::now();
+    let phase = Instant::now();
     let out = match staging {
         Some(staging) => {
             let target = staging.target().to_path_buf();
@@ -171,20 +394,93 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         }
         None => None,
     };
-    timings.append(&mut summary.timings);
-    timings.push(("swap output", commit_started.elapsed()));
-    summary.timings = timings;
+    timings.push(("swap output".into(), phase.elapsed()));
     Ok(BuildReport {
-        pages: summary.pages,
+        pages,
+        versions: plans.len(),
         elapsed: started.elapsed(),
         warnings: all,
         out,
-        summary,
+        timings,
+        uniqueness,
     })
 }
 
-/// Files of a project `static/` folder, as (output path, source path).
-fn static_files(root: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
+fn uniqueness_report(loaded: &Loaded, texts: &[VersionOutput]) -> Vec<ClientReport> {
+    let Some((_, base, _)) = texts.iter().find(|(client, _, _)| client.is_none()) else {
+        return Vec::new();
+    };
+    let base_rels: HashSet<&str> = loaded.pages.iter().map(|p| p.rel.as_str()).collect();
+    let versions: Vec<VersionTexts> = texts
+        .iter()
+        .filter_map(|(client, pages, variables)| {
+            let client = (*client)?;
+            let (overridden, added): (Vec<&Arc<SourcePage>>, Vec<&Arc<SourcePage>>) = client
+                .pages
+                .iter()
+                .filter(|p| !p.front.remove())
+                .partition(|p| base_rels.contains(p.rel.as_str()));
+            let mut variables: Vec<String> = variables.iter().cloned().collect();
+            variables.sort();
+            Some(VersionTexts {
+                slug: &client.client.slug,
+                name: &client.client.profile.name,
+                pages,
+                overridden: overridden.iter().map(|p| p.file.clone()).collect(),
+                added: added.iter().map(|p| p.file.clone()).collect(),
+                variables,
+            })
+        })
+        .collect();
+    uniqueness::report(base, &versions)
+}
+
+fn generic_warning(project: &Project, report: &ClientReport) -> Diagnostic {
+    let file = Path::new(client::CLIENTS_DIR)
+        .join(&report.slug)
+        .join("client.yaml");
+    let pages: Vec<String> = report
+        .generic_pages
+        .iter()
+        .map(|p| display_path(p))
+        .collect();
+    Diagnostic::warning(
+        file,
+        format!(
+            "{}'s version is only {} its own (minimum {}): it is still too close to the generic workshop",
+            report.name,
+            uniqueness::percent(report.share),
+            uniqueness::percent(project.config.uniqueness.min)
+        ),
+    )
+    .with_help(format!(
+        "make these pages theirs (an overlay in clients/{}/content/, `::: only client=\"{}\"` blocks, or `{{{{ client.* }}}}` variables): {}",
+        report.slug,
+        report.slug,
+        pages.join(", ")
+    ))
+}
+
+/// Project static files with a client's overriding them by path.
+fn merged_static(
+    base: &[(String, PathBuf)],
+    overlay: Option<&[(String, PathBuf)]>,
+) -> Vec<(String, PathBuf)> {
+    let mut merged: BTreeMap<&str, &PathBuf> = base
+        .iter()
+        .map(|(rel, path)| (rel.as_str(), path))
+        .collect();
+    for (rel, path) in overlay.unwrap_or_default() {
+        merged.insert(rel.as_str(), path);
+    }
+    merged
+        .into_iter()
+        .map(|(rel, path)| (rel.to_string(), path.clone()))
+        .collect()
+}
+
+/// Files of a `static/` folder, as (output path, source path).
+pub fn static_files(root: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
     let base = root.join(dir);
     if !base.is_dir() {
         return Vec::new();
@@ -199,7 +495,7 @@ fn static_files(root: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
         .filter(|entry| entry.file_type().is_file())
         .filter_map(|entry| {
             let rel = entry.path().strip_prefix(&base).ok()?;
-            Some((crate::error::display_path(rel), entry.path().to_path_buf()))
+            Some((display_path(rel), entry.path().to_path_buf()))
         })
         .collect()
 }

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::agenda::Agenda;
-use crate::config::{CONFIG_FILE, Config};
+use crate::client::Client;
+use crate::config::{CONFIG_FILE, Config, Schedule};
 use crate::content::{Asset, Front, PageKind, SourcePage};
 use crate::duration::Minutes;
 use crate::error::Diagnostic;
@@ -36,9 +37,7 @@ pub struct ComposeOptions<'a> {
     /// Include pages marked `draft: true`.
     pub drafts: bool,
     /// The client this version is for (`None`: the base version).
-    pub client: Option<&'a str>,
-    /// The client's module selection and order (slugs), if it has one.
-    pub module_selection: Option<&'a [String]>,
+    pub client: Option<&'a Client>,
 }
 
 /// One version of the masterclass, ready to render.
@@ -149,7 +148,7 @@ pub fn compose(
                 && page
                     .front
                     .clients()
-                    .is_none_or(|rule| rule.includes(options.client))
+                    .is_none_or(|rule| rule.includes(options.client.map(|c| c.slug.as_str())))
         })
         .map(|(page, _)| page)
         .collect();
@@ -253,15 +252,34 @@ pub fn compose(
         .map(|&id| (pages[id].slug.clone(), id))
         .collect();
 
-    if let Some(selection) = options.module_selection {
+    if let Some(client) = options.client
+        && let Some(selection) = &client.profile.modules
+    {
         let by_slug: HashMap<&str, &Module> = modules
             .iter()
             .map(|m| (pages[m.page].slug.as_str(), m))
             .collect();
-        let selected: Vec<Module> = selection
-            .iter()
-            .filter_map(|slug| by_slug.get(slug.as_str()).map(|m| (*m).clone()))
-            .collect();
+        let mut selected: Vec<Module> = Vec::with_capacity(selection.len());
+        for slug in selection {
+            match by_slug.get(slug.as_str()) {
+                Some(module) => selected.push((*module).clone()),
+                None => {
+                    let mut known: Vec<&str> = by_slug.keys().copied().collect();
+                    known.sort_unstable();
+                    problems.push(
+                        Diagnostic::error(
+                            &client.file,
+                            format!("unknown module `{slug}` in `modules:`"),
+                        )
+                        .at_line(client.line_of(slug))
+                        .with_help(format!(
+                            "module slugs (file names without NN- and .md): {}",
+                            known.join(", ")
+                        )),
+                    );
+                }
+            }
+        }
         modules = selected;
     }
 
@@ -299,8 +317,15 @@ pub fn compose(
         .flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied()))
         .collect();
 
+    let schedule = match options.client.and_then(|c| c.profile.schedule.as_ref()) {
+        Some(own) => Schedule {
+            start: own.start.or(config.schedule.start),
+            breaks: config.schedule.breaks.clone(),
+        },
+        None => config.schedule.clone(),
+    };
     let agenda = Agenda::compute(
-        &config.schedule,
+        &schedule,
         config_text,
         &pages,
         &modules,

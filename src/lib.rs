@@ -8,6 +8,7 @@
 
 pub mod agenda;
 pub mod builder;
+pub mod client;
 pub mod compose;
 pub mod config;
 pub mod content;
@@ -18,6 +19,8 @@ pub mod markdown;
 pub mod output;
 pub mod project;
 pub mod render;
+pub mod serve;
 pub mod slug;
 pub mod theme;
+pub mod uniqueness;
 pub mod yaml;

@@ -116,11 +116,6 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<(), Error> {
     match &cli.command {
         Command::Build(args) => {
-            if !args.clients.is_empty() {
-                return Err(Error::Usage(
-                    "client versions (--client) are not available in this version of atelier yet".into(),
-                ));
-            }
             let project = Project::open(cli.root.as_deref())?;
             let report = builder::build(
                 &project,
@@ -130,22 +125,29 @@ fn run(cli: &Cli) -> Result<(), Error> {
                     drafts: args.drafts,
                     facilitator: args.facilitator,
                     check_only: false,
+                    clients: args.clients.clone(),
+                    strict: false,
                 },
             )?;
             print_warnings(cli, &report.warnings);
             if cli.verbose {
-                for (phase, time) in &report.summary.timings {
-                    eprintln!("  {phase:<20} {:>8.1} ms", time.as_secs_f64() * 1000.0);
-                }
+                print_timings(&report);
             }
             if !cli.quiet {
+                for client in &report.uniqueness {
+                    println!("  {}", uniqueness_line(client));
+                }
                 let out = report
                     .out
                     .as_deref()
                     .map(atelier::output::shown)
                     .unwrap_or_default();
+                let versions = match report.versions {
+                    1 => String::new(),
+                    n => format!(" ({n} versions)"),
+                };
                 println!(
-                    "Built {} pages in {} ms → {out}{}",
+                    "Built {} pages{versions} in {} ms → {out}{}",
                     report.pages,
                     report.elapsed.as_millis(),
                     warning_suffix(&report.warnings)
@@ -154,27 +156,48 @@ fn run(cli: &Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Check(args) => {
-            if !args.clients.is_empty() {
-                return Err(Error::Usage(
-                    "client versions (--client) are not available in this version of atelier yet".into(),
-                ));
-            }
             let project = Project::open(cli.root.as_deref())?;
             let report = builder::build(
                 &project,
                 &BuildOptions {
                     check_only: true,
+                    clients: args.clients.clone(),
+                    strict: args.strict,
                     ..BuildOptions::default()
                 },
             )?;
+            print_warnings(cli, &report.warnings);
+            if cli.verbose {
+                print_timings(&report);
+            }
             if !cli.quiet {
+                if !report.uniqueness.is_empty() {
+                    println!("Uniqueness of each client's version (share of its text not in the base version):");
+                    for client in &report.uniqueness {
+                        println!("  {}", uniqueness_line(client));
+                        for (label, files) in [("overrides", &client.overridden), ("adds", &client.added)] {
+                            if !files.is_empty() {
+                                let files: Vec<String> = files.iter().map(|f| atelier::error::display_path(f)).collect();
+                                println!("      {label}: {}", files.join(", "));
+                            }
+                        }
+                        if !client.variables.is_empty() {
+                            println!("      variables: {}", client.variables.join(", "));
+                        }
+                    }
+                }
                 println!(
-                    "Checked {} pages in {} ms: no problems found",
+                    "Checked {} pages in {} versions in {} ms: {}",
                     report.pages,
-                    report.elapsed.as_millis()
+                    report.versions,
+                    report.elapsed.as_millis(),
+                    match report.warnings.len() {
+                        0 => "no problems found".to_string(),
+                        1 => "1 warning".to_string(),
+                        n => format!("{n} warnings"),
+                    }
                 );
             }
-            let _ = args.strict;
             Ok(())
         }
         Command::Serve(_) => Err(Error::Usage(
@@ -187,6 +210,33 @@ fn run(cli: &Cli) -> Result<(), Error> {
             "`atelier new` is not available in this version of atelier yet".into(),
         )),
     }
+}
+
+fn print_timings(report: &builder::BuildReport) {
+    for (phase, time) in &report.timings {
+        eprintln!("  {phase:<28} {:>8.1} ms", time.as_secs_f64() * 1000.0);
+    }
+}
+
+fn uniqueness_line(client: &atelier::uniqueness::ClientReport) -> String {
+    let similar = client
+        .most_similar
+        .as_ref()
+        .map(|(slug, alike)| {
+            format!(
+                "; closest: {slug} ({} alike)",
+                atelier::uniqueness::percent(*alike)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{}: {} unique — {} overridden, {} added, {} variables{similar}",
+        client.slug,
+        atelier::uniqueness::percent(client.share),
+        client.overridden.len(),
+        client.added.len(),
+        client.variables.len(),
+    )
 }
 
 fn print_warnings(cli: &Cli, warnings: &[Diagnostic]) {

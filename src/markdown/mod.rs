@@ -396,6 +396,22 @@ fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
         .map(|(i, _)| i + 1)
 }
 
+/// Curly apostrophes in plain strings (titles, summaries), as smart
+/// punctuation gives bodies: `l'après` → `l’après`.
+pub fn smart_apostrophes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut previous: Option<char> = None;
+    for c in text.chars() {
+        if c == '\'' && previous.is_some_and(char::is_alphanumeric) {
+            out.push('’');
+        } else {
+            out.push(c);
+        }
+        previous = Some(c);
+    }
+    out
+}
+
 /// The text content of rendered HTML, tags removed and entities left as is:
 /// enough to compare versions and count words.
 pub fn strip_tags(html: &str) -> String {
@@ -430,6 +446,14 @@ mod tests {
                 source_line: &line,
             },
         )
+    }
+
+    #[test]
+    fn apostrophes_in_plain_strings() {
+        assert_eq!(
+            smart_apostrophes("L'histoire d'après 'x'"),
+            "L’histoire d’après 'x’"
+        );
     }
 
     #[test]

@@ -10,10 +10,14 @@ use crate::content::{Front, SourcePage};
 use crate::error::Diagnostic;
 use crate::markdown::{self, Rendered, directives, typography::FrenchTypography, variables};
 
+use std::sync::{Arc, Mutex};
+
+use super::cache::Dependencies;
 use super::{ClientInfo, PageStrings, Shared, links};
 
 /// A page's rendered Markdown and the variables it used.
-pub(super) struct Body {
+#[derive(Debug)]
+pub struct Body {
     /// The rendered body.
     pub rendered: Rendered,
     /// Variables the body used.
@@ -45,6 +49,7 @@ pub(super) fn page_strings(
         } else {
             value.to_string()
         };
+        let substituted = markdown::smart_apostrophes(&substituted);
         if shared.version.french {
             let mut out = String::with_capacity(substituted.len() + 4);
             FrenchTypography::new().push_text(&substituted, &mut out);
@@ -84,11 +89,35 @@ pub(super) fn page_strings(
     strings
 }
 
-pub(super) fn render_body(shared: &Shared, id: PageId) -> Result<Body, Vec<Diagnostic>> {
+/// The body of page `id` in this version: reused from another version when
+/// everything it depends on is the same there, rendered otherwise.
+pub(super) fn body_for(shared: &Shared, id: PageId) -> Result<Arc<Body>, Vec<Diagnostic>> {
+    let Some(cache) = shared.cache else {
+        return render_body(shared, id, &Mutex::default()).map(Arc::new);
+    };
+    if let Some(body) = cache.find(shared, id) {
+        return Ok(body);
+    }
+    let dependencies = Mutex::default();
+    let body = Arc::new(render_body(shared, id, &dependencies)?);
+    let dependencies = dependencies.into_inner().unwrap_or_else(|p| p.into_inner());
+    cache.insert(shared, id, dependencies, Arc::clone(&body));
+    Ok(body)
+}
+
+/// Renders page `id`'s body, logging every lookup into `log`.
+fn render_body(
+    shared: &Shared,
+    id: PageId,
+    log: &Mutex<Dependencies>,
+) -> Result<Body, Vec<Diagnostic>> {
     let page = &shared.site.pages[id];
     let mut problems = Vec::new();
     let mut used = Vec::new();
     let title = shared.texts[id].title.as_str();
+    let record = |f: &mut dyn FnMut(&mut Dependencies)| {
+        f(&mut log.lock().unwrap_or_else(|p| p.into_inner()))
+    };
 
     // Directives first, so variables inside blocks another client gets (or
     // facilitator notes) never have to resolve in this version.
@@ -99,8 +128,14 @@ pub(super) fn render_body(shared: &Shared, id: PageId) -> Result<Body, Vec<Diagn
             .cloned()
             .unwrap_or_else(|| key.to_string())
     };
-    let matches =
-        |key: &str, value: &str| client_matches(shared.version.client.as_ref(), key, value);
+    let matches = |key: &str, value: &str| {
+        let matched = client_matches(shared.version.client.as_ref(), key, value);
+        record(&mut |d| {
+            d.matches
+                .push((key.to_string(), value.to_string(), matched))
+        });
+        matched
+    };
     let (expanded, line_map, exercise_refs) = if directives::has_directives(&page.body) {
         let options = directives::ExpandOptions {
             facilitator: shared.version.facilitator,
@@ -136,7 +171,15 @@ pub(super) fn render_body(shared: &Shared, id: PageId) -> Result<Body, Vec<Diagn
         None => body_line + index,
     };
 
-    let lookup = |name: &str| lookup_variable(shared, name, Some(title));
+    let lookup = |name: &str| {
+        let found = lookup_variable(shared, name, Some(title));
+        let value = match &found {
+            variables::Lookup::Value(v) => Some(v.clone()),
+            variables::Lookup::Missing => None,
+        };
+        record(&mut |d| d.variables.push((name.to_string(), value.clone())));
+        found
+    };
     let markdown_text = if variables::has_variables(&expanded) {
         match variables::substitute(&expanded, &lookup) {
             Ok(s) => {
@@ -162,7 +205,9 @@ pub(super) fn render_body(shared: &Shared, id: PageId) -> Result<Body, Vec<Diagn
 
     for (exercise, line, _included) in exercise_refs {
         let line = page.body_line + line - 1;
-        if !shared.site.exercise_by_id.contains_key(&exercise) {
+        let present = shared.site.exercise_by_id.contains_key(&exercise);
+        record(&mut |d| d.exercises.push((exercise.clone(), present)));
+        if !present {
             let mut known: Vec<&str> = shared
                 .site
                 .exercise_by_id
@@ -188,7 +233,9 @@ pub(super) fn render_body(shared: &Shared, id: PageId) -> Result<Body, Vec<Diagn
     }
 
     let resolve = |dest: &str, is_image: bool| {
-        links::resolve(shared.site, &shared.assets, page, dest, is_image)
+        let outcome = links::resolve(shared.site, &shared.assets, page, dest, is_image);
+        record(&mut |d| d.links.push((dest.to_string(), is_image, outcome.clone())));
+        outcome
     };
     let body = markdown::render(
         &markdown_text,
@@ -259,7 +306,11 @@ fn variable_error(
         .with_help(help)
 }
 
-fn lookup_variable(shared: &Shared, name: &str, page_title: Option<&str>) -> variables::Lookup {
+pub(super) fn lookup_variable(
+    shared: &Shared,
+    name: &str,
+    page_title: Option<&str>,
+) -> variables::Lookup {
     let config = shared.config;
     let value: Option<String> = match name {
         "site.title" => Some(config.title.clone()),
@@ -292,7 +343,7 @@ fn lookup_variable(shared: &Shared, name: &str, page_title: Option<&str>) -> var
     }
 }
 
-fn client_matches(client: Option<&ClientInfo>, key: &str, value: &str) -> bool {
+pub(super) fn client_matches(client: Option<&ClientInfo>, key: &str, value: &str) -> bool {
     match client {
         None => false,
         Some(client) if key == "client" => client.slug == value,

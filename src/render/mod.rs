@@ -8,6 +8,7 @@
 
 mod arc;
 mod body;
+mod cache;
 mod links;
 mod pages;
 mod print;
@@ -15,6 +16,7 @@ mod values;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use tera::Value;
@@ -23,8 +25,10 @@ use crate::compose::{PageId, Site};
 use crate::config::Config;
 use crate::content::{Field, PageKind};
 use crate::error::{Diagnostic, Diagnostics};
-use crate::markdown::{self, AnchorCheck, LinkProblem};
+use crate::markdown::{AnchorCheck, LinkProblem};
 use crate::theme::Theme;
+pub use body::Body;
+pub use cache::BodyCache;
 pub use values::ClientInfo;
 use values::SiteValue;
 
@@ -55,6 +59,8 @@ pub struct Version {
     pub drafts: bool,
     /// Keep every page's visible text in the summary (uniqueness report).
     pub collect_texts: bool,
+    /// Report broken links and anchors as errors (`check`), not warnings.
+    pub links_are_errors: bool,
 }
 
 /// What a rendered version produced.
@@ -62,12 +68,41 @@ pub struct Version {
 pub struct RenderSummary {
     /// HTML pages written.
     pub pages: usize,
-    /// Every page's visible text, by URL (for the uniqueness report).
-    pub texts: BTreeMap<String, String>,
+    /// Every content page's title and body, by URL (kept only with
+    /// `collect_texts`, for the uniqueness report).
+    pub texts: BTreeMap<String, PageText>,
     /// Variables used, by name.
     pub variables: HashSet<String>,
     /// Wall time of each rendering phase, for `-v`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+}
+
+/// A page's visible words, as the uniqueness report compares them.
+#[derive(Debug, Clone)]
+pub struct PageText {
+    /// The page title in this version.
+    pub title: String,
+    /// Its source file, relative to the project root.
+    pub file: std::path::PathBuf,
+    /// The rendered body (shared with other versions when identical).
+    pub body: Arc<Body>,
+}
+
+/// Everything one version's rendering reads.
+#[derive(Clone, Copy)]
+pub struct RenderJob<'a> {
+    /// The composed version.
+    pub site: &'a Site,
+    /// `atelier.yaml`.
+    pub config: &'a Config,
+    /// Compiled templates.
+    pub theme: &'a Theme,
+    /// Which version.
+    pub version: &'a Version,
+    /// Files copied as is (output path, source).
+    pub static_files: &'a [(String, std::path::PathBuf)],
+    /// Bodies shared with other versions of the same build.
+    pub cache: Option<&'a BodyCache>,
 }
 
 /// Everything a page needs that is computed once per version.
@@ -85,6 +120,8 @@ struct Shared<'a> {
     texts: Vec<PageStrings>,
     /// Every exercise widget, rendered once.
     widgets: Widgets,
+    /// Bodies shared with other versions.
+    cache: Option<&'a BodyCache>,
 }
 
 /// A page's front-matter strings after variables and typography.
@@ -105,7 +142,7 @@ struct Outcome {
     anchors: Vec<AnchorCheck>,
     link_problems: Vec<LinkProblem>,
     used: Vec<String>,
-    text: Option<String>,
+    body: Option<Arc<Body>>,
 }
 
 /// One exercise widget: (interactive, blank for print).
@@ -121,14 +158,18 @@ const BATCH: usize = 512;
 /// as they are rendered; on errors the caller abandons the sink (a staging
 /// folder). Warnings go to `diagnostics`.
 pub fn render_site(
-    site: &Site,
-    config: &Config,
-    theme: &Theme,
-    version: &Version,
-    static_files: &[(String, std::path::PathBuf)],
+    job: &RenderJob,
     sink: &dyn Sink,
     diagnostics: &Diagnostics,
 ) -> Result<RenderSummary, Vec<Diagnostic>> {
+    let RenderJob {
+        site,
+        config,
+        theme,
+        version,
+        static_files,
+        cache,
+    } = *job;
     let labels = theme.strings(&version.language);
     let mut shared = Shared {
         site,
@@ -145,6 +186,7 @@ pub fn render_site(
             .collect(),
         texts: Vec::new(),
         widgets: Widgets::new(),
+        cache,
     };
     let mut clock = std::time::Instant::now();
     let mut timings = Vec::new();
@@ -174,10 +216,10 @@ pub fn render_site(
     }
 
     // 2. Exercises first: their widgets are embedded in other pages.
-    let exercise_bodies: HashMap<PageId, Result<body::Body, Vec<Diagnostic>>> = site
+    let exercise_bodies: HashMap<PageId, Result<Arc<Body>, Vec<Diagnostic>>> = site
         .exercises
         .par_iter()
-        .map(|&id| (id, body::render_body(&shared, id)))
+        .map(|&id| (id, body::body_for(&shared, id)))
         .collect();
     let widgets: Vec<Result<(String, WidgetHtml), Diagnostic>> = exercise_bodies
         .par_iter()
@@ -229,14 +271,10 @@ pub fn render_site(
             .par_iter()
             .map(|&id| {
                 let result = (|| {
-                    let owned;
                     let body = match exercise_bodies.get(&id) {
-                        Some(Ok(body)) => body,
+                        Some(Ok(body)) => Arc::clone(body),
                         Some(Err(errors)) => return Err(errors.clone()),
-                        None => {
-                            owned = body::render_body(shared, id)?;
-                            &owned
-                        }
+                        None => body::body_for(shared, id)?,
                     };
                     let page = &site.pages[id];
                     let html = if page.kind == PageKind::Landing {
@@ -258,9 +296,7 @@ pub fn render_site(
                             anchors: rendered.anchors.clone(),
                             link_problems: rendered.link_problems.clone(),
                             used: body.used.clone(),
-                            text: version
-                                .collect_texts
-                                .then(|| markdown::strip_tags(&rendered.html)),
+                            body: version.collect_texts.then(|| Arc::clone(&body)),
                         },
                         print_body,
                     ))
@@ -301,7 +337,8 @@ pub fn render_site(
             Err(d) => problems.push(d),
         }
     }
-    if !site.exercises.is_empty() {
+    // Always written: the theme's navigation links to it.
+    {
         match pages::render_exercise_list(shared)
             .and_then(|html| write("exercises/index.html", html.as_bytes()))
         {
@@ -342,8 +379,15 @@ pub fn render_site(
     check_links(shared, &outcomes, diagnostics);
     for (id, outcome) in outcomes {
         summary.variables.extend(outcome.used);
-        if let Some(text) = outcome.text {
-            summary.texts.insert(site.pages[id].url.clone(), text);
+        if let Some(body) = outcome.body {
+            summary.texts.insert(
+                site.pages[id].url.clone(),
+                PageText {
+                    title: shared.texts[id].title.clone(),
+                    file: site.pages[id].file.clone(),
+                    body,
+                },
+            );
         }
     }
     summary.timings = timings;
@@ -379,10 +423,17 @@ pub fn root_prefix(url: &str) -> String {
 }
 
 fn check_links(shared: &Shared, outcomes: &HashMap<PageId, Outcome>, diagnostics: &Diagnostics) {
+    let report = |d: Diagnostic| {
+        diagnostics.push(if shared.version.links_are_errors {
+            d.promoted()
+        } else {
+            d
+        })
+    };
     for (&id, outcome) in outcomes {
         let page = &shared.site.pages[id];
         for problem in &outcome.link_problems {
-            diagnostics.push(
+            report(
                 Diagnostic::warning(&page.file, problem.message.clone())
                     .at(problem.line, problem.column)
                     .with_help(problem.help.clone()),
@@ -396,7 +447,7 @@ fn check_links(shared: &Shared, outcomes: &HashMap<PageId, Outcome>, diagnostics
             if !target_outcome.ids.contains(&check.anchor) {
                 let mut known: Vec<&str> = target_outcome.ids.iter().map(String::as_str).collect();
                 known.sort_unstable();
-                diagnostics.push(
+                report(
                     Diagnostic::warning(
                         &page.file,
                         format!(
@@ -430,9 +481,7 @@ fn sitemap(shared: &Shared) -> String {
             .map(|&id| shared.site.pages[id].url.as_str())
             .filter(|u| !u.is_empty()),
     );
-    if !shared.site.exercises.is_empty() {
-        urls.push("exercises/");
-    }
+    urls.push("exercises/");
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );

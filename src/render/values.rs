@@ -83,9 +83,19 @@ pub(super) struct SiteValue {
 
 impl SiteValue {
     pub(super) fn new(config: &Config, version: &Version) -> Self {
+        let text = |s: &str| {
+            let s = crate::markdown::smart_apostrophes(s);
+            if version.french {
+                let mut out = String::with_capacity(s.len() + 4);
+                crate::markdown::typography::FrenchTypography::new().push_text(&s, &mut out);
+                out
+            } else {
+                s
+            }
+        };
         SiteValue {
-            title: config.title.clone(),
-            subtitle: config.subtitle.clone(),
+            title: text(&config.title),
+            subtitle: config.subtitle.as_deref().map(text),
             author: config.author.clone(),
             base_url: version.base_url.clone(),
             styles: config.styles.clone(),

@@ -1,0 +1,118 @@
+//! Rendered bodies shared between versions.
+//!
+//! Twenty client versions of a 2,000-page masterclass differ on a few pages:
+//! the overlays and the pages whose variables, `only`/`except` blocks or links
+//! resolve differently. A body is rendered once with a log of everything it
+//! looked up in its version; another version reuses it when replaying that
+//! log gives the same answers, and renders its own otherwise. So sharing is
+//! exact, never a guess.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::compose::PageId;
+use crate::markdown::LinkOutcome;
+
+use super::Shared;
+use super::body::{Body, client_matches, lookup_variable};
+use super::links;
+
+/// Everything a body's rendering asked its version.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(super) struct Dependencies {
+    /// Variable name → value (`None`: missing).
+    pub variables: Vec<(String, Option<String>)>,
+    /// `only`/`except` tests: (key, value) → matched.
+    pub matches: Vec<(String, String, bool)>,
+    /// Links: (destination, is image) → outcome.
+    pub links: Vec<(String, bool, LinkOutcome)>,
+    /// Embedded exercises: id → present in the version.
+    pub exercises: Vec<(String, bool)>,
+}
+
+impl Dependencies {
+    /// Whether the version in `shared` answers every lookup the same way.
+    fn hold(&self, shared: &Shared, id: PageId) -> bool {
+        let page = &shared.site.pages[id];
+        let title = shared.texts[id].title.as_str();
+        self.variables.iter().all(|(name, value)| {
+            let now = match lookup_variable(shared, name, Some(title)) {
+                crate::markdown::variables::Lookup::Value(v) => Some(v),
+                crate::markdown::variables::Lookup::Missing => None,
+            };
+            &now == value
+        }) && self.matches.iter().all(|(key, value, matched)| {
+            client_matches(shared.version.client.as_ref(), key, value) == *matched
+        }) && self.exercises.iter().all(|(exercise, present)| {
+            shared.site.exercise_by_id.contains_key(exercise) == *present
+        }) && self.links.iter().all(|(dest, is_image, outcome)| {
+            &links::resolve(shared.site, &shared.assets, page, dest, *is_image) == outcome
+        })
+    }
+}
+
+/// What makes two renderings of one source comparable at all.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    /// Identity of the shared, immutable source page.
+    source: usize,
+    facilitator: bool,
+    french: bool,
+    language: String,
+}
+
+/// A rendered body and what it depended on.
+type Entry = (Dependencies, Arc<Body>);
+
+/// Bodies rendered so far in this build, with what they depended on.
+#[derive(Debug, Default)]
+pub struct BodyCache {
+    entries: Mutex<HashMap<Key, Vec<Entry>>>,
+}
+
+impl BodyCache {
+    /// An empty cache.
+    pub fn new() -> BodyCache {
+        BodyCache::default()
+    }
+
+    fn key(shared: &Shared, id: PageId) -> Key {
+        Key {
+            source: Arc::as_ptr(&shared.site.pages[id]) as usize,
+            facilitator: shared.version.facilitator,
+            french: shared.version.french,
+            language: shared.version.language.clone(),
+        }
+    }
+
+    /// A body rendered for another version that is valid for this one.
+    pub(super) fn find(&self, shared: &Shared, id: PageId) -> Option<Arc<Body>> {
+        let key = Self::key(shared, id);
+        let candidates: Vec<Entry> = self
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)?
+            .clone();
+        candidates
+            .into_iter()
+            .find(|(dependencies, _)| dependencies.hold(shared, id))
+            .map(|(_, body)| body)
+    }
+
+    /// Remembers a body and what it depended on.
+    pub(super) fn insert(
+        &self,
+        shared: &Shared,
+        id: PageId,
+        dependencies: Dependencies,
+        body: Arc<Body>,
+    ) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(Self::key(shared, id))
+            .or_default()
+            .push((dependencies, body));
+    }
+}

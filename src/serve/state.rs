@@ -1,0 +1,177 @@
+//! What the preview server serves: the last good build, held in memory, and
+//! the events that tell open tabs to reload.
+//!
+//! The watcher side publishes a complete [`Snapshot`] only after a build
+//! succeeded, so a request never sees a half-written site; a failed build
+//! keeps the previous snapshot and publishes the errors instead.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// A complete built site: every file by its output path (`index.html`,
+/// `modules/x/index.html`, `clients/lemoine/index.html`, and the facilitator
+/// version under `_facilitator/`).
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    /// File bytes by output path (no leading `/`).
+    pub files: HashMap<String, Arc<[u8]>>,
+    /// Build number, increasing; used in ETags.
+    pub generation: u64,
+}
+
+/// One version a trainer can switch to from the preview toolbar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionLink {
+    /// What the toolbar shows ("Version de base", "Maison Lemoine", "Animateur").
+    pub label: String,
+    /// Path prefix of that version in the snapshot ("", "clients/lemoine/", "_facilitator/").
+    pub prefix: String,
+}
+
+/// What changed in the last successful build, so tabs react the right way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Only stylesheets changed: swap them without reloading.
+    Css,
+    /// Anything else: reload.
+    Reload,
+}
+
+/// One build problem as shown in the browser overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverlayError {
+    /// `content/modules/02-x.md:4:1`.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+    /// The source line, when known.
+    pub source_line: Option<String>,
+}
+
+/// Shared between the watcher (writer) and the HTTP threads (readers).
+#[derive(Debug, Default)]
+pub struct LiveState {
+    snapshot: RwLock<Arc<Snapshot>>,
+    errors: RwLock<Vec<OverlayError>>,
+    versions: RwLock<Vec<VersionLink>>,
+    subscribers: Mutex<Vec<Sender<String>>>,
+}
+
+impl LiveState {
+    /// A state serving `snapshot`.
+    pub fn new(snapshot: Snapshot, versions: Vec<VersionLink>) -> LiveState {
+        LiveState {
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            versions: RwLock::new(versions),
+            ..LiveState::default()
+        }
+    }
+
+    /// The site being served now.
+    pub fn current(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The errors of the last build (empty when it succeeded).
+    pub fn errors(&self) -> Vec<OverlayError> {
+        self.errors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The versions the toolbar offers.
+    pub fn versions(&self) -> Vec<VersionLink> {
+        self.versions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Serves a new good build and tells every tab (`reload` or `css`).
+    pub fn publish(&self, snapshot: Snapshot, versions: Vec<VersionLink>, change: Change) {
+        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
+        *self.versions.write().unwrap_or_else(|p| p.into_inner()) = versions;
+        self.errors
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.broadcast(match change {
+            Change::Css => "event: css\ndata: {}\n\n".to_string(),
+            Change::Reload => "event: reload\ndata: {}\n\n".to_string(),
+        });
+    }
+
+    /// Keeps the last good build and shows `errors` in every tab.
+    pub fn fail(&self, errors: Vec<OverlayError>) {
+        let payload = errors_json(&errors);
+        *self.errors.write().unwrap_or_else(|p| p.into_inner()) = errors;
+        self.broadcast(format!("event: error\ndata: {payload}\n\n"));
+    }
+
+    /// A new event stream: receives complete SSE messages (`event: …\ndata: …\n\n`).
+    pub fn subscribe(&self) -> Receiver<String> {
+        let (sender, receiver) = channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sender);
+        receiver
+    }
+
+    /// Number of open event streams (closed ones are dropped on the next event).
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    fn broadcast(&self, message: String) {
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|sender| sender.send(message.clone()).is_ok());
+    }
+}
+
+/// `{"errors":[{"location":…,"message":…,"source":…}]}` for the overlay.
+pub fn errors_json(errors: &[OverlayError]) -> String {
+    let items: Vec<serde_json::Value> = errors
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "location": e.location,
+                "message": e.message,
+                "source": e.source_line,
+            })
+        })
+        .collect();
+    serde_json::json!({ "errors": items }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_reach_every_subscriber_and_closed_ones_are_dropped() {
+        let state = LiveState::new(Snapshot::default(), Vec::new());
+        let a = state.subscribe();
+        let b = state.subscribe();
+        drop(b);
+        state.publish(Snapshot::default(), Vec::new(), Change::Css);
+        assert_eq!(
+            a.try_recv().ok().as_deref(),
+            Some("event: css\ndata: {}\n\n")
+        );
+        assert_eq!(state.subscriber_count(), 1);
+        state.fail(vec![OverlayError {
+            location: "content/x.md:1".into(),
+            message: "bad".into(),
+            source_line: None,
+        }]);
+        assert!(a.try_recv().unwrap_or_default().contains("content/x.md:1"));
+    }
+}

@@ -1,0 +1,308 @@
+//! Per-client versions: overlays, selection and order, variables, blocks,
+//! colours, isolation between clients, and the uniqueness report.
+
+mod common;
+
+use common::{Fixture, broken_links, page};
+
+fn masterclass() -> Fixture {
+    let f = Fixture::new(&[
+        (
+            "content/_index.md",
+            &page("title: Accueil", "Bienvenue {{ client.name }}."),
+        ),
+        (
+            "content/modules/01-ouverture.md",
+            &page(
+                "title: Ouverture\nduration: 30 min",
+                "Pour {{ client.name }}, secteur {{ client.sector }}.",
+            ),
+        ),
+        (
+            "content/modules/02-confiance.md",
+            &page(
+                "title: Confiance\nduration: 45 min",
+                "Texte commun.\n\n::: only client=\"lemoine\"\nSEULEMENT-LEMOINE\n:::\n\n::: only sector=\"conseil\"\nSEULEMENT-CONSEIL\n:::\n\n::: except client=\"lemoine\"\nSAUF-LEMOINE\n:::\n",
+            ),
+        ),
+        (
+            "content/modules/03-recit.md",
+            &page(
+                "title: Récit\nduration: 1h",
+                "Le récit de {{ client.vars.persona }}.",
+            ),
+        ),
+        (
+            "content/fiche.md",
+            &page("title: Fiche", "Une fiche générique."),
+        ),
+        (
+            "content/reserve.md",
+            &page(
+                "title: Réservé\nclients: { only: [belcourt] }",
+                "RESERVE-BELCOURT",
+            ),
+        ),
+    ]);
+    f.write(
+        "atelier.yaml",
+        "title: Atelier\nbase_url: https://example.org/a/\nschedule:\n  start: \"09:30\"\nclient_defaults:\n  name: votre entreprise\n  sector: votre secteur\n  vars: { persona: votre client }\n",
+    );
+    f.write(
+        "clients/lemoine/client.yaml",
+        "name: Maison Lemoine\nsector: chocolaterie\nvars: { persona: Claire }\nmodules: [recit, ouverture]\ntheme: { primary: \"#7b3f1d\", accent: \"#e9c46a\", logo: logo.svg }\nschedule: { start: \"14:00\" }\n",
+    );
+    f.write(
+        "clients/lemoine/static/logo.svg",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    );
+    f.write(
+        "clients/lemoine/content/modules/03-recit.md",
+        &page(
+            "title: Récit chocolaté\nduration: 1h",
+            "CHOCOLAT-LEMOINE : le coffret de {{ client.vars.persona }}.",
+        ),
+    );
+    f.write(
+        "clients/lemoine/content/coffret.md",
+        &page("title: Coffret", "PAGE-AJOUTEE-LEMOINE"),
+    );
+    f.write(
+        "clients/lemoine/content/fiche.md",
+        "---\ntitle: Fiche\nremove: true\n---\n",
+    );
+    f.write(
+        "clients/belcourt/client.yaml",
+        "name: Cabinet Belcourt\nsector: conseil\nvars: { persona: Nadia }\ntheme: { primary: \"#1d3557\" }\n",
+    );
+    f
+}
+
+#[test]
+fn each_client_gets_a_complete_version_of_its_own() {
+    let f = masterclass();
+    f.build();
+    for file in [
+        "public/index.html",
+        "public/clients/lemoine/index.html",
+        "public/clients/lemoine/print/index.html",
+        "public/clients/lemoine/404.html",
+        "public/clients/lemoine/sitemap.xml",
+        "public/clients/lemoine/coffret/index.html",
+        "public/clients/lemoine/logo.svg",
+        "public/clients/belcourt/index.html",
+        "public/clients/belcourt/reserve/index.html",
+    ] {
+        assert!(f.exists(file), "{file} missing");
+    }
+    // Overlay: replace, add, remove.
+    let recit = f.read("public/clients/lemoine/modules/recit/index.html");
+    assert!(
+        recit.contains("CHOCOLAT-LEMOINE : le coffret de Claire")
+            || recit.contains("CHOCOLAT-LEMOINE\u{202F}: le coffret de Claire")
+    );
+    assert!(
+        !f.exists("public/clients/lemoine/fiche/index.html"),
+        "removed page"
+    );
+    assert!(f.exists("public/clients/belcourt/fiche/index.html"));
+    assert!(
+        !f.exists("public/reserve/index.html"),
+        "`only` pages are not in the base version"
+    );
+    // Selection and order: recit before ouverture, confiance left out.
+    assert!(!f.exists("public/clients/lemoine/modules/confiance/index.html"));
+    let landing = f.read("public/clients/lemoine/index.html");
+    let recit_at = landing.find("Récit chocolaté").expect("recit in agenda");
+    let ouverture_at = landing.find("Ouverture").expect("ouverture in agenda");
+    assert!(recit_at < ouverture_at, "client order in the agenda");
+    assert!(
+        landing.contains("14:00") && landing.contains("15:00"),
+        "client schedule"
+    );
+    let recit_page = f.read("public/clients/lemoine/modules/recit/index.html");
+    assert!(
+        recit_page.contains("../../modules/ouverture/index.html"),
+        "next follows the client's order"
+    );
+    assert!(
+        broken_links(&f.path("public")).is_empty(),
+        "{:?}",
+        broken_links(&f.path("public"))
+    );
+}
+
+#[test]
+fn variables_and_blocks_resolve_per_client() {
+    let f = masterclass();
+    f.build();
+    let base = f.read("public/modules/ouverture/index.html");
+    assert!(base.contains("Pour votre entreprise, secteur votre secteur."));
+    let lemoine = f.read("public/clients/lemoine/modules/ouverture/index.html");
+    assert!(lemoine.contains("Pour Maison Lemoine, secteur chocolaterie."));
+    let belcourt = f.read("public/clients/belcourt/modules/confiance/index.html");
+    assert!(belcourt.contains("SEULEMENT-CONSEIL"));
+    assert!(belcourt.contains("SAUF-LEMOINE"));
+    assert!(!belcourt.contains("SEULEMENT-LEMOINE"));
+    let base_confiance = f.read("public/modules/confiance/index.html");
+    assert!(
+        !base_confiance.contains("SEULEMENT-"),
+        "only blocks are not in the base"
+    );
+    assert!(base_confiance.contains("SAUF-LEMOINE"));
+}
+
+#[test]
+fn client_colours_and_logo_only_in_that_clients_pages() {
+    let f = masterclass();
+    f.build();
+    assert!(
+        f.read("public/clients/lemoine/index.html")
+            .contains("#7b3f1d")
+    );
+    assert!(
+        f.read("public/clients/lemoine/modules/recit/index.html")
+            .contains("logo.svg")
+    );
+    assert!(
+        f.read("public/clients/belcourt/index.html")
+            .contains("#1d3557")
+    );
+    assert!(
+        !f.read("public/clients/belcourt/index.html")
+            .contains("#7b3f1d")
+    );
+    assert!(!f.read("public/index.html").contains("#7b3f1d"));
+}
+
+#[test]
+fn one_clients_text_never_appears_in_another_clients_output() {
+    let f = masterclass();
+    f.build();
+    let lemoine_only = [
+        "Maison Lemoine",
+        "Claire",
+        "CHOCOLAT-LEMOINE",
+        "PAGE-AJOUTEE-LEMOINE",
+        "SEULEMENT-LEMOINE",
+    ];
+    let belcourt_only = [
+        "Cabinet Belcourt",
+        "Nadia",
+        "RESERVE-BELCOURT",
+        "SEULEMENT-CONSEIL",
+    ];
+    let scan = |dir: &str, forbidden: &[&str]| {
+        for entry in walkdir::WalkDir::new(f.path(dir))
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            let path = entry.path();
+            if path.starts_with(f.path("public/clients")) && !dir.contains("clients") {
+                continue;
+            }
+            if entry.file_type().is_file() {
+                let text =
+                    String::from_utf8_lossy(&std::fs::read(path).expect("read")).into_owned();
+                for word in forbidden {
+                    assert!(!text.contains(word), "{} contains {word}", path.display());
+                }
+            }
+        }
+    };
+    scan("public/clients/belcourt", &lemoine_only);
+    scan("public/clients/lemoine", &belcourt_only);
+    let mut both = lemoine_only.to_vec();
+    both.extend(belcourt_only);
+    scan("public", &both);
+}
+
+#[test]
+fn one_client_builds_at_the_output_root() {
+    let f = masterclass();
+    f.run(&["build", "--client", "lemoine", "--out", "deploy"])
+        .expect(0);
+    assert!(
+        f.read("deploy/index.html").contains("Maison Lemoine")
+            || f.read("deploy/modules/ouverture/index.html")
+                .contains("Maison Lemoine")
+    );
+    assert!(f.exists("deploy/modules/recit/index.html"));
+    assert!(!f.exists("deploy/clients"));
+    f.run(&[
+        "build", "--client", "lemoine", "--client", "belcourt", "--out", "two",
+    ])
+    .expect(0);
+    assert!(
+        f.exists("two/clients/lemoine/index.html") && f.exists("two/clients/belcourt/index.html")
+    );
+    assert!(
+        !f.exists("two/modules"),
+        "no base version when clients are named"
+    );
+    f.run(&["build", "--client", "inconnu"])
+        .expect(2)
+        .says("lemoine");
+}
+
+#[test]
+fn client_profile_errors_name_the_file_and_line() {
+    let f = masterclass();
+    f.write(
+        "clients/belcourt/client.yaml",
+        "name: Cabinet Belcourt\nmodules: [ouverture, nulle-part]\ncouleur: rouge\n",
+    );
+    f.run(&["build"])
+        .expect(1)
+        .says("clients/belcourt/client.yaml:3")
+        .says("unknown key `couleur`");
+    f.write(
+        "clients/belcourt/client.yaml",
+        "name: Cabinet Belcourt\nmodules: [ouverture, nulle-part]\n",
+    );
+    f.run(&["build"])
+        .expect(1)
+        .says("clients/belcourt/client.yaml:2")
+        .says("unknown module `nulle-part`");
+    f.write(
+        "clients/belcourt/client.yaml",
+        "name: Cabinet Belcourt\ntheme: { primary: \"red; background: url(x)\" }\n",
+    );
+    f.run(&["build"]).expect(1).says("not a colour");
+}
+
+#[test]
+fn uniqueness_report_on_a_known_answer() {
+    // Base: one page of 12 distinct words. `copie` changes nothing; `propre`
+    // replaces the page with 12 other words: 0 % and 100 % unique.
+    let words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima";
+    let own = "un deux trois quatre cinq six sept huit neuf dix onze douze";
+    let f = Fixture::new(&[("content/page.md", &page("title: Page", words))]);
+    f.write("atelier.yaml", "title: T\nuniqueness: { min: 0.5 }\n");
+    f.write("clients/copie/client.yaml", "name: Copie\n");
+    f.write("clients/propre/client.yaml", "name: Propre\n");
+    f.write("clients/propre/content/page.md", &page("title: Page", own));
+    let run = f.run(&["build"]);
+    run.expect(0)
+        .says("copie: 0.0 % unique")
+        .says("propre: 100.0 % unique — 1 overridden")
+        .says("warning: Copie's version is only 0.0 % its own")
+        .says("content/page.md");
+    f.run(&["check", "--strict"]).expect(1).says("Copie");
+}
+
+#[test]
+fn a_link_to_a_module_a_client_does_not_include_is_reported() {
+    let f = masterclass();
+    f.write(
+        "content/modules/01-ouverture.md",
+        &page(
+            "title: Ouverture\nduration: 30 min",
+            "Voir [la confiance](02-confiance.md).",
+        ),
+    );
+    let run = f.run(&["check"]);
+    run.expect(1)
+        .says("content/modules/01-ouverture.md:5")
+        .says("not in this version");
+}
