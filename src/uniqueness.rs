@@ -18,6 +18,8 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::markdown::strip_tags;
 use crate::render::PageText;
 
@@ -58,109 +60,254 @@ pub struct VersionTexts<'a> {
     pub variables: Vec<String>,
 }
 
-/// Shingle sets, computed once per distinct (body, title).
+/// Identity of a page's rendered text: its (shared) body and its title.
+type TextKey = (usize, u64);
+
+fn key_of(page: &PageText) -> TextKey {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    page.title.hash(&mut hasher);
+    (Arc::as_ptr(&page.body) as usize, hasher.finish())
+}
+
+/// Word sequences of each distinct page text, computed once and only for the
+/// pages that differ somewhere.
 #[derive(Default)]
 struct Shingles {
-    sets: HashMap<(usize, String), Arc<HashSet<u64>>>,
+    sets: HashMap<TextKey, Arc<(Vec<u64>, ShingleSet)>>,
+    sizes: HashMap<TextKey, usize>,
+    /// `different` by (page, other page): most comparisons between two
+    /// clients are one client's page against the base's, again and again.
+    differences: HashMap<(TextKey, TextKey), usize>,
 }
 
 impl Shingles {
-    fn of(&mut self, page: &PageText) -> Arc<HashSet<u64>> {
-        let key = (Arc::as_ptr(&page.body) as usize, page.title.clone());
-        Arc::clone(
-            self.sets
-                .entry(key)
-                .or_insert_with(|| Arc::new(shingles(&page.title, &page.body.rendered.html))),
-        )
+    /// The page's shingles, in order and as a set.
+    fn of(&mut self, page: &PageText) -> Arc<(Vec<u64>, ShingleSet)> {
+        Arc::clone(self.sets.entry(key_of(page)).or_insert_with(|| {
+            let list = shingles(&page.title, &page.body.rendered.html);
+            let set = list.iter().copied().collect();
+            Arc::new((list, set))
+        }))
+    }
+
+    /// Reads every distinct page once, in parallel: sizes of all, shingles of
+    /// those that differ from the base and of the base pages they replace.
+    fn prepare(&mut self, base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) {
+        let mut all: HashMap<TextKey, &PageText> = HashMap::new();
+        let mut compared: HashMap<TextKey, &PageText> = HashMap::new();
+        for page in base.values() {
+            all.insert(key_of(page), page);
+        }
+        for client in clients {
+            for (url, page) in client.pages {
+                let key = key_of(page);
+                all.insert(key, page);
+                match base.get(url) {
+                    Some(theirs) if key_of(theirs) == key => {}
+                    Some(theirs) => {
+                        compared.insert(key, page);
+                        compared.insert(key_of(theirs), theirs);
+                    }
+                    None => {}
+                }
+            }
+        }
+        let sets: Vec<(TextKey, Arc<(Vec<u64>, ShingleSet)>)> = compared
+            .into_par_iter()
+            .map(|(key, page)| {
+                let list = shingles(&page.title, &page.body.rendered.html);
+                let set = list.iter().copied().collect();
+                (key, Arc::new((list, set)))
+            })
+            .collect();
+        self.sets.extend(sets);
+        let sizes: Vec<(TextKey, usize)> = all
+            .into_par_iter()
+            .filter(|(key, _)| !self.sets.contains_key(key))
+            .map(|(key, page)| {
+                let words = word_hashes(&page.title, &page.body.rendered.html).len();
+                (key, words.saturating_sub(2).max(usize::from(words > 0)))
+            })
+            .collect();
+        self.sizes.extend(sizes);
+    }
+
+    /// How many shingles the page has (without hashing them).
+    fn size(&mut self, page: &PageText) -> usize {
+        let key = key_of(page);
+        if let Some(set) = self.sets.get(&key) {
+            return set.0.len();
+        }
+        *self.sizes.entry(key).or_insert_with(|| {
+            let words = word_hashes(&page.title, &page.body.rendered.html).len();
+            words.saturating_sub(2).max(usize::from(words > 0))
+        })
     }
 }
 
-fn shingles(title: &str, html: &str) -> HashSet<u64> {
-    let text = format!("{title} {}", strip_tags(html));
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+/// A hash per word (lowercased), without allocating the words.
+fn word_hashes(title: &str, html: &str) -> Vec<u64> {
+    let text = strip_tags(html);
+    let mut hashes = Vec::with_capacity(text.len() / 6);
+    for source in [title, text.as_str()] {
+        let mut hash: Option<u64> = None;
+        for c in source.chars() {
+            if c.is_alphanumeric() {
+                let mut h = hash.unwrap_or(0xcbf2_9ce4_8422_2325);
+                for lower in c.to_lowercase() {
+                    h ^= u64::from(lower);
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+                hash = Some(h);
+            } else if let Some(h) = hash.take() {
+                hashes.push(h);
+            }
+        }
+        if let Some(h) = hash {
+            hashes.push(h);
+        }
+    }
+    hashes
+}
+
+/// Overlapping three-word sequences, each as one hash.
+fn shingles(title: &str, html: &str) -> Vec<u64> {
+    let words = word_hashes(title, html);
     let width = 3.min(words.len().max(1));
     words
         .windows(width)
         .map(|window| {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            window.hash(&mut hasher);
-            hasher.finish()
+            window.iter().fold(0x9e37_79b9_7f4a_7c15_u64, |acc, &w| {
+                (acc.rotate_left(23) ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd)
+            })
         })
         .collect()
 }
 
-/// (different shingles, total shingles) of `page` against `other` (if any).
-fn difference(
-    shingles: &mut Shingles,
-    page: &PageText,
-    other: Option<&PageText>,
-) -> (usize, usize) {
-    let own = shingles.of(page);
-    match other {
-        Some(other) if Arc::ptr_eq(&page.body, &other.body) && page.title == other.title => {
-            (0, own.len())
+/// Shingles are already hashes: sets of them need no second hashing.
+#[derive(Default, Clone, Copy)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
         }
-        Some(other) => {
-            let theirs = shingles.of(other);
-            (
-                own.iter().filter(|s| !theirs.contains(s)).count(),
-                own.len(),
-            )
-        }
-        None => (own.len(), own.len()),
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
-fn share(
-    shingles: &mut Shingles,
-    ours: &BTreeMap<String, PageText>,
-    theirs: &BTreeMap<String, PageText>,
-) -> f64 {
-    let (mut different, mut total) = (0usize, 0usize);
-    for (url, page) in ours {
-        let (d, t) = difference(shingles, page, theirs.get(url));
-        different += d;
-        total += t;
+type ShingleSet = HashSet<u64, std::hash::BuildHasherDefault<PassThrough>>;
+
+/// Shingles of `page` absent from `other` (the whole page when there is none).
+fn different(shingles: &mut Shingles, page: &PageText, other: Option<&PageText>) -> usize {
+    match other {
+        Some(other) if key_of(page) == key_of(other) => 0,
+        Some(other) => {
+            let pair = (key_of(page), key_of(other));
+            if let Some(&known) = shingles.differences.get(&pair) {
+                return known;
+            }
+            let own = shingles.of(page);
+            let theirs = shingles.of(other);
+            let count = own.0.iter().filter(|s| !theirs.1.contains(s)).count();
+            shingles.differences.insert(pair, count);
+            count
+        }
+        None => shingles.size(page),
     }
-    if total == 0 {
+}
+
+/// A version's pages with what sets them apart from the base.
+struct Profile<'a> {
+    pages: &'a BTreeMap<String, PageText>,
+    /// URLs whose text differs from the base's.
+    differing: Vec<&'a str>,
+    /// Total shingles of the version.
+    total: usize,
+}
+
+/// Share of `a`'s text not found at the same URL in `b`. Pages where both
+/// equal the base are equal to each other: only the differing ones are read.
+fn share_between(shingles: &mut Shingles, a: &Profile, b: &Profile) -> f64 {
+    let mut urls: Vec<&str> = a.differing.iter().chain(&b.differing).copied().collect();
+    urls.sort_unstable();
+    urls.dedup();
+    let different: usize = urls
+        .into_iter()
+        .filter_map(|url| a.pages.get(url).map(|page| (page, b.pages.get(url))))
+        .map(|(page, other)| different(shingles, page, other))
+        .sum();
+    if a.total == 0 {
         0.0
     } else {
-        different as f64 / total as f64
+        different as f64 / a.total as f64
     }
 }
 
 /// Computes every client's report against the base version.
 pub fn report(base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) -> Vec<ClientReport> {
     let mut shingles = Shingles::default();
-    clients
+    shingles.prepare(base, clients);
+    let profiles: Vec<Profile> = clients
         .iter()
         .map(|client| {
+            let differing: Vec<&str> = client
+                .pages
+                .iter()
+                .filter(|(url, page)| base.get(*url).is_none_or(|b| key_of(b) != key_of(page)))
+                .map(|(url, _)| url.as_str())
+                .collect();
+            let total = client.pages.values().map(|page| shingles.size(page)).sum();
+            Profile {
+                pages: client.pages,
+                differing,
+                total,
+            }
+        })
+        .collect();
+    clients
+        .iter()
+        .zip(&profiles)
+        .map(|(client, profile)| {
             let mut per_page: Vec<(f64, usize, PathBuf)> = client
                 .pages
                 .iter()
                 .map(|(url, page)| {
-                    let (d, t) = difference(&mut shingles, page, base.get(url));
-                    let own = if t == 0 { 0.0 } else { d as f64 / t as f64 };
-                    (own, t, page.file.clone())
+                    let size = shingles.size(page);
+                    let own = if profile.differing.contains(&url.as_str()) && size > 0 {
+                        different(&mut shingles, page, base.get(url)) as f64 / size as f64
+                    } else {
+                        0.0
+                    };
+                    (own, size, page.file.clone())
                 })
                 .collect();
             per_page.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+            let base_profile = Profile {
+                pages: base,
+                differing: Vec::new(),
+                total: 0,
+            };
+            let share = share_between(&mut shingles, profile, &base_profile);
             let most_similar = clients
                 .iter()
-                .filter(|other| other.slug != client.slug)
-                .map(|other| {
-                    let alike = 1.0 - share(&mut shingles, client.pages, other.pages);
+                .zip(&profiles)
+                .filter(|(other, _)| other.slug != client.slug)
+                .map(|(other, other_profile)| {
+                    let alike = 1.0 - share_between(&mut shingles, profile, other_profile);
                     (other.slug.to_string(), alike)
                 })
                 .max_by(|a, b| a.1.total_cmp(&b.1));
             ClientReport {
                 slug: client.slug.to_string(),
                 name: client.name.to_string(),
-                share: share(&mut shingles, client.pages, base),
+                share,
                 overridden: client.overridden.clone(),
                 added: client.added.clone(),
                 variables: client.variables.clone(),
@@ -190,13 +337,13 @@ mod tests {
         PageText {
             title: title.into(),
             file: PathBuf::from(format!("content/{title}.md")),
-            body: Arc::new(Body {
-                rendered: Rendered {
+            body: Arc::new(Body::new(
+                Rendered {
                     html: html.into(),
                     ..Rendered::default()
                 },
-                used: Vec::new(),
-            }),
+                Vec::new(),
+            )),
         }
     }
 

@@ -8,9 +8,11 @@
 use crate::compose::PageId;
 use crate::content::{Front, SourcePage};
 use crate::error::Diagnostic;
-use crate::markdown::{self, Rendered, directives, typography::FrenchTypography, variables};
+use crate::markdown::{
+    self, ROOT_MARKER, Rendered, directives, typography::FrenchTypography, variables,
+};
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::cache::Dependencies;
 use super::{ClientInfo, PageStrings, Shared, links};
@@ -22,6 +24,71 @@ pub struct Body {
     pub rendered: Rendered,
     /// Variables the body used.
     pub used: Vec<String>,
+    /// Where the version-specific parts go (root links, exercise widgets),
+    /// found once however many versions and pages embed this body.
+    pieces: OnceLock<Vec<Piece>>,
+}
+
+/// A part of a rendered body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Piece {
+    /// Verbatim HTML (byte range of the body).
+    Text(std::ops::Range<usize>),
+    /// The path to the output root.
+    Root,
+    /// The widget of this exercise.
+    Exercise(String),
+}
+
+impl Body {
+    /// A body from its rendering.
+    pub fn new(rendered: Rendered, used: Vec<String>) -> Body {
+        Body {
+            rendered,
+            used,
+            pieces: OnceLock::new(),
+        }
+    }
+
+    /// The body cut at its version-specific parts.
+    pub(super) fn pieces(&self) -> &[Piece] {
+        self.pieces.get_or_init(|| pieces_of(&self.rendered.html))
+    }
+}
+
+/// Cuts HTML at root markers and exercise markers.
+pub(super) fn pieces_of(html: &str) -> Vec<Piece> {
+    const EXERCISE: &str = "<!--atelier:exercise:";
+    let mut marks: Vec<(usize, usize, Piece)> = html
+        .match_indices(ROOT_MARKER)
+        .map(|(at, m)| (at, at + m.len(), Piece::Root))
+        .collect();
+    if html.contains(EXERCISE) {
+        for (at, _) in html.match_indices(EXERCISE) {
+            let rest = &html[at + EXERCISE.len()..];
+            if let Some(end) = rest.find("-->") {
+                let id = rest[..end].to_string();
+                marks.push((at, at + EXERCISE.len() + end + 3, Piece::Exercise(id)));
+            }
+        }
+        marks.sort_by_key(|m| m.0);
+    }
+    let mut pieces = Vec::with_capacity(marks.len() * 2 + 1);
+    let mut position = 0;
+    for (start, end, piece) in marks {
+        if start < position {
+            continue;
+        }
+        if start > position {
+            pieces.push(Piece::Text(position..start));
+        }
+        pieces.push(piece);
+        position = end;
+    }
+    if position < html.len() {
+        pieces.push(Piece::Text(position..html.len()));
+    }
+    pieces
 }
 
 pub(super) fn page_strings(
@@ -245,10 +312,7 @@ fn render_body(
             source_line: &source_line,
         },
     );
-    Ok(Body {
-        rendered: body,
-        used,
-    })
+    Ok(Body::new(body, used))
 }
 
 /// Where a front-matter string with a variable problem sits in the file.

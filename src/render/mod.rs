@@ -278,17 +278,15 @@ pub fn render_site(
                     };
                     let page = &site.pages[id];
                     let html = if page.kind == PageKind::Landing {
-                        pages::render_landing(shared, Some(&body.rendered))
+                        pages::render_landing(shared, Some(&body)).map(String::into_bytes)
                     } else {
-                        pages::render_page(shared, id, &body.rendered)
+                        pages::render_page(shared, id, &body)
                     };
                     let html = html.map_err(|d| vec![d])?;
-                    write(&output_path(&page.url), html.as_bytes()).map_err(|d| vec![d])?;
+                    write(&output_path(&page.url), &html).map_err(|d| vec![d])?;
                     let print_body = (printing
                         && matches!(page.kind, PageKind::Module | PageKind::Step))
-                    .then(|| {
-                        pages::finish_body(shared, &body.rendered.html, print::PRINT_ROOT, true)
-                    });
+                    .then(|| pages::finish(shared, &body, print::PRINT_ROOT, true));
                     let rendered = &body.rendered;
                     Ok((
                         Outcome {

@@ -9,10 +9,11 @@ use crate::content::{Front, PageKind};
 use crate::error::Diagnostic;
 use crate::markdown::{ROOT_MARKER, Rendered};
 
+use super::body::{Body, Piece, pieces_of};
 use super::values::*;
 use super::{Shared, arc, output_path, root_prefix};
 
-pub(super) fn page_value(shared: &Shared, id: PageId, body: &Rendered) -> PageValue {
+pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue {
     let site = shared.site;
     let page = &site.pages[id];
     let texts = &shared.texts[id];
@@ -87,8 +88,8 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Rendered) -> PageVa
         url: page.url.clone(),
         href: output_path(&page.url),
         permalink: permalink(shared, &page.url),
-        content: finish_body(shared, &body.html, &root, false),
-        toc: body.toc.clone(),
+        content: finish(shared, body, &root, false),
+        toc: body.rendered.toc.clone(),
         duration: duration.map(|d| d.label()),
         start: start.map(|s| s.to_string()),
         emotion,
@@ -102,11 +103,7 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Rendered) -> PageVa
     }
 }
 
-pub(super) fn render_page(
-    shared: &Shared,
-    id: PageId,
-    body: &Rendered,
-) -> Result<String, Diagnostic> {
+pub(super) fn render_page(shared: &Shared, id: PageId, body: &Body) -> Result<Vec<u8>, Diagnostic> {
     let page = &shared.site.pages[id];
     let root = root_prefix(&page.url);
     let mut value = page_value(shared, id, body);
@@ -135,7 +132,7 @@ pub(super) fn render_page(
         (None, PageKind::Page) => "page.html".to_string(),
     };
     if page.kind == PageKind::Exercise {
-        let mut exercise = exercise_value(shared, id, body);
+        let mut exercise = exercise_value(shared, id, &body.rendered);
         exercise.instructions = finish_body(shared, &exercise.instructions, &root, false);
         exercise.html = shared
             .widgets
@@ -146,20 +143,22 @@ pub(super) fn render_page(
     }
     let mut context = base_context(shared, &root);
     context.insert("page", &value);
+    let mut html = Vec::with_capacity(value.content.len() + 16 * 1024);
     shared
         .theme
         .tera
-        .render(&template, &context)
-        .map_err(|e| shared.theme.render_error(&e, &page.file))
+        .render_to(&template, &context, &mut html)
+        .map_err(|e| shared.theme.render_error(&e, &page.file))?;
+    Ok(html)
 }
 
-pub(super) fn render_landing(
-    shared: &Shared,
-    body: Option<&Rendered>,
-) -> Result<String, Diagnostic> {
+pub(super) fn render_landing(shared: &Shared, body: Option<&Body>) -> Result<String, Diagnostic> {
     let site = shared.site;
     let page = match site.landing {
-        Some(id) => page_value(shared, id, body.unwrap_or(&Rendered::default())),
+        Some(id) => match body {
+            Some(body) => page_value(shared, id, body),
+            None => page_value(shared, id, &Body::new(Rendered::default(), Vec::new())),
+        },
         None => PageValue {
             kind: "landing",
             title: shared.config.title.clone(),
@@ -363,17 +362,34 @@ pub(super) fn base_context(shared: &Shared, root: &str) -> Context {
 
 /// The final body of a page: exercise widgets in place, links relative to `root`.
 pub(super) fn finish_body(shared: &Shared, html: &str, root: &str, print: bool) -> String {
-    let mut html = html.replace(ROOT_MARKER, root);
-    if html.contains("<!--atelier:exercise:") {
-        for (id, (live, blank)) in &shared.widgets {
-            let marker = format!("<!--atelier:exercise:{id}-->");
-            if html.contains(&marker) {
-                let widget = if print { blank } else { live };
-                html = html.replace(&marker, &widget.replace(ROOT_MARKER, root));
-            }
+    assemble(shared, html, &pieces_of(html), root, print)
+}
+
+/// The final HTML of a body for a page at `root`.
+pub(super) fn finish(shared: &Shared, body: &Body, root: &str, print: bool) -> String {
+    assemble(shared, &body.rendered.html, body.pieces(), root, print)
+}
+
+fn assemble(shared: &Shared, html: &str, pieces: &[Piece], root: &str, print: bool) -> String {
+    let mut out = String::with_capacity(html.len() + 256);
+    for piece in pieces {
+        match piece {
+            Piece::Text(range) => out.push_str(html.get(range.clone()).unwrap_or_default()),
+            Piece::Root => out.push_str(root),
+            Piece::Exercise(id) => match shared.widgets.get(id) {
+                Some((live, blank)) => {
+                    let widget = if print { blank } else { live };
+                    out.push_str(&widget.replace(ROOT_MARKER, root));
+                }
+                None => {
+                    out.push_str("<!--atelier:exercise:");
+                    out.push_str(id);
+                    out.push_str("-->");
+                }
+            },
         }
     }
-    html
+    out
 }
 
 fn permalink(shared: &Shared, url: &str) -> Option<String> {

@@ -32,13 +32,13 @@
 //! current build errors) and `events` (the event stream).
 
 use std::io::{self, Cursor, Write};
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
 
@@ -60,48 +60,53 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 pub const LARGE_BODY: usize = 64 * 1024;
 /// Threads writing large bodies at once; beyond that, workers write them.
 pub const MAX_LARGE_WRITERS: usize = 64;
+/// After this long without a request, the server checks it still accepts
+/// connections by sending itself a request.
+pub const PROBE_AFTER_IDLE: Duration = Duration::from_secs(10);
+/// A probe that has not arrived after this long means the server is dead.
+pub const PROBE_DEADLINE: Duration = Duration::from_secs(5);
+/// Old servers kept answering their open connections after a restart.
+pub const MAX_DRAINS: usize = 4;
 
 /// The tag injected into every HTML page served.
 const LIVE_SCRIPT_TAG: &str = r#"<script src="/__atelier/livereload.js" defer></script>"#;
 /// The client script, served at `/__atelier/livereload.js`.
 const LIVERELOAD_JS: &str = include_str!("livereload.js");
 const EVENTS_PATH: &str = "/__atelier/events";
+/// What liveness probes ask for.
+const ALIVE_PATH: &str = "/__atelier/alive";
 
 /// Serves `state` on an already-bound listener until the process ends.
 ///
-/// Returns an error only if the listener cannot be used at all; a failed
-/// `accept` (which ends tiny_http's accept thread) restarts the server on
-/// the same listener.
+/// Returns only if the worker threads cannot be started. tiny_http's accept
+/// thread ends on an accept error and dies on a failed `try_clone` (both
+/// happen when the process runs out of file descriptors): when that is seen
+/// (an error from `recv`, or a liveness probe to our own address that never
+/// arrives), a new server is started on the same listener, and the old one
+/// keeps answering the connections it already had.
 pub fn serve(listener: TcpListener, state: Arc<LiveState>) -> io::Result<()> {
     let listener = with_write_timeout(listener, WRITE_TIMEOUT);
-    let dispatcher = Dispatcher {
+    let probe_to = probe_address(&listener);
+    let dispatcher = Arc::new(Dispatcher {
         jobs: spawn_workers(&state)?,
         state,
         streams: Arc::new(AtomicUsize::new(0)),
         instance: instance_id().into(),
-    };
+    });
+    let drains = Arc::new(AtomicUsize::new(0));
     let mut failures: u32 = 0;
     loop {
         let server = listener
             .try_clone()
             .and_then(|l| Server::from_listener(l, None).map_err(io::Error::other));
         match server {
-            Ok(server) => loop {
-                match server.recv() {
-                    Ok(request) => {
-                        failures = 0;
-                        dispatcher.dispatch(request);
-                    }
-                    Err(err) => {
-                        // tiny_http stops accepting after any accept error
-                        // (EMFILE, ECONNABORTED…): start a new server.
-                        if failures == 0 {
-                            eprintln!("atelier serve: accept failed ({err}), restarting");
-                        }
-                        break;
-                    }
+            Ok(server) => {
+                let why = accept_loop(&server, &dispatcher, probe_to, &mut failures);
+                if failures == 0 {
+                    eprintln!("atelier serve: {why}; restarting the HTTP server");
                 }
-            },
+                drain(server, &dispatcher, &drains);
+            }
             Err(err) => {
                 if failures == 0 {
                     eprintln!("atelier serve: cannot listen ({err}), retrying");
@@ -115,11 +120,100 @@ pub fn serve(listener: TcpListener, state: Arc<LiveState>) -> io::Result<()> {
     }
 }
 
+/// Dispatches requests until `server` stops accepting; says why.
+fn accept_loop(
+    server: &Server,
+    dispatcher: &Dispatcher,
+    probe_to: Option<SocketAddr>,
+    failures: &mut u32,
+) -> String {
+    let mut last_request = Instant::now();
+    let mut probe: Option<(Instant, Arc<AtomicBool>)> = None;
+    loop {
+        match server.recv_timeout(Duration::from_secs(1)) {
+            Ok(Some(request)) => {
+                *failures = 0;
+                last_request = Instant::now();
+                probe = None;
+                dispatcher.dispatch(request);
+            }
+            Ok(None) => match (&probe, probe_to) {
+                (Some((sent, delivered)), _) if sent.elapsed() >= PROBE_DEADLINE => {
+                    if delivered.load(Ordering::SeqCst) {
+                        return "the server stopped accepting connections".into();
+                    }
+                    // The probe itself failed (no descriptor left?): no proof.
+                    probe = None;
+                    last_request = Instant::now();
+                }
+                (None, Some(addr)) if last_request.elapsed() >= PROBE_AFTER_IDLE => {
+                    probe = Some((Instant::now(), send_probe(addr)));
+                }
+                _ => {}
+            },
+            Err(err) => return format!("accept failed ({err})"),
+        }
+    }
+}
+
+/// Keeps answering the connections an old server already accepted, on a
+/// thread of its own (at most [`MAX_DRAINS`]; beyond that it is dropped).
+fn drain(server: Server, dispatcher: &Arc<Dispatcher>, drains: &Arc<AtomicUsize>) {
+    let Some(slot) = Slot::acquire(drains, MAX_DRAINS) else {
+        return;
+    };
+    let dispatcher = Arc::clone(dispatcher);
+    let _ = thread::Builder::new()
+        .name("atelier-http-drain".into())
+        .spawn(move || {
+            let _slot = slot;
+            while let Ok(request) = server.recv() {
+                dispatcher.dispatch(request);
+            }
+        });
+}
+
+/// Where to send liveness probes: the listener's address, loopback if it
+/// listens on every interface.
+fn probe_address(listener: &TcpListener) -> Option<SocketAddr> {
+    let mut addr = listener.local_addr().ok()?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    Some(addr)
+}
+
+/// Sends `GET /__atelier/alive` to ourselves from a short-lived thread; the
+/// flag tells whether the request was written.
+fn send_probe(addr: SocketAddr) -> Arc<AtomicBool> {
+    let delivered = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&delivered);
+    let _ = thread::Builder::new()
+        .name("atelier-http-probe".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let Ok(mut stream) = TcpStream::connect_timeout(&addr, PROBE_DEADLINE) else {
+                return;
+            };
+            let _ = stream.set_read_timeout(Some(PROBE_DEADLINE));
+            let _ = stream.set_write_timeout(Some(PROBE_DEADLINE));
+            let probe =
+                format!("GET {ALIVE_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            if stream.write_all(probe.as_bytes()).is_ok() {
+                flag.store(true, Ordering::SeqCst);
+                let _ = io::copy(&mut stream, &mut io::sink());
+            }
+        });
+    delivered
+}
+
 /// Sets a send timeout on the listener; on Linux and the BSDs accepted
 /// sockets inherit it (tiny_http gives no access to them).
 #[cfg(unix)]
 fn with_write_timeout(listener: TcpListener, timeout: Duration) -> TcpListener {
-    use std::net::TcpStream;
     use std::os::fd::OwnedFd;
     let socket = TcpStream::from(OwnedFd::from(listener));
     // Only a hardening: serving works without it.
@@ -442,6 +536,7 @@ fn answer(method: &Method, url: &str, if_none_match: Option<&str>, state: &LiveS
         }
         "/__atelier/versions.json" => return Reply::json(versions_json(state)),
         "/__atelier/errors.json" => return Reply::json(errors_json(&state.errors())),
+        ALIVE_PATH => return Reply::text(200, "ok\n"),
         // Only HEAD gets here: GET streams on its own thread.
         EVENTS_PATH => return Reply::new(200, "text/event-stream", Body::Owned(Vec::new())),
         _ => {}

@@ -405,14 +405,16 @@
       list.appendChild(item);
     });
     var head = el('div', 'head');
-    var toggle = el('button', 'toggle',
-      'Aper\u00e7u\u00a0: ' + (current ? String(current.label || '') : '?') + ' \u25b4');
+    var title = 'Aper\u00e7u\u00a0: ' + (current ? String(current.label || '') : '?');
+    var toggle = el('button', 'toggle', title + ' \u25b4');
     toggle.type = 'button';
+    toggle.title = 'Changer de version';
     toggle.setAttribute('aria-expanded', 'false');
     toggle.setAttribute('aria-controls', 'versions');
     toggle.addEventListener('click', function () {
       list.hidden = !list.hidden;
       toggle.setAttribute('aria-expanded', String(!list.hidden));
+      toggle.textContent = title + (list.hidden ? ' \u25b4' : ' \u25be');
     });
     var close = el('button', 'close', '\u00d7');
     close.type = 'button';

@@ -1,0 +1,613 @@
+//! The preview server's HTTP layer over real sockets: pages, HEAD, ETags,
+//! 404 pages, redirects, refused traversals, the event stream, and that
+//! long-lived or stuck connections never hold up page requests.
+//!
+//! Every server listens on 127.0.0.1 on a port of its own; every request
+//! loop is bounded in count and every read has a deadline.
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use atelier::serve::http::serve;
+use atelier::serve::state::{Change, LiveState, OverlayError, Snapshot, VersionLink};
+
+type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
+
+/// Longest any single read or write may take.
+const IO_TIMEOUT: Duration = Duration::from_secs(5);
+const SCRIPT: &str = r#"<script src="/__atelier/livereload.js" defer></script>"#;
+
+fn page(title: &str) -> Vec<u8> {
+    format!("<!doctype html><html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>")
+        .into_bytes()
+}
+
+fn snapshot(generation: u64) -> Snapshot {
+    let mut files: HashMap<String, Arc<[u8]>> = HashMap::new();
+    let mut add = |key: &str, bytes: Vec<u8>| {
+        files.insert(key.to_string(), Arc::from(bytes));
+    };
+    add("index.html", page("Accueil"));
+    add("modules/x/index.html", page("Module X"));
+    add("static/atelier.css", b"body { color: #222; }\n".to_vec());
+    add("404.html", page("Page introuvable"));
+    add("clients/a/index.html", page("Client A"));
+    add("clients/a/404.html", page("Introuvable chez A"));
+    add("_facilitator/index.html", page("Animateur"));
+    // Larger than any socket buffer takes at once.
+    add("static/big.bin", vec![b'x'; 16 * 1024 * 1024]);
+    Snapshot { files, generation }
+}
+
+fn versions() -> Vec<VersionLink> {
+    vec![
+        VersionLink {
+            label: "Version de base".into(),
+            prefix: String::new(),
+        },
+        VersionLink {
+            label: "Client A".into(),
+            prefix: "clients/a/".into(),
+        },
+        VersionLink {
+            label: "Animateur".into(),
+            prefix: "_facilitator/".into(),
+        },
+    ]
+}
+
+/// Starts a server on 127.0.0.1 and a free port; it runs until the test
+/// process ends.
+fn start() -> Result<(SocketAddr, Arc<LiveState>)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(LiveState::new(snapshot(1), versions()));
+    let served = Arc::clone(&state);
+    thread::spawn(move || serve(listener, served));
+    Ok((addr, state))
+}
+
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// A parsed response.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn parse(raw: &[u8]) -> io::Result<Reply> {
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of headers"))?;
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| bad("no status"))?;
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body: raw[end + 4..].to_vec(),
+    })
+}
+
+/// Sends `raw` on a new connection and reads the answer until the server
+/// closes it.
+fn exchange(addr: SocketAddr, raw: &str) -> io::Result<Reply> {
+    let mut stream = connect(addr)?;
+    stream.write_all(raw.as_bytes())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    parse(&answer)
+}
+
+fn request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> io::Result<Reply> {
+    exchange(
+        addr,
+        &format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n"),
+    )
+}
+
+fn get(addr: SocketAddr, path: &str) -> io::Result<Reply> {
+    request(addr, "GET", path, "")
+}
+
+#[test]
+fn pages_are_served_with_charset_headers_and_the_live_script() -> Result {
+    let (addr, _state) = start()?;
+    let home = get(addr, "/")?;
+    assert_eq!(home.status, 200);
+    assert_eq!(
+        home.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(home.header("X-Content-Type-Options"), Some("nosniff"));
+    assert_eq!(home.header("Cache-Control"), Some("no-cache"));
+    let text = home.text();
+    assert!(text.contains("<h1>Accueil</h1>"), "{text}");
+    assert!(text.contains(&format!("{SCRIPT}</body>")), "{text}");
+    assert_eq!(text.matches("/__atelier/livereload.js").count(), 1);
+    assert_eq!(
+        home.header("Content-Length"),
+        Some(home.body.len().to_string().as_str())
+    );
+
+    let module = get(addr, "/modules/x/?from=toc")?;
+    assert_eq!(module.status, 200);
+    assert!(module.text().contains("Module X"));
+
+    let css = get(addr, "/static/atelier.css?v=123")?;
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("Content-Type"), Some("text/css; charset=utf-8"));
+    assert_eq!(
+        css.text(),
+        "body { color: #222; }\n",
+        "nothing injected into CSS"
+    );
+
+    let facilitator = get(addr, "/_facilitator/")?;
+    assert!(facilitator.text().contains("Animateur"));
+    Ok(())
+}
+
+#[test]
+fn internal_routes() -> Result {
+    let (addr, state) = start()?;
+    let js = get(addr, "/__atelier/livereload.js")?;
+    assert_eq!(js.status, 200);
+    assert_eq!(
+        js.header("Content-Type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(js.text().contains("/__atelier/events"));
+    assert!(js.text().contains("atelier-livereload"));
+
+    let list = get(addr, "/__atelier/versions.json")?;
+    assert_eq!(
+        list.header("Content-Type"),
+        Some("application/json; charset=utf-8")
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&list.body)?;
+    assert_eq!(
+        parsed,
+        serde_json::json!([
+            {"label": "Version de base", "prefix": ""},
+            {"label": "Client A", "prefix": "clients/a/"},
+            {"label": "Animateur", "prefix": "_facilitator/"},
+        ])
+    );
+
+    let errors = get(addr, "/__atelier/errors.json")?;
+    assert_eq!(errors.text(), r#"{"errors":[]}"#);
+    state.fail(vec![OverlayError {
+        location: "content/modules/02-x.md:4:1".into(),
+        message: "bad front matter".into(),
+        source_line: Some("title: [".into()),
+    }]);
+    let errors = get(addr, "/__atelier/errors.json")?;
+    assert!(errors.text().contains("content/modules/02-x.md:4:1"));
+    Ok(())
+}
+
+#[test]
+fn head_has_the_headers_of_get_and_no_body() -> Result {
+    let (addr, _state) = start()?;
+    for path in ["/", "/static/atelier.css", "/static/big.bin", "/nope/"] {
+        let full = get(addr, path)?;
+        let head = request(addr, "HEAD", path, "")?;
+        assert_eq!(head.status, full.status, "{path}");
+        assert!(head.body.is_empty(), "{path}: HEAD sent a body");
+        assert_eq!(
+            head.header("Content-Length"),
+            Some(full.body.len().to_string().as_str()),
+            "{path}"
+        );
+        assert_eq!(head.header("Content-Type"), full.header("Content-Type"));
+        assert_eq!(head.header("ETag"), full.header("ETag"));
+    }
+    Ok(())
+}
+
+#[test]
+fn etag_and_if_none_match_give_304() -> Result {
+    let (addr, state) = start()?;
+    let first = get(addr, "/modules/x/")?;
+    let etag = first.header("ETag").ok_or("no ETag")?.to_string();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+
+    let again = request(
+        addr,
+        "GET",
+        "/modules/x/",
+        &format!("If-None-Match: {etag}\r\n"),
+    )?;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    assert_eq!(again.header("ETag"), Some(etag.as_str()));
+
+    let other = request(addr, "GET", "/", &format!("If-None-Match: {etag}\r\n"))?;
+    assert_eq!(other.status, 200, "another page's ETag does not match");
+
+    // A rebuild that changes the page changes its ETag.
+    let mut next = snapshot(2);
+    next.files.insert(
+        "modules/x/index.html".into(),
+        Arc::from(page("Module X v2")),
+    );
+    state.publish(next, versions(), Change::Reload);
+    let changed = request(
+        addr,
+        "GET",
+        "/modules/x/",
+        &format!("If-None-Match: {etag}\r\n"),
+    )?;
+    assert_eq!(changed.status, 200);
+    assert!(changed.text().contains("Module X v2"));
+    assert_ne!(changed.header("ETag"), Some(etag.as_str()));
+    Ok(())
+}
+
+#[test]
+fn missing_paths_get_the_version_404_page() -> Result {
+    let (addr, _state) = start()?;
+    let root = get(addr, "/nowhere/")?;
+    assert_eq!(root.status, 404);
+    assert_eq!(
+        root.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(root.text().contains("Page introuvable"));
+    assert!(root.text().contains(&format!("{SCRIPT}</body>")));
+
+    let client = get(addr, "/clients/a/nowhere.html")?;
+    assert_eq!(client.status, 404);
+    assert!(
+        client.text().contains("Introuvable chez A"),
+        "{}",
+        client.text()
+    );
+    assert!(client.text().contains(SCRIPT));
+
+    let facilitator = get(addr, "/_facilitator/nowhere/")?;
+    assert_eq!(facilitator.status, 404);
+    assert!(facilitator.text().contains("Page introuvable"));
+
+    let asset = get(addr, "/static/missing.css")?;
+    assert_eq!(asset.status, 404);
+    Ok(())
+}
+
+#[test]
+fn other_methods_get_405() -> Result {
+    let (addr, _state) = start()?;
+    for method in ["POST", "PUT", "DELETE", "OPTIONS"] {
+        let reply = exchange(
+            addr,
+            &format!(
+                "{method} / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi"
+            ),
+        )?;
+        assert_eq!(reply.status, 405, "{method}");
+        assert_eq!(reply.header("Allow"), Some("GET, HEAD"));
+    }
+    Ok(())
+}
+
+#[test]
+fn folders_without_slash_are_redirected_and_never_listed() -> Result {
+    let (addr, _state) = start()?;
+    let reply = get(addr, "/modules/x")?;
+    assert_eq!(reply.status, 301);
+    assert_eq!(reply.header("Location"), Some("/modules/x/"));
+
+    let with_query = get(addr, "/clients/a?x=1")?;
+    assert_eq!(with_query.status, 301);
+    assert_eq!(with_query.header("Location"), Some("/clients/a/?x=1"));
+
+    // `static/` has files but no index.html: 404, no listing.
+    let folder = get(addr, "/static/")?;
+    assert_eq!(folder.status, 404);
+    assert!(!folder.text().contains("atelier.css"));
+    Ok(())
+}
+
+#[test]
+fn traversal_is_refused_without_leaking_anything() -> Result {
+    let (addr, _state) = start()?;
+    // Files that exist next to the test and on the machine, outside the
+    // snapshot: none of their content may come back.
+    let cargo = std::fs::read_to_string("Cargo.toml")?;
+    let secrets = [
+        "[package]",
+        "name = \"atelier\"",
+        "root:x:0:0",
+        "[fonts]",
+        "body { color",
+    ];
+    assert!(cargo.contains(secrets[0]) && cargo.contains(secrets[1]));
+    let attempts = [
+        "/../Cargo.toml",
+        "/../../../../etc/passwd",
+        "/%2e%2e/Cargo.toml",
+        "/%2E%2E/%2E%2E/etc/passwd",
+        "/.%2e/Cargo.toml",
+        "/%2e%2e%2fCargo.toml",
+        "/..%5cCargo.toml",
+        "/%2e%2e%5cCargo.toml",
+        "/static/..%2f..%2fCargo.toml",
+        "/static/%2e%2e/%2e%2e/Cargo.toml",
+        "/%252e%252e/Cargo.toml",
+        "/static/..%252f..%252fCargo.toml",
+        "//etc/passwd",
+        "/\\..\\Cargo.toml",
+        "/static\\..\\..\\Cargo.toml",
+        "/static/%00",
+        "/static/atelier.css%00.html",
+        "/.%00./Cargo.toml",
+        "/C:/Windows/win.ini",
+        "/c:%5cwindows%5cwin.ini",
+        "/modules/../../Cargo.toml",
+        "/modules/x/../../../Cargo.toml",
+        "/./Cargo.toml",
+        "/%c0%ae%c0%ae/Cargo.toml",
+        "/..;/Cargo.toml",
+        "/Cargo.toml",
+        "/etc/passwd",
+    ];
+    assert!(attempts.len() >= 10);
+    for path in attempts {
+        let reply = get(addr, path)?;
+        assert!(
+            reply.status == 400 || reply.status == 404,
+            "{path}: status {}",
+            reply.status
+        );
+        let text = reply.text();
+        for secret in secrets {
+            assert!(!text.contains(secret), "{path} leaked {secret:?}");
+        }
+    }
+    Ok(())
+}
+
+/// One event stream, read with deadlines.
+struct Events {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+}
+
+impl Events {
+    /// Opens the stream and checks the response head.
+    fn open(addr: SocketAddr) -> Result<Events> {
+        let mut stream = connect(addr)?;
+        stream.write_all(
+            b"GET /__atelier/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
+        )?;
+        let mut events = Events {
+            stream,
+            buffer: Vec::new(),
+        };
+        let head = events.until(b"\r\n\r\n", Instant::now() + IO_TIMEOUT)?;
+        let head = parse(&head)?;
+        if head.status != 200 || head.header("Content-Type") != Some("text/event-stream") {
+            return Err(format!("bad event-stream head: {}", head.status).into());
+        }
+        if head.header("Content-Length").is_some() {
+            return Err("an event stream has no Content-Length".into());
+        }
+        Ok(events)
+    }
+
+    /// Reads until `end`, returns everything up to it and keeps the rest.
+    fn until(&mut self, end: &[u8], deadline: Instant) -> Result<Vec<u8>> {
+        loop {
+            if let Some(at) = self.buffer.windows(end.len()).position(|w| w == end) {
+                let rest = self.buffer.split_off(at + end.len());
+                return Ok(std::mem::replace(&mut self.buffer, rest));
+            }
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or("timed out waiting for the event stream")?;
+            self.stream.set_read_timeout(Some(left))?;
+            let mut chunk = [0u8; 4096];
+            let read = self.stream.read(&mut chunk)?;
+            if read == 0 {
+                return Err("event stream closed".into());
+            }
+            self.buffer.extend_from_slice(&chunk[..read]);
+        }
+    }
+
+    /// The next message (comments skipped), as text.
+    fn next(&mut self, deadline: Instant) -> Result<String> {
+        loop {
+            let message = self.until(b"\n\n", deadline)?;
+            let text = String::from_utf8(message)?;
+            if !text.starts_with(':') {
+                return Ok(text);
+            }
+        }
+    }
+}
+
+#[test]
+fn events_say_hello_then_reload() -> Result {
+    let (addr, state) = start()?;
+    let mut events = Events::open(addr)?;
+    let hello = events.next(Instant::now() + IO_TIMEOUT)?;
+    assert!(hello.starts_with("event: hello\ndata: {"), "{hello}");
+    let data = hello
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .ok_or("no data")?;
+    let data: serde_json::Value = serde_json::from_str(data)?;
+    assert_eq!(data["errors"], serde_json::json!([]));
+    assert_eq!(data["generation"], 1);
+
+    let sent = Instant::now();
+    state.publish(snapshot(2), versions(), Change::Reload);
+    let reload = events.next(sent + Duration::from_secs(2))?;
+    assert_eq!(reload, "event: reload\ndata: {}\n\n");
+
+    state.publish(snapshot(3), versions(), Change::Css);
+    assert_eq!(
+        events.next(Instant::now() + Duration::from_secs(2))?,
+        "event: css\ndata: {}\n\n"
+    );
+
+    state.fail(vec![OverlayError {
+        location: "content/modules/02-x.md:4:1".into(),
+        message: "oops".into(),
+        source_line: None,
+    }]);
+    let error = events.next(Instant::now() + Duration::from_secs(2))?;
+    assert!(
+        error.starts_with("event: error\n") && error.contains("02-x.md:4:1"),
+        "{error}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_tab_opened_while_the_build_is_broken_gets_the_errors_in_hello() -> Result {
+    let (addr, state) = start()?;
+    state.fail(vec![OverlayError {
+        location: "atelier.yaml:3".into(),
+        message: "unknown key".into(),
+        source_line: Some("colour: red".into()),
+    }]);
+    let mut events = Events::open(addr)?;
+    let hello = events.next(Instant::now() + IO_TIMEOUT)?;
+    assert!(hello.starts_with("event: hello\n"), "{hello}");
+    assert!(
+        hello.contains("atelier.yaml:3") && hello.contains("colour: red"),
+        "{hello}"
+    );
+    Ok(())
+}
+
+#[test]
+fn fifty_streams_and_a_stuck_client_do_not_hold_up_pages() -> Result {
+    let (addr, state) = start()?;
+
+    // A client that sends half a request line and stalls, one that sends
+    // nothing, and a few that ask for a large file and never read it.
+    let mut stalled = connect(addr)?;
+    stalled.write_all(b"GET /ind")?;
+    let _silent = connect(addr)?;
+    let mut non_readers = Vec::new();
+    for _ in 0..12 {
+        let mut stream = connect(addr)?;
+        stream.write_all(b"GET /static/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")?;
+        non_readers.push(stream);
+    }
+
+    // Fifty open event streams, each past its hello (so subscribed).
+    let mut streams = Vec::new();
+    for _ in 0..50 {
+        let mut events = Events::open(addr)?;
+        let hello = events.next(Instant::now() + IO_TIMEOUT)?;
+        assert!(hello.starts_with("event: hello"), "{hello}");
+        streams.push(events);
+    }
+
+    // Twenty page requests from four threads, each well under a second
+    // (measured generously).
+    let pages: Vec<_> = (0..4)
+        .map(|_| {
+            thread::spawn(move || -> std::result::Result<Vec<Duration>, String> {
+                let mut times = Vec::new();
+                for path in [
+                    "/",
+                    "/modules/x/",
+                    "/static/atelier.css",
+                    "/clients/a/",
+                    "/nope",
+                ] {
+                    let started = Instant::now();
+                    let reply = get(addr, path).map_err(|e| format!("{path}: {e}"))?;
+                    if reply.status != 200 && reply.status != 404 {
+                        return Err(format!("{path}: status {}", reply.status));
+                    }
+                    times.push(started.elapsed());
+                }
+                Ok(times)
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for handle in pages {
+        let result = handle.join().map_err(|_| "page thread panicked")?;
+        times.extend(result?);
+    }
+    assert_eq!(times.len(), 20);
+    for time in &times {
+        assert!(*time < Duration::from_secs(2), "a page took {time:?}");
+    }
+
+    // Every stream gets the next event.
+    let sent = Instant::now();
+    state.publish(snapshot(2), versions(), Change::Reload);
+    for (index, events) in streams.iter_mut().enumerate() {
+        let message = events
+            .next(sent + Duration::from_secs(5))
+            .map_err(|e| format!("stream {index}: {e}"))?;
+        assert_eq!(message, "event: reload\ndata: {}\n\n", "stream {index}");
+    }
+
+    // The stalled client is still there and still harmless.
+    stalled.write_all(b"ex")?;
+    assert_eq!(get(addr, "/")?.status, 200);
+    Ok(())
+}
+
+#[test]
+fn a_closed_tab_ends_its_stream() -> Result {
+    let (addr, state) = start()?;
+    let mut events = Events::open(addr)?;
+    events.next(Instant::now() + IO_TIMEOUT)?;
+    assert_eq!(state.subscriber_count(), 1);
+    drop(events);
+    // The stream thread notices on its next write; bounded attempts.
+    for generation in 2..40 {
+        state.publish(snapshot(generation), versions(), Change::Css);
+        if state.subscriber_count() == 0 {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("{} subscribers left", state.subscriber_count()).into())
+}
