@@ -73,7 +73,7 @@ fn key_of(page: &PageText) -> TextKey {
 /// pages that differ somewhere.
 #[derive(Default)]
 struct Shingles {
-    sets: HashMap<TextKey, Arc<(Vec<u64>, ShingleSet)>>,
+    sets: HashMap<TextKey, Arc<PageShingles>>,
     sizes: HashMap<TextKey, usize>,
     /// `different` by (page, other page): most comparisons between two
     /// clients are one client's page against the base's, again and again.
@@ -82,7 +82,7 @@ struct Shingles {
 
 impl Shingles {
     /// The page's shingles, in order and as a set.
-    fn of(&mut self, page: &PageText) -> Arc<(Vec<u64>, ShingleSet)> {
+    fn of(&mut self, page: &PageText) -> Arc<PageShingles> {
         Arc::clone(self.sets.entry(key_of(page)).or_insert_with(|| {
             let list = shingles(&page.title, &page.body.rendered.html);
             let set = list.iter().copied().collect();
@@ -112,7 +112,7 @@ impl Shingles {
                 }
             }
         }
-        let sets: Vec<(TextKey, Arc<(Vec<u64>, ShingleSet)>)> = compared
+        let sets: Vec<(TextKey, Arc<PageShingles>)> = compared
             .into_par_iter()
             .map(|(key, page)| {
                 let list = shingles(&page.title, &page.body.rendered.html);
@@ -203,6 +203,9 @@ impl Hasher for PassThrough {
 }
 
 type ShingleSet = HashSet<u64, std::hash::BuildHasherDefault<PassThrough>>;
+
+/// A page's shingles in order, and as a set.
+type PageShingles = (Vec<u64>, ShingleSet);
 
 /// Shingles of `page` absent from `other` (the whole page when there is none).
 fn different(shingles: &mut Shingles, page: &PageText, other: Option<&PageText>) -> usize {
