@@ -111,6 +111,8 @@ pub struct Loaded {
     pub static_files: Vec<(String, PathBuf)>,
     /// Every client, with its overlay.
     pub clients: Vec<LoadedClient>,
+    /// URL segments of the base content tree (to re-read one file later).
+    pub segments: Arc<content::Segments>,
 }
 
 /// A client and its overlay.
@@ -168,6 +170,7 @@ pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
     }
     Some(Loaded {
         theme: theme?,
+        segments: base.segments,
         pages: base.pages.into_iter().map(Arc::new).collect(),
         assets: base.assets.into_iter().map(Arc::new).collect(),
         static_files: static_files(root, Path::new("static")),
@@ -343,6 +346,8 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
             version: &version,
             static_files: &static_files,
             cache: cache.as_ref(),
+            previous: None,
+            remember: false,
         };
         match render::render_site(&job, &prefixed, &diagnostics) {
             Ok(summary) => {
@@ -462,7 +467,7 @@ fn generic_warning(project: &Project, report: &ClientReport) -> Diagnostic {
 }
 
 /// Project static files with a client's overriding them by path.
-fn merged_static(
+pub fn merged_static(
     base: &[(String, PathBuf)],
     overlay: Option<&[(String, PathBuf)]>,
 ) -> Vec<(String, PathBuf)> {

@@ -172,12 +172,19 @@ fn run(cli: &Cli) -> Result<(), Error> {
             }
             if !cli.quiet {
                 if !report.uniqueness.is_empty() {
-                    println!("Uniqueness of each client's version (share of its text not in the base version):");
+                    println!(
+                        "Uniqueness of each client's version (share of its text not in the base version):"
+                    );
                     for client in &report.uniqueness {
                         println!("  {}", uniqueness_line(client));
-                        for (label, files) in [("overrides", &client.overridden), ("adds", &client.added)] {
+                        for (label, files) in
+                            [("overrides", &client.overridden), ("adds", &client.added)]
+                        {
                             if !files.is_empty() {
-                                let files: Vec<String> = files.iter().map(|f| atelier::error::display_path(f)).collect();
+                                let files: Vec<String> = files
+                                    .iter()
+                                    .map(|f| atelier::error::display_path(f))
+                                    .collect();
                                 println!("      {label}: {}", files.join(", "));
                             }
                         }
@@ -200,9 +207,16 @@ fn run(cli: &Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Serve(_) => Err(Error::Usage(
-            "`atelier serve` is not available in this version of atelier yet; use `atelier build` and open public/index.html".into(),
-        )),
+        Command::Serve(args) => atelier::serve::run(
+            cli.root.as_deref(),
+            &atelier::serve::ServeOptions {
+                port: args.port,
+                bind: args.bind.clone(),
+                client: args.client.clone(),
+                open: args.open,
+                quiet: cli.quiet,
+            },
+        ),
         Command::Init { .. } => Err(Error::Usage(
             "`atelier init` is not available in this version of atelier yet".into(),
         )),

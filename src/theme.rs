@@ -46,6 +46,9 @@ struct Manifest {
 
 /// A loaded theme: compiled templates, static files, strings per language.
 pub struct Theme {
+    /// Distinguishes every loaded theme in a process, so pages rendered with
+    /// an older one are never reused by the preview server.
+    pub generation: u64,
     /// Compiled templates, by name (`base.html`, `partials/exercise.html`).
     pub tera: Tera,
     /// Files to copy under `<output>/static/`.
@@ -159,7 +162,9 @@ impl Theme {
         if !problems.is_empty() {
             return Err(problems);
         }
+        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Theme {
+            generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             tera,
             static_files,
             strings: manifest.strings,

@@ -39,6 +39,9 @@ pub struct ContentSet {
     pub pages: Vec<SourcePage>,
     /// Other files, in path order.
     pub assets: Vec<Asset>,
+    /// URL segments of the tree's folders and files, to re-read one file
+    /// (preview server) without walking the tree again.
+    pub segments: std::sync::Arc<Segments>,
 }
 
 /// Names editors and systems leave behind while saving; never content.
@@ -163,7 +166,24 @@ pub fn load(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> ContentSet {
             Err(problems) => diagnostics.extend(problems),
         }
     }
-    ContentSet { pages, assets }
+    ContentSet {
+        pages,
+        assets,
+        segments: std::sync::Arc::new(segments),
+    }
+}
+
+/// Re-reads one Markdown file of a content root whose folder layout did not
+/// change (the preview server, after an edit).
+pub fn reload_page(
+    root: &Path,
+    dir: &Path,
+    rel: &str,
+    segments: &Segments,
+) -> Result<SourcePage, Vec<Diagnostic>> {
+    let path = root.join(dir).join(rel);
+    let file = relative_to(root, &path);
+    read_page(&path, file, rel.to_string(), segments)
 }
 
 /// `path` relative to `root` (or as is when it is not below it).

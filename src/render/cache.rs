@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::compose::PageId;
+use crate::content::SourcePage;
 use crate::markdown::LinkOutcome;
 
 use super::Shared;
@@ -64,10 +65,15 @@ struct Key {
 /// A rendered body and what it depended on.
 type Entry = (Dependencies, Arc<Body>);
 
-/// Bodies rendered so far in this build, with what they depended on.
+/// The source page (kept alive) and its renderings.
+type Entries = (Arc<SourcePage>, Vec<Entry>);
+
+/// Bodies rendered so far, with what they depended on. Each entry keeps its
+/// source page alive, so its address (part of the key) is never reused by
+/// another page while the entry exists.
 #[derive(Debug, Default)]
 pub struct BodyCache {
-    entries: Mutex<HashMap<Key, Vec<Entry>>>,
+    entries: Mutex<HashMap<Key, Entries>>,
 }
 
 impl BodyCache {
@@ -93,6 +99,7 @@ impl BodyCache {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)?
+            .1
             .clone();
         candidates
             .into_iter()
@@ -112,7 +119,17 @@ impl BodyCache {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(Self::key(shared, id))
-            .or_default()
+            .or_insert_with(|| (Arc::clone(&shared.site.pages[id]), Vec::new()))
+            .1
             .push((dependencies, body));
+    }
+
+    /// Forgets the bodies of source pages `keep` rejects (pages edited or
+    /// deleted since), so a long preview session does not grow without end.
+    pub fn retain_sources(&self, keep: impl Fn(&Arc<SourcePage>) -> bool) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (source, _)| keep(source));
     }
 }

@@ -40,7 +40,15 @@ pub trait Sink: Sync {
     fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()>;
     /// Opens `rel` for writing in pieces (large pages).
     fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>>;
+    /// Writes bytes that may be shared (a page reused from the last build).
+    fn write_shared(&self, rel: &str, bytes: Arc<[u8]>) -> std::io::Result<()> {
+        self.write(rel, &bytes)
+    }
 }
+
+/// Pages of the last rendering of a version, by output path: fingerprint
+/// and bytes. A page whose fingerprint did not change is not rendered again.
+pub type PageMemo = HashMap<String, (u64, Arc<[u8]>)>;
 
 /// Which version is being rendered.
 #[derive(Debug, Clone)]
@@ -75,6 +83,10 @@ pub struct RenderSummary {
     pub variables: HashSet<String>,
     /// Wall time of each rendering phase, for `-v`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// Fingerprints and bytes of the content pages (with `remember`).
+    pub memo: PageMemo,
+    /// Pages rendered (not reused from `previous`).
+    pub rendered: usize,
 }
 
 /// A page's visible words, as the uniqueness report compares them.
@@ -103,6 +115,10 @@ pub struct RenderJob<'a> {
     pub static_files: &'a [(String, std::path::PathBuf)],
     /// Bodies shared with other versions of the same build.
     pub cache: Option<&'a BodyCache>,
+    /// The last rendering of this version (preview server), to reuse pages.
+    pub previous: Option<&'a PageMemo>,
+    /// Keep fingerprints and bytes of the pages in the summary's `memo`.
+    pub remember: bool,
 }
 
 /// Everything a page needs that is computed once per version.
@@ -169,6 +185,8 @@ pub fn render_site(
         version,
         static_files,
         cache,
+        previous,
+        remember,
     } = *job;
     let labels = theme.strings(&version.language);
     let mut shared = Shared {
@@ -197,6 +215,17 @@ pub fn render_site(
     let mut problems = Vec::new();
     let mut summary = RenderSummary::default();
     let published = published_pages(site);
+    let version_hash = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_vec(&SiteValue::new(config, version))
+            .ok()
+            .hash(&mut hasher);
+        shared.labels.hash(&mut hasher);
+        format!("{version:?}").hash(&mut hasher);
+        theme.generation.hash(&mut hasher);
+        hasher.finish()
+    };
 
     // 1. Front-matter strings of every page: titles are needed everywhere.
     let texts: Vec<(PageId, PageStrings, Vec<String>, Vec<Diagnostic>)> = published
@@ -266,7 +295,18 @@ pub fn render_site(
         .collect();
     let printing = print.is_some();
     for batch in order.chunks(BATCH) {
-        type Rendered = (PageId, Result<(Outcome, Option<String>), Vec<Diagnostic>>);
+        type Rendered = (
+            PageId,
+            Result<
+                (
+                    Option<(String, u64, Arc<[u8]>)>,
+                    bool,
+                    Outcome,
+                    Option<String>,
+                ),
+                Vec<Diagnostic>,
+            >,
+        );
         let rendered: Vec<Rendered> = batch
             .par_iter()
             .map(|&id| {
@@ -277,18 +317,41 @@ pub fn render_site(
                         None => body::body_for(shared, id)?,
                     };
                     let page = &site.pages[id];
-                    let html = if page.kind == PageKind::Landing {
-                        pages::render_landing(shared, Some(&body)).map(String::into_bytes)
+                    let path = output_path(&page.url);
+                    let fingerprint = if remember {
+                        pages::fingerprint(shared, id, &body).map(|f| f ^ version_hash)
                     } else {
-                        pages::render_page(shared, id, &body)
+                        None
                     };
-                    let html = html.map_err(|d| vec![d])?;
-                    write(&output_path(&page.url), &html).map_err(|d| vec![d])?;
+                    let reused = match (fingerprint, previous.and_then(|p| p.get(&path))) {
+                        (Some(now), Some((before, bytes))) if now == *before => {
+                            Some(Arc::clone(bytes))
+                        }
+                        _ => None,
+                    };
+                    let fresh = reused.is_none();
+                    let bytes: Arc<[u8]> = match reused {
+                        Some(bytes) => bytes,
+                        None => {
+                            let html = if page.kind == PageKind::Landing {
+                                pages::render_landing(shared, Some(&body)).map(String::into_bytes)
+                            } else {
+                                pages::render_page(shared, id, &body)
+                            };
+                            Arc::from(html.map_err(|d| vec![d])?)
+                        }
+                    };
+                    sink.write_shared(&path, Arc::clone(&bytes)).map_err(|e| {
+                        vec![Diagnostic::general(format!("cannot write {path}: {e}"))]
+                    })?;
+                    let memo = fingerprint.map(|f| (path, f, bytes));
                     let print_body = (printing
                         && matches!(page.kind, PageKind::Module | PageKind::Step))
                     .then(|| pages::finish(shared, &body, print::PRINT_ROOT, true));
                     let rendered = &body.rendered;
                     Ok((
+                        memo,
+                        fresh,
                         Outcome {
                             ids: rendered.ids.clone(),
                             anchors: rendered.anchors.clone(),
@@ -304,7 +367,11 @@ pub fn render_site(
             .collect();
         for (id, result) in rendered {
             match result {
-                Ok((outcome, print_body)) => {
+                Ok((memo, fresh, outcome, print_body)) => {
+                    if let Some((path, fingerprint, bytes)) = memo {
+                        summary.memo.insert(path, (fingerprint, bytes));
+                    }
+                    summary.rendered += usize::from(fresh);
                     if let (Some(stream), Some(body)) = (print.as_mut(), print_body)
                         && stream.expects(id)
                         && let Err(d) = stream.push(&body)

@@ -1,6 +1,7 @@
 //! Page values and templates: every HTML page of a version but the print page.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tera::Context;
 
@@ -13,7 +14,34 @@ use super::body::{Body, Piece, pieces_of};
 use super::values::*;
 use super::{Shared, arc, output_path, root_prefix};
 
+/// A fingerprint of everything page `id`'s HTML depends on besides the
+/// version-wide values: equal fingerprints, equal pages. `None` for pages
+/// that are never reused (exercises embed their own widget).
+pub(super) fn fingerprint(shared: &Shared, id: PageId, body: &Arc<Body>) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let page = &shared.site.pages[id];
+    if page.kind == PageKind::Exercise || page.kind == PageKind::Landing {
+        return None;
+    }
+    let value = page_value_with(shared, id, body, false);
+    let json = serde_json::to_vec(&value).ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    json.hash(&mut hasher);
+    (Arc::as_ptr(body) as usize).hash(&mut hasher);
+    page.front.template().hash(&mut hasher);
+    for piece in body.pieces() {
+        if let Piece::Exercise(exercise) = piece {
+            shared.widgets.get(exercise).hash(&mut hasher);
+        }
+    }
+    Some(hasher.finish())
+}
+
 pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue {
+    page_value_with(shared, id, body, true)
+}
+
+fn page_value_with(shared: &Shared, id: PageId, body: &Body, with_content: bool) -> PageValue {
     let site = shared.site;
     let page = &site.pages[id];
     let texts = &shared.texts[id];
@@ -88,7 +116,11 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
         url: page.url.clone(),
         href: output_path(&page.url),
         permalink: permalink(shared, &page.url),
-        content: finish(shared, body, &root, false),
+        content: if with_content {
+            finish(shared, body, &root, false)
+        } else {
+            String::new()
+        },
         toc: body.rendered.toc.clone(),
         duration: duration.map(|d| d.label()),
         start: start.map(|s| s.to_string()),

@@ -1,6 +1,241 @@
 //! `atelier serve`: live preview. Builds every version into memory, serves the
-//! last good build over HTTP ([`http`]), watches the sources and rebuilds on
-//! change, and pushes reload events to open tabs over Server-Sent Events.
+//! last good build over HTTP ([`http`]), watches the sources ([`watch`]),
+//! rebuilds what changed ([`session`]) and pushes reload events to open tabs
+//! over Server-Sent Events ([`state`]).
 
 pub mod http;
+pub mod session;
 pub mod state;
+pub mod watch;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Diagnostic, Error};
+use session::{Changes, Session};
+use state::{Change, LiveState, Snapshot};
+
+/// What `atelier serve` was asked.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Port to try first.
+    pub port: u16,
+    /// Address to bind.
+    pub bind: String,
+    /// Preview only this client's version.
+    pub client: Option<String>,
+    /// Open the browser.
+    pub open: bool,
+    /// Print only errors.
+    pub quiet: bool,
+}
+
+/// Ports tried after the asked one is taken.
+const PORT_ATTEMPTS: u16 = 20;
+
+/// Runs the preview server until the process is stopped.
+pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
+    let (listener, port) = bind(&options.bind, options.port)?;
+    let say = |text: String| {
+        if !options.quiet {
+            println!("{text}");
+        }
+    };
+    if port != options.port {
+        say(format!(
+            "Port {} is taken: serving on {port} instead (choose one with --port).",
+            options.port
+        ));
+    }
+
+    let mut generation = 1;
+    let opened = Session::open(root, options.client.clone());
+    let (mut session, state) = match opened {
+        Ok(mut session) => {
+            let state = match session.build(generation) {
+                Ok((snapshot, versions, report)) => {
+                    print_warnings(&report.warnings, options.quiet);
+                    say(format!(
+                        "Built {} pages in {:.0} ms.",
+                        report.pages, report.millis
+                    ));
+                    LiveState::new(snapshot, versions)
+                }
+                Err(problems) => {
+                    print_errors(&problems);
+                    let state = LiveState::new(error_snapshot(&problems), Vec::new());
+                    state.fail(session.overlay_errors(&problems));
+                    state
+                }
+            };
+            (Some(session), Arc::new(state))
+        }
+        Err(Error::Content(problems)) => {
+            print_errors(&problems);
+            let state = LiveState::new(error_snapshot(&problems), Vec::new());
+            (None, Arc::new(state))
+        }
+        Err(other) => return Err(other),
+    };
+    let root = match (&session, root) {
+        (Some(session), _) => session.root().to_path_buf(),
+        (None, Some(root)) => root.to_path_buf(),
+        (None, None) => {
+            let cwd = std::env::current_dir().map_err(|e| Error::io("cannot read", ".", e))?;
+            crate::project::find_root(&cwd).unwrap_or(cwd)
+        }
+    };
+
+    let served = Arc::clone(&state);
+    std::thread::Builder::new()
+        .name("atelier-http".into())
+        .spawn(move || {
+            if let Err(error) = http::serve(listener, served) {
+                eprintln!("error: the preview server stopped: {error}");
+                std::process::exit(1);
+            }
+        })
+        .map_err(|e| Error::io("cannot start the server thread for", &root, e))?;
+    let host = if options.bind == "0.0.0.0" || options.bind == "::" {
+        "127.0.0.1".to_string()
+    } else {
+        options.bind.clone()
+    };
+    let url = format!("http://{host}:{port}/");
+    say(format!("Serving {url} (Ctrl+C to stop)"));
+    if options.bind == "0.0.0.0"
+        && let Some(lan) = lan_address()
+    {
+        say(format!(
+            "On the local network (phones of participants): http://{lan}:{port}/"
+        ));
+    }
+    say(format!("Facilitator view: {url}_facilitator/"));
+    if options.open {
+        let _ = std::process::Command::new("xdg-open")
+            .arg(&url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+
+    let mut watcher = watch::Watcher::start(&root)
+        .map_err(|e| Error::Usage(format!("cannot watch {}: {e}", root.display())))?;
+    while let Some(paths) = watcher.next_batch() {
+        let Some(changes) = Changes::classify(&root, &paths) else {
+            continue;
+        };
+        generation += 1;
+        let result = match session.as_mut() {
+            Some(session) => session
+                .apply(&changes)
+                .map_err(problems_of)
+                .and_then(|()| session.build(generation)),
+            None => match Session::open(Some(&root), options.client.clone()) {
+                Ok(mut fresh) => {
+                    let built = fresh.build(generation);
+                    session = Some(fresh);
+                    built
+                }
+                Err(error) => Err(problems_of(error)),
+            },
+        };
+        match result {
+            Ok((snapshot, versions, report)) => {
+                print_warnings(&report.warnings, options.quiet);
+                let change = if changes.css_only {
+                    Change::Css
+                } else {
+                    Change::Reload
+                };
+                state.publish(snapshot, versions, change);
+                say(format!(
+                    "Rebuilt in {:.0} ms ({} pages rendered, the others unchanged).",
+                    report.millis, report.rendered
+                ));
+            }
+            Err(problems) => {
+                print_errors(&problems);
+                let overlay = match &session {
+                    Some(session) => session.overlay_errors(&problems),
+                    None => Vec::new(),
+                };
+                state.fail(overlay);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn problems_of(error: Error) -> Vec<Diagnostic> {
+    match error {
+        Error::Content(problems) => problems,
+        other => vec![Diagnostic::general(other.to_string())],
+    }
+}
+
+fn print_errors(problems: &[Diagnostic]) {
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    let count = problems.iter().filter(|d| d.is_error()).count();
+    eprintln!("{count} error(s): still serving the last good version; fix the file and save.");
+}
+
+fn print_warnings(warnings: &[Diagnostic], quiet: bool) {
+    if !quiet {
+        for warning in warnings {
+            eprintln!("{warning}");
+        }
+    }
+}
+
+/// Listens on `bind:port`, or the next free port.
+fn bind(bind: &str, port: u16) -> Result<(TcpListener, u16), Error> {
+    let mut last = None;
+    for candidate in (0..PORT_ATTEMPTS).filter_map(|offset| port.checked_add(offset)) {
+        match TcpListener::bind((bind, candidate)) {
+            Ok(listener) => return Ok((listener, candidate)),
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => last = Some(error),
+            Err(error) => {
+                return Err(Error::Usage(format!(
+                    "cannot listen on {bind}:{candidate}: {error}"
+                )));
+            }
+        }
+    }
+    Err(Error::Usage(format!(
+        "ports {port} to {} are all taken ({}); choose another with --port",
+        port.saturating_add(PORT_ATTEMPTS - 1),
+        last.map(|e| e.to_string()).unwrap_or_default()
+    )))
+}
+
+/// This machine's address on the local network, for participants' phones.
+/// (Connecting a UDP socket sends nothing; it only picks the route.)
+fn lan_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// A page explaining that the first build failed, served until it succeeds.
+fn error_snapshot(problems: &[Diagnostic]) -> Snapshot {
+    let mut html = String::from(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>atelier: build failed</title></head><body><h1>The build failed</h1><p>Fix the files below and save: this page reloads by itself.</p><pre>",
+    );
+    for problem in problems {
+        crate::html::escape_into(&problem.to_string(), &mut html);
+        html.push('\n');
+    }
+    html.push_str("</pre></body></html>");
+    let page: Arc<[u8]> = Arc::from(html.into_bytes());
+    let mut snapshot = Snapshot::default();
+    snapshot
+        .files
+        .insert("index.html".into(), Arc::clone(&page));
+    snapshot.files.insert("404.html".into(), page);
+    snapshot
+}

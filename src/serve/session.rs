@@ -1,0 +1,494 @@
+//! A preview session: the project as loaded in memory, kept up to date file
+//! by file, and rebuilt into a complete in-memory [`Snapshot`] on every change.
+//!
+//! Work is kept from one build to the next at three levels: an edited
+//! Markdown file is the only one read and parsed again; bodies whose
+//! dependencies did not change are reused from the [`BodyCache`]; pages whose
+//! fingerprint did not change are reused byte for byte from the last build.
+//! Everything else (composition, navigation, landing, print page) is redone,
+//! so the result is always what a clean `atelier build` would write.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::builder::{self, BuildOptions, Loaded};
+use crate::compose::{ComposeOptions, compose};
+use crate::content::{self, Asset, SourcePage};
+use crate::error::{Diagnostic, Diagnostics, Error, display_path};
+use crate::project::Project;
+use crate::render::{self, BodyCache, PageMemo, RenderJob, Sink};
+
+use super::state::{OverlayError, Snapshot, VersionLink};
+
+/// Files written by a rendering, in memory.
+#[derive(Default)]
+struct MemorySink {
+    files: Mutex<HashMap<String, Arc<[u8]>>>,
+    prefix: String,
+}
+
+struct MemoryWriter<'a> {
+    sink: &'a MemorySink,
+    rel: String,
+    buffer: Vec<u8>,
+}
+
+impl std::io::Write for MemoryWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let bytes: Arc<[u8]> = Arc::from(std::mem::take(&mut self.buffer));
+        self.sink.insert(&self.rel, bytes);
+        Ok(())
+    }
+}
+
+impl MemorySink {
+    fn insert(&self, rel: &str, bytes: Arc<[u8]>) {
+        self.files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(format!("{}{rel}", self.prefix), bytes);
+    }
+}
+
+impl Sink for MemorySink {
+    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.insert(rel, Arc::from(bytes));
+        Ok(())
+    }
+    fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()> {
+        self.insert(rel, Arc::from(std::fs::read(source)?));
+        Ok(())
+    }
+    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
+        Ok(Box::new(MemoryWriter {
+            sink: self,
+            rel: rel.to_string(),
+            buffer: Vec::new(),
+        }))
+    }
+    fn write_shared(&self, rel: &str, bytes: Arc<[u8]>) -> std::io::Result<()> {
+        self.insert(rel, bytes);
+        Ok(())
+    }
+}
+
+/// What a rebuild did, for the terminal.
+#[derive(Debug, Clone)]
+pub struct RebuildReport {
+    /// Wall time.
+    pub millis: f64,
+    /// Pages rendered again (the others were reused).
+    pub rendered: usize,
+    /// Pages in the snapshot, all versions together.
+    pub pages: usize,
+    /// Warnings of the build.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// How a set of changed paths affects the loaded project.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Reload everything (config, theme, templates, client profiles).
+    pub everything: bool,
+    /// Base content files (relative to `content/`).
+    pub content: Vec<String>,
+    /// Client overlays to reload (client slugs).
+    pub overlays: HashSet<String>,
+    /// Static files changed.
+    pub statics: bool,
+    /// Every changed file is a stylesheet.
+    pub css_only: bool,
+}
+
+impl Changes {
+    /// Sorts changed paths (absolute, under `root`) by what they affect;
+    /// `None` when none of them matters.
+    pub fn classify(root: &Path, paths: &[PathBuf]) -> Option<Changes> {
+        let mut changes = Changes {
+            css_only: true,
+            ..Changes::default()
+        };
+        let mut relevant = false;
+        for path in paths {
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if parts.iter().any(|p| content::is_ignored_name(p)) {
+                continue;
+            }
+            let is_css = parts.last().is_some_and(|p| p.ends_with(".css"));
+            match parts
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                ["atelier.yaml"] => changes.everything = true,
+                ["templates", ..] | ["themes", ..] => {
+                    changes.everything |= !is_css;
+                    changes.statics |= is_css;
+                }
+                ["content", rest @ ..] if !rest.is_empty() => changes.content.push(rest.join("/")),
+                ["content"] => changes.everything = true,
+                ["static", ..] => changes.statics = true,
+                ["clients", slug, "content", ..] => {
+                    changes.overlays.insert((*slug).to_string());
+                }
+                ["clients", _, "static", ..] => changes.statics = true,
+                ["clients", ..] => changes.everything = true,
+                _ => continue,
+            }
+            relevant = true;
+            changes.css_only &= is_css;
+        }
+        relevant.then_some(changes)
+    }
+}
+
+/// The project held in memory between rebuilds.
+pub struct Session {
+    project: Project,
+    loaded: Loaded,
+    segments: Arc<content::Segments>,
+    cache: BodyCache,
+    memos: HashMap<String, PageMemo>,
+    /// Only this client (serve --client).
+    client: Option<String>,
+}
+
+impl Session {
+    /// Opens the project and reads everything once.
+    pub fn open(root: Option<&Path>, client: Option<String>) -> Result<Session, Error> {
+        let project = Project::open(root)?;
+        let (loaded, segments) = load_all(&project)?;
+        if let Some(slug) = &client
+            && !loaded.clients.iter().any(|c| &c.client.slug == slug)
+        {
+            let known: Vec<&str> = loaded
+                .clients
+                .iter()
+                .map(|c| c.client.slug.as_str())
+                .collect();
+            return Err(Error::Usage(format!(
+                "no client `{slug}` in clients/; clients: {}",
+                if known.is_empty() {
+                    "none yet".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+        Ok(Session {
+            project,
+            loaded,
+            segments,
+            cache: BodyCache::new(),
+            memos: HashMap::new(),
+            client,
+        })
+    }
+
+    /// The project root.
+    pub fn root(&self) -> &Path {
+        &self.project.root
+    }
+
+    /// Brings the loaded project up to date with `changes`.
+    pub fn apply(&mut self, changes: &Changes) -> Result<(), Error> {
+        if changes.everything {
+            let project = Project::open(Some(&self.project.root))?;
+            let (loaded, segments) = load_all(&project)?;
+            self.project = project;
+            self.loaded = loaded;
+            self.segments = segments;
+            self.memos.clear();
+            return Ok(());
+        }
+        if !changes.content.is_empty() && !self.reload_pages(&changes.content) {
+            let diagnostics = Diagnostics::new();
+            let set = content::load(&self.project.root, Path::new("content"), &diagnostics);
+            if diagnostics.has_errors() {
+                return Err(Error::Content(diagnostics.into_sorted()));
+            }
+            self.loaded.pages = set.pages.into_iter().map(Arc::new).collect();
+            self.loaded.assets = set.assets.into_iter().map(Arc::new).collect();
+            self.segments = set.segments;
+        }
+        for slug in &changes.overlays {
+            let diagnostics = Diagnostics::new();
+            let Some(client) = self
+                .loaded
+                .clients
+                .iter_mut()
+                .find(|c| &c.client.slug == slug)
+            else {
+                continue;
+            };
+            let set = content::load(
+                &self.project.root,
+                &client.client.content_dir(),
+                &diagnostics,
+            );
+            if diagnostics.has_errors() {
+                return Err(Error::Content(diagnostics.into_sorted()));
+            }
+            client.pages = set.pages.into_iter().map(Arc::new).collect();
+            client.assets = set.assets.into_iter().map(Arc::new).collect();
+        }
+        if changes.statics {
+            let root = self.project.root.clone();
+            self.loaded.static_files = builder::static_files(&root, Path::new("static"));
+            for client in &mut self.loaded.clients {
+                client.static_files = builder::static_files(&root, &client.client.static_dir());
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-reads edited Markdown files in place; `false` when the tree's
+    /// shape changed (a file added, removed, renamed, or not Markdown), which
+    /// needs the whole content folder walked again.
+    fn reload_pages(&mut self, rels: &[String]) -> bool {
+        let root = self.project.root.clone();
+        let mut replacements = Vec::new();
+        for rel in rels {
+            let path = root.join("content").join(rel);
+            let known = self.loaded.pages.iter().position(|p| &p.rel == rel);
+            let is_plain_file = path
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_file());
+            match known {
+                Some(index) if is_plain_file && rel.ends_with(".md") => {
+                    replacements.push((index, rel))
+                }
+                _ => return false,
+            }
+        }
+        for (index, rel) in replacements {
+            match content::reload_page(&root, Path::new("content"), rel, &self.segments) {
+                Ok(page) => self.loaded.pages[index] = Arc::new(page),
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Renders every version into a snapshot.
+    pub fn build(
+        &mut self,
+        generation: u64,
+    ) -> Result<(Snapshot, Vec<VersionLink>, RebuildReport), Vec<Diagnostic>> {
+        let started = Instant::now();
+        let diagnostics = Diagnostics::new();
+        let loaded = &self.loaded;
+        let plans: Vec<(Option<&builder::LoadedClient>, bool, String, String)> = match &self.client
+        {
+            Some(slug) => {
+                let client = loaded.clients.iter().find(|c| &c.client.slug == slug);
+                let name = client.map_or_else(|| slug.clone(), |c| c.client.profile.name.clone());
+                vec![
+                    (client, false, String::new(), name),
+                    (client, true, "_facilitator/".into(), "Animateur".into()),
+                ]
+            }
+            None => std::iter::once((None, false, String::new(), "Version de base".to_string()))
+                .chain(std::iter::once((
+                    None,
+                    true,
+                    "_facilitator/".to_string(),
+                    "Animateur".to_string(),
+                )))
+                .chain(loaded.clients.iter().map(|c| {
+                    (
+                        Some(c),
+                        false,
+                        format!("clients/{}/", c.client.slug),
+                        c.client.profile.name.clone(),
+                    )
+                }))
+                .collect(),
+        };
+        let mut files: HashMap<String, Arc<[u8]>> = HashMap::new();
+        let mut versions = Vec::new();
+        let mut rendered = 0;
+        let mut pages = 0;
+        let mut memos = HashMap::new();
+        let mut problems = Vec::new();
+        for (client, facilitator, prefix, label) in &plans {
+            let profile = client.map(|c| &c.client);
+            let (overlay_pages, overlay_assets): (&[Arc<SourcePage>], &[Arc<Asset>]) = match client
+            {
+                Some(c) => (&c.pages, &c.assets),
+                None => (&[], &[]),
+            };
+            let site = match compose(
+                &self.project.config,
+                &self.project.config_text,
+                &loaded.pages,
+                &loaded.assets,
+                overlay_pages,
+                overlay_assets,
+                &ComposeOptions {
+                    drafts: false,
+                    client: profile,
+                },
+            ) {
+                Ok(site) => site,
+                Err(mut errors) => {
+                    problems.append(&mut errors);
+                    continue;
+                }
+            };
+            let options = BuildOptions {
+                facilitator: *facilitator,
+                drafts: false,
+                clients: self.client.iter().cloned().collect(),
+                ..BuildOptions::default()
+            };
+            let version = builder::version_of(&self.project, &options, profile, false);
+            let static_files = builder::merged_static(
+                &loaded.static_files,
+                client.map(|c| c.static_files.as_slice()),
+            );
+            let sink = MemorySink {
+                prefix: prefix.clone(),
+                ..MemorySink::default()
+            };
+            let job = RenderJob {
+                site: &site,
+                config: &self.project.config,
+                theme: &loaded.theme,
+                version: &version,
+                static_files: &static_files,
+                cache: Some(&self.cache),
+                previous: self.memos.get(prefix),
+                remember: true,
+            };
+            match render::render_site(&job, &sink, &diagnostics) {
+                Ok(summary) => {
+                    rendered += summary.rendered;
+                    pages += summary.pages;
+                    memos.insert(prefix.clone(), summary.memo);
+                    files.extend(sink.files.into_inner().unwrap_or_else(|p| p.into_inner()));
+                    versions.push(VersionLink {
+                        label: label.clone(),
+                        prefix: prefix.clone(),
+                    });
+                }
+                Err(mut errors) => problems.append(&mut errors),
+            }
+        }
+        if !problems.is_empty() || diagnostics.has_errors() {
+            problems.extend(diagnostics.into_sorted());
+            return Err(problems);
+        }
+        self.memos = memos;
+        let live: HashSet<usize> = loaded
+            .pages
+            .iter()
+            .chain(loaded.clients.iter().flat_map(|c| c.pages.iter()))
+            .map(|p| Arc::as_ptr(p) as usize)
+            .collect();
+        self.cache
+            .retain_sources(|source| live.contains(&(Arc::as_ptr(source) as usize)));
+        let report = RebuildReport {
+            millis: started.elapsed().as_secs_f64() * 1000.0,
+            rendered,
+            pages,
+            warnings: diagnostics.into_sorted(),
+        };
+        Ok((Snapshot { files, generation }, versions, report))
+    }
+
+    /// Errors as the browser overlay shows them, with their source line.
+    pub fn overlay_errors(&self, problems: &[Diagnostic]) -> Vec<OverlayError> {
+        problems
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| {
+                let file = d.file.as_deref().map(display_path).unwrap_or_default();
+                let location = match (d.line, d.column) {
+                    (Some(l), Some(c)) => format!("{file}:{l}:{c}"),
+                    (Some(l), None) => format!("{file}:{l}"),
+                    _ => file.clone(),
+                };
+                let source_line = d.file.as_ref().zip(d.line).and_then(|(file, line)| {
+                    let text = std::fs::read_to_string(self.project.root.join(file)).ok()?;
+                    text.lines().nth(line.checked_sub(1)?).map(str::to_string)
+                });
+                let message = match &d.help {
+                    Some(help) => format!("{} ({help})", d.message),
+                    None => d.message.clone(),
+                };
+                OverlayError {
+                    location,
+                    message,
+                    source_line,
+                }
+            })
+            .collect()
+    }
+}
+
+fn load_all(project: &Project) -> Result<(Loaded, Arc<content::Segments>), Error> {
+    let diagnostics = Diagnostics::new();
+    match builder::load(project, &diagnostics) {
+        Some(loaded) if !diagnostics.has_errors() => {
+            let segments = Arc::clone(&loaded.segments);
+            Ok((loaded, segments))
+        }
+        _ => Err(Error::Content(diagnostics.into_sorted())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_classified() {
+        let root = Path::new("/p");
+        let classify = |paths: &[&str]| {
+            Changes::classify(
+                root,
+                &paths.iter().map(|p| root.join(p)).collect::<Vec<_>>(),
+            )
+        };
+        let edit = classify(&["content/modules/01-a.md"]).expect("relevant");
+        assert_eq!(edit.content, vec!["modules/01-a.md".to_string()]);
+        assert!(!edit.everything && !edit.css_only);
+        assert!(classify(&["atelier.yaml"]).expect("relevant").everything);
+        assert!(classify(&["static/extra.css"]).expect("relevant").css_only);
+        assert!(
+            classify(&["themes/atelier/static/atelier.css"])
+                .expect("relevant")
+                .css_only
+        );
+        assert!(
+            classify(&["themes/atelier/templates/base.html"])
+                .expect("relevant")
+                .everything
+        );
+        assert!(
+            classify(&[
+                "content/.01-a.md.swp",
+                "content/4913",
+                "public/index.html",
+                "target/x"
+            ])
+            .is_none()
+        );
+        let overlay = classify(&["clients/lemoine/content/x.md"]).expect("relevant");
+        assert!(overlay.overlays.contains("lemoine"));
+    }
+}

@@ -1,0 +1,343 @@
+//! `atelier serve` end to end, over real sockets: edits reach open tabs as
+//! Server-Sent Events, a broken file shows an error and keeps the last good
+//! site, and after a series of edits the served site equals a clean
+//! `atelier build` byte for byte.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use common::{Fixture, page};
+
+/// The server process, stopped when the test ends.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(f: &Fixture) -> Server {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
+    let port = probe.local_addr().expect("addr").port();
+    drop(probe);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .args(["serve", "--port", &port.to_string()])
+        .current_dir(f.root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start atelier serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (sender, receiver) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut served_port = None;
+    while Instant::now() < deadline && served_port.is_none() {
+        if let Ok(line) = receiver.recv_timeout(Duration::from_millis(200))
+            && let Some(rest) = line.strip_prefix("Serving http://127.0.0.1:")
+        {
+            served_port = rest.split('/').next().and_then(|p| p.parse().ok());
+        }
+    }
+    Server {
+        child,
+        port: served_port.expect("the server announced its address"),
+    }
+}
+
+/// GET `path`: (status, body).
+fn get(port: u16, path: &str) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let mut body = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+}
+
+/// An open event stream: complete events, as `event` names with their data.
+fn events(port: u16) -> Receiver<(String, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET /__atelier/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("send");
+    let (sender, receiver) = channel();
+    std::thread::spawn(move || {
+        let mut event = String::new();
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if let Some(name) = line.strip_prefix("event: ") {
+                event = name.to_string();
+            } else if let Some(data) = line.strip_prefix("data: ")
+                && sender.send((event.clone(), data.to_string())).is_err()
+            {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// Waits for the next event named `name` (skipping pings and others).
+fn expect_event(events: &Receiver<(String, String)>, name: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok((event, data)) = events.recv_timeout(Duration::from_millis(100))
+            && event == name
+        {
+            return data;
+        }
+    }
+    panic!("no `{name}` event within 10 s");
+}
+
+fn without_live_script(body: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(body);
+    text.replace(
+        "<script src=\"/__atelier/livereload.js\" defer></script>",
+        "",
+    )
+    .into_bytes()
+}
+
+fn project() -> Fixture {
+    let f = Fixture::new(&[
+        (
+            "content/_index.md",
+            &page("title: Accueil", "Bienvenue {{ client.name }}."),
+        ),
+        (
+            "content/modules/01-ouverture.md",
+            &page(
+                "title: Ouverture\nduration: 30 min\nintensity: 2",
+                "Premier texte.\n\n::: facilitator\nNOTE-ANIMATEUR\n:::\n",
+            ),
+        ),
+        (
+            "content/modules/02-confiance.md",
+            &page(
+                "title: Confiance\nduration: 45 min",
+                "Voir [l'ouverture](01-ouverture.md).",
+            ),
+        ),
+        (
+            "content/exercises/lettre.md",
+            &page(
+                "title: Lettre\nkind: worksheet\nfields:\n  - { id: a, label: Destinataire }",
+                "Écrivez.",
+            ),
+        ),
+        ("static/extra.css", "body { color: black; }"),
+    ]);
+    f.write(
+        "clients/lemoine/client.yaml",
+        "name: Maison Lemoine\nsector: chocolaterie\n",
+    );
+    f
+}
+
+#[test]
+fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
+    let f = project();
+    let server = start(&f);
+    let port = server.port;
+    let (status, home) = get(port, "/");
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&home).contains("/__atelier/livereload.js"),
+        "live script injected"
+    );
+    let stream = events(port);
+    expect_event(&stream, "hello");
+
+    // An edit to one page.
+    f.write(
+        "content/modules/01-ouverture.md",
+        &page(
+            "title: Ouverture revue\nduration: 30 min\nintensity: 2",
+            "Texte modifié.\n\n::: facilitator\nNOTE-ANIMATEUR\n:::\n",
+        ),
+    );
+    expect_event(&stream, "reload");
+    let (_, page_now) = get(port, "/modules/ouverture/");
+    let text = String::from_utf8_lossy(&page_now);
+    assert!(text.contains("Texte modifié."));
+    let (_, next) = get(port, "/modules/confiance/");
+    assert!(
+        String::from_utf8_lossy(&next).contains("Ouverture revue"),
+        "navigation of other pages updated"
+    );
+    let (_, landing) = get(port, "/");
+    assert!(
+        String::from_utf8_lossy(&landing).contains("Ouverture revue"),
+        "agenda updated"
+    );
+
+    // A broken front matter: error event naming the file, last good site kept.
+    f.write(
+        "content/modules/02-confiance.md",
+        "---\ntitle: Confiance\ndurée: 3\n---\nx",
+    );
+    let error = expect_event(&stream, "error");
+    assert!(error.contains("content/modules/02-confiance.md"), "{error}");
+    let (status, still) = get(port, "/modules/confiance/");
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&still).contains("Voir"));
+    // Fixed: reload.
+    f.write(
+        "content/modules/02-confiance.md",
+        &page(
+            "title: Confiance\nduration: 45 min",
+            "Voir [l'ouverture](01-ouverture.md) encore.",
+        ),
+    );
+    expect_event(&stream, "reload");
+
+    // A CSS-only change: swap stylesheets, no reload.
+    f.write("static/extra.css", "body { color: navy; }");
+    expect_event(&stream, "css");
+    let (_, css) = get(port, "/extra.css");
+    assert_eq!(css, b"body { color: navy; }");
+
+    // A new page, a deleted page, an overlay page, an editor's atomic save.
+    f.write(
+        "content/modules/03-recit.md",
+        &page("title: Récit\nduration: 20 min", "Un récit."),
+    );
+    expect_event(&stream, "reload");
+    f.write(
+        "clients/lemoine/content/modules/03-recit.md",
+        &page(
+            "title: Récit chocolaté\nduration: 20 min",
+            "Pour {{ client.name }}.",
+        ),
+    );
+    expect_event(&stream, "reload");
+    std::fs::remove_file(f.path("content/exercises/lettre.md")).expect("delete");
+    expect_event(&stream, "reload");
+    f.write("content/modules/.01-ouverture.md.swp", "swap");
+    f.write(
+        "content/modules/01-ouverture.md.tmp-save",
+        &page(
+            "title: Ouverture finale\nduration: 30 min\nintensity: 3",
+            "Version finale.",
+        ),
+    );
+    std::fs::rename(
+        f.path("content/modules/01-ouverture.md.tmp-save"),
+        f.path("content/modules/01-ouverture.md"),
+    )
+    .expect("rename");
+    expect_event(&stream, "reload");
+
+    // The served site equals a clean build, version by version.
+    f.run(&["build", "--out", "built"]).expect(0);
+    f.run(&["build", "--facilitator", "--out", "built-facilitator"])
+        .expect(0);
+    let mut compared = 0;
+    for (dir, prefix) in [("built", ""), ("built-facilitator", "_facilitator/")] {
+        for entry in walkdir::WalkDir::new(f.path(dir))
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            if !entry.file_type().is_file() || entry.file_name() == ".atelier-output" {
+                continue;
+            }
+            let rel = entry
+                .path()
+                .strip_prefix(f.path(dir))
+                .expect("rel")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if prefix == "_facilitator/" && rel.starts_with("clients/") {
+                continue;
+            }
+            let (status, served) = get(port, &format!("/{prefix}{rel}"));
+            assert_eq!(status, 200, "/{prefix}{rel}");
+            let built = std::fs::read(entry.path()).expect("read");
+            assert!(
+                without_live_script(&served) == built,
+                "/{prefix}{rel} differs from the clean build"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 20, "compared {compared} files");
+}
+
+#[test]
+fn the_first_build_may_fail_and_the_server_waits_for_a_fix() {
+    let f = project();
+    f.write(
+        "content/modules/02-confiance.md",
+        "---\ntitle: [cassé\n---\nx",
+    );
+    let server = start(&f);
+    let stream = events(server.port);
+    let hello = expect_event(&stream, "hello");
+    let _ = hello;
+    let (_, page) = get(server.port, "/");
+    assert!(String::from_utf8_lossy(&page).contains("content/modules/02-confiance.md"));
+    f.write("content/modules/02-confiance.md", &page_text());
+    expect_event(&stream, "reload");
+    let (status, _) = get(server.port, "/modules/confiance/");
+    assert_eq!(status, 200);
+}
+
+fn page_text() -> String {
+    page("title: Confiance\nduration: 45 min", "Réparé.")
+}
