@@ -537,9 +537,11 @@ fn fifty_streams_and_a_stuck_client_do_not_hold_up_pages() -> Result {
 
     // Fifty open event streams, each past its hello (so subscribed).
     let mut streams = Vec::new();
-    for _ in 0..50 {
-        let mut events = Events::open(addr)?;
-        let hello = events.next(Instant::now() + IO_TIMEOUT)?;
+    for index in 0..50 {
+        let mut events = Events::open(addr).map_err(|e| format!("stream {index}: {e}"))?;
+        let hello = events
+            .next(Instant::now() + IO_TIMEOUT)
+            .map_err(|e| format!("hello {index}: {e}"))?;
         assert!(hello.starts_with("event: hello"), "{hello}");
         streams.push(events);
     }

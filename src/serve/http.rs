@@ -36,7 +36,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -58,10 +58,18 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// written by a thread of their own, so a client that does not read cannot
 /// hold a worker.
 pub const LARGE_BODY: usize = 64 * 1024;
+/// Bodies up to this size get an ETag from their content; larger ones one
+/// from their build.
+pub const HASHED_MAX: usize = 1024 * 1024;
 /// Threads writing large bodies at once; beyond that, workers write them.
 pub const MAX_LARGE_WRITERS: usize = 64;
-/// After this long without a request, the server checks it still accepts
-/// connections by sending itself a request.
+/// How often the accept loop wakes up to look at its probes.
+const TICK: Duration = Duration::from_millis(250);
+/// Probe interval for [`BUSY_WINDOW`] after a page request.
+pub const KICK_INTERVAL: Duration = Duration::from_millis(500);
+/// How long after a page request probes stay frequent.
+pub const BUSY_WINDOW: Duration = Duration::from_secs(30);
+/// Probe interval otherwise: checks the server still accepts connections.
 pub const PROBE_AFTER_IDLE: Duration = Duration::from_secs(10);
 /// A probe that has not arrived after this long means the server is dead.
 pub const PROBE_DEADLINE: Duration = Duration::from_secs(5);
@@ -91,7 +99,6 @@ pub fn serve(listener: TcpListener, state: Arc<LiveState>) -> io::Result<()> {
         jobs: spawn_workers(&state)?,
         state,
         streams: Arc::new(AtomicUsize::new(0)),
-        instance: instance_id().into(),
     });
     let drains = Arc::new(AtomicUsize::new(0));
     let mut failures: u32 = 0;
@@ -121,37 +128,58 @@ pub fn serve(listener: TcpListener, state: Arc<LiveState>) -> io::Result<()> {
 }
 
 /// Dispatches requests until `server` stops accepting; says why.
+///
+/// It also sends itself short `Connection: close` requests (probes): every
+/// [`KICK_INTERVAL`] while pages are being requested, every
+/// [`PROBE_AFTER_IDLE`] otherwise. tiny_http's connection pool can leave a
+/// new connection queued (unread) until another connection ends, when two
+/// connections arrive together while a pool thread is waking up; a probe
+/// ends at once and its thread then takes the queued connection. A probe
+/// that was sent but never arrives means the accept thread is gone.
 fn accept_loop(
     server: &Server,
     dispatcher: &Dispatcher,
     probe_to: Option<SocketAddr>,
     failures: &mut u32,
 ) -> String {
-    let mut last_request = Instant::now();
-    let mut probe: Option<(Instant, Arc<AtomicBool>)> = None;
+    let mut last_request: Option<Instant> = None;
+    let mut last_probe = Instant::now();
+    // The oldest probe not yet seen, and whether it was sent.
+    let mut pending: Option<(Instant, Arc<AtomicBool>)> = None;
     loop {
-        match server.recv_timeout(Duration::from_secs(1)) {
+        match server.recv_timeout(TICK) {
             Ok(Some(request)) => {
                 *failures = 0;
-                last_request = Instant::now();
-                probe = None;
+                pending = None;
+                if split_url(request.url()).0 != ALIVE_PATH {
+                    last_request = Some(Instant::now());
+                }
                 dispatcher.dispatch(request);
             }
-            Ok(None) => match (&probe, probe_to) {
-                (Some((sent, delivered)), _) if sent.elapsed() >= PROBE_DEADLINE => {
-                    if delivered.load(Ordering::SeqCst) {
-                        return "the server stopped accepting connections".into();
-                    }
-                    // The probe itself failed (no descriptor left?): no proof.
-                    probe = None;
-                    last_request = Instant::now();
-                }
-                (None, Some(addr)) if last_request.elapsed() >= PROBE_AFTER_IDLE => {
-                    probe = Some((Instant::now(), send_probe(addr)));
-                }
-                _ => {}
-            },
+            Ok(None) => {}
             Err(err) => return format!("accept failed ({err})"),
+        }
+        if let Some((sent, delivered)) = &pending {
+            if sent.elapsed() >= PROBE_DEADLINE {
+                if delivered.load(Ordering::SeqCst) {
+                    return "the server stopped accepting connections".into();
+                }
+                // The probe itself failed (no descriptor left?): no proof.
+                pending = None;
+            }
+        }
+        let busy = last_request.is_some_and(|t| t.elapsed() < BUSY_WINDOW);
+        let interval = if busy {
+            KICK_INTERVAL
+        } else {
+            PROBE_AFTER_IDLE
+        };
+        if let Some(addr) = probe_to.filter(|_| last_probe.elapsed() >= interval) {
+            let delivered = send_probe(addr);
+            last_probe = Instant::now();
+            if pending.is_none() {
+                pending = Some((last_probe, delivered));
+            }
         }
     }
 }
@@ -226,13 +254,22 @@ fn with_write_timeout(listener: TcpListener, _timeout: Duration) -> TcpListener 
     listener
 }
 
-/// Tells this server process apart from a restarted one in `hello` events.
-fn instance_id() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{:x}{:x}", std::process::id(), nanos)
+/// Names one build of one server process.
+fn build_id(generation: u64) -> String {
+    format!("{}-{generation}", instance_id())
+}
+
+/// Tells this server process apart from a restarted one (in `hello`
+/// events and in the ETags of large files).
+fn instance_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("{:x}{:x}", std::process::id(), nanos)
+    })
 }
 
 /// Routes requests from the accept loop to workers or stream threads.
@@ -240,7 +277,6 @@ struct Dispatcher {
     jobs: SyncSender<Job>,
     state: Arc<LiveState>,
     streams: Arc<AtomicUsize>,
-    instance: Arc<str>,
 }
 
 impl Dispatcher {
@@ -273,7 +309,6 @@ impl Dispatcher {
             return;
         };
         let state = Arc::clone(&self.state);
-        let instance = Arc::clone(&self.instance);
         // If the thread cannot start, the request is dropped and tiny_http
         // answers 500.
         let _ = thread::Builder::new()
@@ -281,7 +316,7 @@ impl Dispatcher {
             .stack_size(256 * 1024)
             .spawn(move || {
                 let _slot = slot;
-                stream_events(request, &state, &instance);
+                stream_events(request, &state);
             });
     }
 }
@@ -346,10 +381,10 @@ impl Drop for Slot {
 
 /// Writes the SSE response by hand (tiny_http's `Response` buffers), then
 /// forwards events until the client goes away.
-fn stream_events(request: Request, state: &LiveState, instance: &str) {
+fn stream_events(request: Request, state: &LiveState) {
     // Subscribe before reading the state, so no event falls in between.
     let events = state.subscribe();
-    let hello = hello_message(state, instance);
+    let hello = hello_message(state);
     let mut out = request.into_writer();
     let head = "HTTP/1.1 200 OK\r\n\
         Content-Type: text/event-stream\r\n\
@@ -382,13 +417,13 @@ fn send(out: &mut dyn Write, text: &str) -> io::Result<()> {
 
 /// `event: hello` with the current errors, the build generation and a
 /// `build` id that changes when the site or the server process changes.
-fn hello_message(state: &LiveState, instance: &str) -> String {
+fn hello_message(state: &LiveState) -> String {
     let generation = state.current().generation;
     let mut data: serde_json::Value = serde_json::from_str(&errors_json(&state.errors()))
         .unwrap_or_else(|_| serde_json::json!({ "errors": [] }));
     if let Some(object) = data.as_object_mut() {
         object.insert("generation".into(), generation.into());
-        object.insert("build".into(), format!("{instance}-{generation}").into());
+        object.insert("build".into(), build_id(generation).into());
     }
     format!("event: hello\ndata: {data}\n\n")
 }
@@ -454,8 +489,9 @@ impl Reply {
     }
 
     /// Adds an `ETag` and turns the reply into a 304 if the client has it.
-    fn cached(mut self, if_none_match: Option<&str>) -> Reply {
-        let etag = etag(self.body.as_ref());
+    /// `generation` names the build the body comes from.
+    fn cached(mut self, if_none_match: Option<&str>, generation: u64) -> Reply {
+        let etag = etag(self.body.as_ref(), generation);
         if if_none_match.is_some_and(|header| etag_matches(header, &etag)) {
             self.status = 304;
             self.body = Body::Owned(Vec::new());
@@ -532,7 +568,7 @@ fn answer(method: &Method, url: &str, if_none_match: Option<&str>, state: &LiveS
                 "text/javascript; charset=utf-8",
                 Body::Owned(LIVERELOAD_JS.as_bytes().to_vec()),
             )
-            .cached(if_none_match);
+            .cached(if_none_match, 0);
         }
         "/__atelier/versions.json" => return Reply::json(versions_json(state)),
         "/__atelier/errors.json" => return Reply::json(errors_json(&state.errors())),
@@ -553,7 +589,7 @@ fn answer(method: &Method, url: &str, if_none_match: Option<&str>, state: &LiveS
             } else {
                 Body::Shared(Arc::clone(bytes))
             };
-            Reply::new(200, kind, body).cached(if_none_match)
+            Reply::new(200, kind, body).cached(if_none_match, snapshot.generation)
         }
         Target::Redirect(location) => {
             let location = format!("{location}{query}");
@@ -767,11 +803,25 @@ fn inject_live_script(html: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A strong ETag from the length and a 64-bit FNV-1a hash of the bytes.
-fn etag(bytes: &[u8]) -> String {
-    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+/// A strong ETag: the length and a 64-bit hash of the bytes, or for a
+/// body over [`HASHED_MAX`] (hashing it on every request would cost too
+/// much) the length and the build it comes from.
+fn etag(bytes: &[u8], generation: u64) -> String {
+    if bytes.len() > HASHED_MAX {
+        return format!("\"{}-{:x}\"", build_id(generation), bytes.len());
+    }
+    // FNV-1a over 8-byte words, then the tail bytes.
+    let mix = |hash: u64, word: u64| (hash ^ word).wrapping_mul(0x0000_0100_0000_01b3);
+    let mut words = bytes.chunks_exact(8);
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    for word in &mut words {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(word);
+        hash = mix(hash, u64::from_le_bytes(buf));
+    }
+    for &byte in words.remainder() {
+        hash = mix(hash, u64::from(byte));
+    }
     format!("\"{:x}-{hash:016x}\"", bytes.len())
 }
 
@@ -920,12 +970,16 @@ mod tests {
 
     #[test]
     fn etags_compare() {
-        let tag = etag(b"abc");
+        let tag = etag(b"abc", 1);
         assert!(etag_matches(&tag, &tag));
         assert!(etag_matches(&format!("\"x\", W/{tag}"), &tag));
         assert!(etag_matches("*", &tag));
         assert!(!etag_matches("\"3-0\"", &tag));
-        assert_ne!(etag(b"abc"), etag(b"abd"));
+        assert_ne!(etag(b"abc", 1), etag(b"abd", 1));
+        assert_eq!(etag(b"abcdefghij", 1), etag(b"abcdefghij", 2));
+        assert_ne!(etag(b"abcdefghij", 1), etag(b"abcdefghik", 1));
+        let big = vec![0u8; HASHED_MAX + 1];
+        assert_ne!(etag(&big, 1), etag(&big, 2));
     }
 
     #[test]

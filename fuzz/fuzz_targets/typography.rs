@@ -1,0 +1,37 @@
+//! Fuzzes `markdown::typography::FrenchTypography`: no panic, only spaces
+//! ever change, and applying it to its own output changes nothing, whether
+//! the text arrives in one event or in two.
+
+#![no_main]
+
+use atelier::markdown::typography::FrenchTypography;
+use libfuzzer_sys::fuzz_target;
+
+fn apply(parts: &[&str]) -> String {
+    let mut typography = FrenchTypography::new();
+    let mut out = String::new();
+    for part in parts {
+        typography.push_text(part, &mut out);
+    }
+    out
+}
+
+fn without_spaces(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, ' ' | '\u{A0}' | '\u{202F}'))
+        .collect()
+}
+
+fuzz_target!(|input: (u8, &str)| {
+    let (cut, text) = input;
+    let once = apply(&[text]);
+    assert_eq!(without_spaces(&once), without_spaces(text), "only spaces change");
+    assert_eq!(apply(&[&once]), once, "idempotent");
+    // The same text split into two events gives the same result.
+    let mut at = usize::from(cut).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let (a, b) = text.split_at(at);
+    assert_eq!(apply(&[a, b]), once, "split at byte {at}");
+});
