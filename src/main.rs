@@ -215,14 +215,33 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 client: args.client.clone(),
                 open: args.open,
                 quiet: cli.quiet,
+                verbose: cli.verbose,
             },
         ),
-        Command::Init { .. } => Err(Error::Usage(
-            "`atelier init` is not available in this version of atelier yet".into(),
-        )),
-        Command::New { .. } => Err(Error::Usage(
-            "`atelier new` is not available in this version of atelier yet".into(),
-        )),
+        Command::Init { dir } => {
+            let dir = dir
+                .clone()
+                .or_else(|| cli.root.clone())
+                .unwrap_or_else(|| PathBuf::from("."));
+            let report = atelier::scaffold::init(&dir)?;
+            if !cli.quiet {
+                print!("{report}");
+            }
+            Ok(())
+        }
+        Command::New { kind, title } => {
+            let project = Project::open(cli.root.as_deref())?;
+            let kind = match kind {
+                NewKind::Module => atelier::scaffold::NewKind::Module,
+                NewKind::Exercise => atelier::scaffold::NewKind::Exercise,
+                NewKind::Client => atelier::scaffold::NewKind::Client,
+            };
+            let created = atelier::scaffold::create(&project.root, kind, title)?;
+            if !cli.quiet {
+                println!("Created {}", atelier::error::display_path(&created));
+            }
+            Ok(())
+        }
     }
 }
 

@@ -15,33 +15,70 @@ use super::values::*;
 use super::{Shared, arc, output_path, root_prefix};
 
 /// A fingerprint of everything page `id`'s HTML depends on besides the
-/// version-wide values: equal fingerprints, equal pages. `None` for pages
-/// that are never reused (exercises embed their own widget).
+/// version-wide values: equal fingerprints, equal pages. It hashes what
+/// [`page_value`] reads (its source and body by identity, its strings, its
+/// neighbours' and module's titles and URLs, its clock time, the widgets it
+/// embeds) without building the value. `None` for pages never reused.
 pub(super) fn fingerprint(shared: &Shared, id: PageId, body: &Arc<Body>) -> Option<u64> {
     use std::hash::{Hash, Hasher};
-    let page = &shared.site.pages[id];
+    let site = shared.site;
+    let page = &site.pages[id];
     if page.kind == PageKind::Exercise || page.kind == PageKind::Landing {
         return None;
     }
-    let value = page_value_with(shared, id, body, false);
-    let json = serde_json::to_vec(&value).ok()?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    json.hash(&mut hasher);
-    (Arc::as_ptr(body) as usize).hash(&mut hasher);
-    page.front.template().hash(&mut hasher);
-    for piece in body.pieces() {
-        if let Piece::Exercise(exercise) = piece {
-            shared.widgets.get(exercise).hash(&mut hasher);
+    let mut link = |target: PageId| {
+        (Arc::as_ptr(&site.pages[target]) as usize).hash(&mut hasher);
+        site.pages[target].url.hash(&mut hasher);
+        shared.texts[target].title.hash(&mut hasher);
+    };
+    let (prev, next) = site.neighbours(id);
+    prev.into_iter().chain(next).for_each(&mut link);
+    if let Some(index) = site.module_index_of(id) {
+        let module = &site.modules[index];
+        std::iter::once(module.page)
+            .chain(module.steps.iter().copied())
+            .for_each(&mut link);
+    }
+    if let Front::Module(front) = &page.front {
+        for exercise in &front.exercises {
+            if let Some(&target) = site.exercise_by_id.get(exercise) {
+                link(target);
+            }
         }
+    }
+    (Arc::as_ptr(page) as usize).hash(&mut hasher);
+    (Arc::as_ptr(body) as usize).hash(&mut hasher);
+    let texts = &shared.texts[id];
+    (
+        &texts.title,
+        &texts.summary,
+        &texts.description,
+        &texts.objectives,
+    )
+        .hash(&mut hasher);
+    site.module_index_of(id)
+        .and_then(|i| site.agenda.module_start(i))
+        .map(|t| t.minutes)
+        .hash(&mut hasher);
+    site.module_index_of(id)
+        .map(|i| site.modules[i].duration)
+        .hash(&mut hasher);
+    let embedded = body.pieces().iter().filter_map(|piece| match piece {
+        Piece::Exercise(exercise) => Some(exercise.as_str()),
+        _ => None,
+    });
+    let listed = match &page.front {
+        Front::Module(front) => front.exercises.iter().map(String::as_str).collect(),
+        _ => Vec::new(),
+    };
+    for exercise in embedded.chain(listed) {
+        shared.widgets.get(exercise).hash(&mut hasher);
     }
     Some(hasher.finish())
 }
 
 pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue {
-    page_value_with(shared, id, body, true)
-}
-
-fn page_value_with(shared: &Shared, id: PageId, body: &Body, with_content: bool) -> PageValue {
     let site = shared.site;
     let page = &site.pages[id];
     let texts = &shared.texts[id];
@@ -116,11 +153,7 @@ fn page_value_with(shared: &Shared, id: PageId, body: &Body, with_content: bool)
         url: page.url.clone(),
         href: output_path(&page.url),
         permalink: permalink(shared, &page.url),
-        content: if with_content {
-            finish(shared, body, &root, false)
-        } else {
-            String::new()
-        },
+        content: finish(shared, body, &root, false),
         toc: body.rendered.toc.clone(),
         duration: duration.map(|d| d.label()),
         start: start.map(|s| s.to_string()),

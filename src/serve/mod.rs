@@ -29,6 +29,8 @@ pub struct ServeOptions {
     pub open: bool,
     /// Print only errors.
     pub quiet: bool,
+    /// Print the time of each rebuild phase.
+    pub verbose: bool,
 }
 
 /// Ports tried after the asked one is taken.
@@ -150,6 +152,11 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
                     Change::Reload
                 };
                 state.publish(snapshot, versions, change);
+                if options.verbose {
+                    for (phase, time) in &report.timings {
+                        eprintln!("  {phase:<28} {:>8.1} ms", time.as_secs_f64() * 1000.0);
+                    }
+                }
                 say(format!(
                     "Rebuilt in {:.0} ms ({} pages rendered, the others unchanged).",
                     report.millis, report.rendered

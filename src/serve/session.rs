@@ -89,6 +89,8 @@ pub struct RebuildReport {
     pub pages: usize,
     /// Warnings of the build.
     pub warnings: Vec<Diagnostic>,
+    /// Wall time of each phase, for `-v`.
+    pub timings: Vec<(String, std::time::Duration)>,
 }
 
 /// How a set of changed paths affects the loaded project.
@@ -324,7 +326,9 @@ impl Session {
         let mut pages = 0;
         let mut memos = HashMap::new();
         let mut problems = Vec::new();
+        let mut timings = Vec::new();
         for (client, facilitator, prefix, label) in &plans {
+            let phase = Instant::now();
             let profile = client.map(|c| &c.client);
             let (overlay_pages, overlay_assets): (&[Arc<SourcePage>], &[Arc<Asset>]) = match client
             {
@@ -376,6 +380,10 @@ impl Session {
             };
             match render::render_site(&job, &sink, &diagnostics) {
                 Ok(summary) => {
+                    timings.push((format!("version {label}"), phase.elapsed()));
+                    for (name, time) in &summary.timings {
+                        timings.push((format!("  {name}"), *time));
+                    }
                     rendered += summary.rendered;
                     pages += summary.pages;
                     memos.insert(prefix.clone(), summary.memo);
@@ -406,6 +414,7 @@ impl Session {
             rendered,
             pages,
             warnings: diagnostics.into_sorted(),
+            timings,
         };
         Ok((Snapshot { files, generation }, versions, report))
     }

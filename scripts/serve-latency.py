@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Save-to-reload latency of `atelier serve`.
+
+Usage: serve-latency.py ATELIER_BIN PROJECT_DIR [EDITS]
+
+Starts the preview server on PROJECT_DIR, listens to its Server-Sent Events
+like a browser tab, then edits one page EDITS times (default 20), alternating
+a body edit and a title edit (a title shows in navigation, agenda and print
+page too). For each edit it measures the time from the write to the `reload`
+event (debounce included), then checks that the served page, and for a title
+edit its neighbour's navigation, show the edit. Prints p50 and p95.
+"""
+import glob
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    return response.status, response.read().decode("utf-8", "replace")
+
+
+def main():
+    binary, project = sys.argv[1], sys.argv[2]
+    edits = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--root", project, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in server.stdout:
+            if line.startswith("Serving http://"):
+                port = int(line.split(":")[2].split("/")[0])
+                break
+        events = socket.create_connection(("127.0.0.1", port))
+        events.sendall(b"GET /__atelier/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        stream = events.makefile("rb")
+
+        def wait_for(name, deadline=120):
+            start = time.time()
+            current = None
+            while time.time() - start < deadline:
+                line = stream.readline().decode("utf-8", "replace").strip()
+                if line.startswith("event: "):
+                    current = line[7:]
+                elif line.startswith("data: ") and current == name:
+                    return
+            raise SystemExit(f"no {name} event")
+
+        wait_for("hello")
+        steps = sorted(glob.glob(os.path.join(project, "content/modules/*/0[2-9]-*.md")))
+        target = steps[len(steps) // 2]
+        original = open(target, encoding="utf-8").read()
+        latencies = []
+        try:
+            for i in range(edits):
+                title_edit = i % 2 == 1
+                marker = f"Edition {i} mesuree"
+                if title_edit:
+                    text = original.replace("title: ", f"title: {marker} ", 1)
+                else:
+                    text = original + f"\n\n{marker}.\n"
+                start = time.perf_counter()
+                with open(target, "w", encoding="utf-8") as f:
+                    f.write(text)
+                wait_for("reload")
+                latencies.append((time.perf_counter() - start) * 1000)
+                rel = os.path.relpath(target, os.path.join(project, "content"))
+                module_dir, name = rel.split("/")[1], rel.split("/")[2][:-3]
+                module_slug = module_dir.split("-", 1)[1]
+                page_slug = name.split("-", 1)[1]
+                status, body = get(port, f"/modules/{module_slug}/{page_slug}/")
+                if status != 200 or marker not in body:
+                    # URLs keep their number prefix when siblings collide.
+                    status, body = get(port, f"/modules/{module_slug}/{name}/")
+                if marker not in body:
+                    raise SystemExit(f"edit {i}: the served page does not show the edit")
+                if title_edit:
+                    status, landing = get(port, f"/modules/{module_slug}/")
+                    if marker not in landing:
+                        raise SystemExit(f"edit {i}: the module's table of steps does not show the new title")
+                time.sleep(0.05)
+        finally:
+            with open(target, "w", encoding="utf-8") as f:
+                f.write(original)
+        latencies.sort()
+        p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)]
+        print(f"{len(latencies)} edits: p50 {statistics.median(latencies):.1f} ms, "
+              f"p95 {p95:.1f} ms, min {latencies[0]:.1f} ms, max {latencies[-1]:.1f} ms")
+    finally:
+        server.kill()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
