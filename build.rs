@@ -1,8 +1,10 @@
 //! Embeds the default theme (`themes/atelier/`) into the binary, so a project
 //! without a `themes/` folder builds with nothing but the `atelier` executable.
 //!
-//! Generates `$OUT_DIR/embedded_theme.rs`: a sorted list of
-//! `(relative path, bytes)` pairs read with `include_bytes!`.
+//! Generates `$OUT_DIR/embedded.rs`: a sorted list of
+//! `(relative path, bytes)` pairs read with `include_bytes!`; and likewise
+//! `$OUT_DIR/embedded_scaffold.rs` with the starter project of `atelier init`
+//! (`scaffold/`), so `init` works with nothing but the executable too.
 
 use std::env;
 use std::fs;
@@ -54,4 +56,9 @@ fn main() {
     embed("themes/atelier", "THEME_FILES", &mut code);
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("embedded.rs"), code).expect("write embedded.rs");
+    // The starter project of `atelier init`, in a file of its own: each
+    // module includes only the table it uses (an unused static would warn).
+    let mut scaffold = String::new();
+    embed("scaffold", "SCAFFOLD_FILES", &mut scaffold);
+    fs::write(out.join("embedded_scaffold.rs"), scaffold).expect("write embedded_scaffold.rs");
 }

@@ -1,6 +1,7 @@
 //! The preview server's HTTP layer over real sockets: pages, HEAD, ETags,
-//! 404 pages, redirects, refused traversals, the event stream, and that
-//! long-lived or stuck connections never hold up page requests.
+//! 404 pages, redirects, keep-alive, refused traversals, the event stream,
+//! and that long-lived, stuck or non-reading connections never hold up page
+//! requests.
 //!
 //! Every server listens on 127.0.0.1 on a port of its own; every request
 //! loop is bounded in count and every read has a deadline.
@@ -310,6 +311,41 @@ fn missing_paths_get_the_version_404_page() -> Result {
 }
 
 #[test]
+fn kept_alive_and_pipelined_requests_are_answered_in_order() -> Result {
+    let (addr, _state) = start()?;
+    let mut stream = connect(addr)?;
+    stream.write_all(
+        b"GET /static/atelier.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n\
+          HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n\
+          GET /modules/x/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let mut rest = raw.as_slice();
+    let mut replies = Vec::new();
+    for head_only in [false, true, false] {
+        let reply = parse(rest)?;
+        let length: usize = reply
+            .header("Content-Length")
+            .and_then(|v| v.parse().ok())
+            .ok_or("no Content-Length")?;
+        let head_end = rest.len() - reply.body.len();
+        let body_len = if head_only { 0 } else { length };
+        let body = rest
+            .get(head_end..head_end + body_len)
+            .ok_or("short body")?;
+        replies.push((reply.status, String::from_utf8_lossy(body).into_owned()));
+        rest = &rest[head_end + body_len..];
+    }
+    assert!(rest.is_empty(), "{} bytes too many", rest.len());
+    assert_eq!(replies[0], (200, "body { color: #222; }\n".to_string()));
+    assert_eq!(replies[1], (200, String::new()));
+    assert_eq!(replies[2].0, 200);
+    assert!(replies[2].1.contains("Module X"));
+    Ok(())
+}
+
+#[test]
 fn other_methods_get_405() -> Result {
     let (addr, _state) = start()?;
     for method in ["POST", "PUT", "DELETE", "OPTIONS"] {
@@ -322,6 +358,16 @@ fn other_methods_get_405() -> Result {
         assert_eq!(reply.status, 405, "{method}");
         assert_eq!(reply.header("Allow"), Some("GET, HEAD"));
     }
+    // A large body the server does not want: the 405 still arrives.
+    let body = "x".repeat(100 * 1024);
+    let reply = exchange(
+        addr,
+        &format!(
+            "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )?;
+    assert_eq!(reply.status, 405);
     Ok(())
 }
 
@@ -593,6 +639,25 @@ fn fifty_streams_and_a_stuck_client_do_not_hold_up_pages() -> Result {
     // The stalled client is still there and still harmless.
     stalled.write_all(b"ex")?;
     assert_eq!(get(addr, "/")?.status, 200);
+    Ok(())
+}
+
+/// Connections that open and send nothing never delay a new request (the
+/// pool of tiny_http 0.12 could leave one unread in this situation).
+#[test]
+fn bursts_of_idle_connections_never_hold_up_a_new_request() -> Result {
+    let (addr, _state) = start()?;
+    let mut idle = Vec::new();
+    for round in 0..15 {
+        for _ in 0..8 {
+            idle.push(connect(addr)?);
+        }
+        let started = Instant::now();
+        let reply = get(addr, "/").map_err(|e| format!("round {round}: {e}"))?;
+        assert_eq!(reply.status, 200);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "round {round} took {took:?}");
+    }
     Ok(())
 }
 

@@ -25,7 +25,12 @@ fuzz_target!(|text: &str| {
                     "one line_map entry per output line"
                 );
                 let source_lines = text.split_inclusive('\n').count().max(1);
-                assert!(expanded.line_map.iter().all(|&l| l >= 1 && l <= source_lines));
+                assert!(
+                    expanded
+                        .line_map
+                        .iter()
+                        .all(|&l| l >= 1 && l <= source_lines)
+                );
                 let resolve = |_: &str, _: bool| LinkOutcome::Keep;
                 let map = &expanded.line_map;
                 let source_line = |i: usize| map.get(i).copied().unwrap_or(1);

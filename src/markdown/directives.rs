@@ -111,7 +111,28 @@ pub fn has_directives(source: &str) -> bool {
 /// Blocks this version drops (facilitator notes for participants) are
 /// validated too.
 pub fn expand(source: &str, opts: &ExpandOptions) -> Result<Expanded, Vec<DirectiveError>> {
+    expand_in_file(source, 1, opts)
+}
+
+/// [`expand`] for a page body that starts on line `first_line` of its file
+/// (after the front matter).
+///
+/// Positions in the result ([`DirectiveError::line`], [`Expanded::line_map`],
+/// [`ExerciseRef::line`]) stay relative to `source`, exactly as with
+/// [`expand`]; only the line numbers written *inside* error messages ("opened
+/// at line 9") are file lines. Without this, a message said "line 2" while
+/// its `--> file:5:1` pointer (offset by the caller) said line 5.
+///
+/// # Errors
+///
+/// As [`expand`].
+pub fn expand_in_file(
+    source: &str,
+    first_line: usize,
+    opts: &ExpandOptions,
+) -> Result<Expanded, Vec<DirectiveError>> {
     let mut expander = Expander {
+        line_offset: first_line.saturating_sub(1),
         opts,
         out: Output {
             markdown: String::with_capacity(source.len() + source.len() / 4),
@@ -150,7 +171,8 @@ pub fn expand(source: &str, opts: &ExpandOptions) -> Result<Expanded, Vec<Direct
             expander.out.line(line, line_no);
         }
     }
-    expander.finish(fences.open_since())
+    let open_code_since = fences.open_since().map(|line| line + expander.line_offset);
+    expander.finish(open_code_since)
 }
 
 /// A line that is a directive fence.
@@ -249,6 +271,8 @@ impl Output {
 }
 
 struct Expander<'o, 'a> {
+    /// Added to source lines quoted inside messages (see [`expand_in_file`]).
+    line_offset: usize,
     opts: &'o ExpandOptions<'a>,
     out: Output,
     stack: Vec<Frame>,
@@ -380,12 +404,13 @@ impl Expander<'_, '_> {
     fn close(&mut self, line_no: usize, colons: usize, indent: usize) {
         let column = indent + 1;
         let fence = ":".repeat(colons);
+        let shown_line = line_no + self.line_offset;
         let Some(top) = self.stack.last() else {
             self.error(
                 line_no,
                 column,
                 format!(
-                    "closing fence `{fence}` at line {line_no} has no open directive to close: \
+                    "closing fence `{fence}` at line {shown_line} has no open directive to close: \
                      remove it, or open a block above it (for example `::: note`)"
                 ),
             );
@@ -406,9 +431,10 @@ impl Expander<'_, '_> {
             format!("close it with `{top_fence}` (the same number of colons as its opening fence)")
         };
         let message = format!(
-            "closing fence `{fence}` at line {line_no} does not match `{top_fence}` that opened \
+            "closing fence `{fence}` at line {shown_line} does not match `{top_fence}` that opened \
              `{}` at line {}: {fix}",
-            top.name, top.line
+            top.name,
+            top.line + self.line_offset
         );
         self.error(line_no, column, message);
         if outer_matches {
@@ -430,7 +456,8 @@ impl Expander<'_, '_> {
             let fence = ":".repeat(frame.colons);
             let mut message = format!(
                 "`{}` opened at line {} is never closed: add a line `{fence}` after its content",
-                frame.name, frame.line
+                frame.name,
+                frame.line + self.line_offset
             );
             if let Some(code_line) = open_code_since {
                 message = format!(
@@ -1250,6 +1277,33 @@ G
                 .message
                 .contains("close `tip` with a line `:::` first")
         );
+    }
+
+    /// Regression: messages quoted body lines while their pointer (offset by
+    /// the caller) showed file lines. `expand_in_file` quotes file lines.
+    #[test]
+    fn messages_quote_file_lines_after_front_matter() {
+        let opts = ExpandOptions {
+            facilitator: false,
+            labels: &labels,
+            matches: &matches,
+        };
+        let src = "a\n::: tip\nx\n::::\n::: story\n```\n";
+        let errors = expand_in_file(src, 5, &opts).err().unwrap_or_default();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        // Positions stay relative to the body, as with `expand`.
+        assert_eq!((errors[0].line, errors[1].line), (4, 5));
+        assert!(
+            errors[0]
+                .message
+                .contains("at line 8 does not match `:::` that opened `tip` at line 6"),
+            "{}",
+            errors[0].message
+        );
+        assert!(errors[1].message.contains("`story` opened at line 9"));
+        assert!(errors[1].message.contains("code block opened at line 10"));
+        let plain = expand(src, &opts).err().unwrap_or_default();
+        assert!(plain[1].message.contains("`story` opened at line 5"));
     }
 
     #[test]

@@ -3,20 +3,23 @@
 //!
 //! # Threads
 //!
-//! tiny_http accepts connections and reads each one on a thread of its own, then
-//! hands complete requests to [`serve`]'s loop, which only dispatches them and
-//! never blocks:
+//! A small HTTP/1.1 server on `std` alone (no HTTP crate: tiny_http 0.12's
+//! connection pool can leave a new connection unread while other
+//! connections sit idle, which breaks "one stuck client never blocks the
+//! others"):
 //!
-//! - page requests go to a fixed pool of [`WORKERS`] threads through a queue of
-//!   [`QUEUE`] requests (a full queue answers 503);
-//! - each `GET /__atelier/events` stream (Server-Sent Events) gets a thread of
-//!   its own, at most [`MAX_STREAMS`] at once (beyond that: 503);
-//! - a body over [`LARGE_BODY`] is written by a thread of its own (at most
-//!   [`MAX_LARGE_WRITERS`]), so a client that does not read holds no worker.
-//!
-//! On Unix every accepted socket inherits a send timeout of [`WRITE_TIMEOUT`]
-//! from the listener, so a client that stops reading frees its worker or
-//! stream thread instead of holding it forever.
+//! - the accept loop only accepts, sets socket timeouts and starts one
+//!   thread per connection, at most [`MAX_CONNECTIONS`] (beyond that: 503);
+//!   an accept error (no file descriptor left…) is waited out, never fatal;
+//! - a connection thread reads requests within deadlines (a request head
+//!   must arrive within [`HEAD_TIMEOUT`], an idle keep-alive connection is
+//!   closed after [`IDLE_TIMEOUT`]), asks the worker pool for the answer and
+//!   writes it; a client that stops reading is dropped after
+//!   [`WRITE_TIMEOUT`], and only ever holds its own thread;
+//! - answers are computed by a fixed pool of [`WORKERS`] threads fed by a
+//!   queue of [`QUEUE`] requests (a full queue answers 503);
+//! - `GET /__atelier/events` turns its connection into a Server-Sent Events
+//!   stream, at most [`MAX_STREAMS`] at once (beyond that: 503).
 //!
 //! # What is served
 //!
@@ -31,227 +34,517 @@
 //! script), `versions.json` (the toolbar's versions), `errors.json` (the
 //! current build errors) and `events` (the event stream).
 
-use std::io::{self, Cursor, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TrySendError, channel, sync_channel,
+};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tiny_http::{Header, Method, Request, Response, Server, StatusCode};
-
 use super::state::{LiveState, Snapshot, errors_json};
 
-/// Threads answering page requests.
+/// Threads computing answers.
 pub const WORKERS: usize = 8;
-/// Page requests waiting for a worker before new ones get a 503.
+/// Requests waiting for a worker before new ones get a 503.
 pub const QUEUE: usize = 256;
+/// Open connections (event streams included) before new ones get a 503.
+pub const MAX_CONNECTIONS: usize = 512;
 /// Event streams open at once before new ones get a 503.
 pub const MAX_STREAMS: usize = 256;
 /// Idle time after which an event stream sends a `: ping` comment.
 pub const PING_INTERVAL: Duration = Duration::from_secs(15);
+/// Time a client has to send a whole request head once it started one.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a kept-alive connection may stay idle between requests.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one write to a client may block before the connection is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Bodies larger than this (more than socket buffers take at once) are
-/// written by a thread of their own, so a client that does not read cannot
-/// hold a worker.
-pub const LARGE_BODY: usize = 64 * 1024;
+/// How long a connection waits for a worker's answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest request head (request line and headers) accepted.
+const MAX_HEAD: usize = 16 * 1024;
+/// Most header lines accepted.
+const MAX_HEADERS: usize = 100;
+/// Largest request body read (and ignored) to keep a connection alive.
+const MAX_IGNORED_BODY: u64 = 64 * 1024;
 /// Bodies up to this size get an ETag from their content; larger ones one
 /// from their build.
 pub const HASHED_MAX: usize = 1024 * 1024;
-/// Threads writing large bodies at once; beyond that, workers write them.
-pub const MAX_LARGE_WRITERS: usize = 64;
-/// How often the accept loop wakes up to look at its probes.
-const TICK: Duration = Duration::from_millis(250);
-/// Probe interval for [`BUSY_WINDOW`] after a page request.
-pub const KICK_INTERVAL: Duration = Duration::from_millis(500);
-/// How long after a page request probes stay frequent.
-pub const BUSY_WINDOW: Duration = Duration::from_secs(30);
-/// Probe interval otherwise: checks the server still accepts connections.
-pub const PROBE_AFTER_IDLE: Duration = Duration::from_secs(10);
-/// A probe that has not arrived after this long means the server is dead.
-pub const PROBE_DEADLINE: Duration = Duration::from_secs(5);
-/// Old servers kept answering their open connections after a restart.
-pub const MAX_DRAINS: usize = 4;
 
 /// The tag injected into every HTML page served.
 const LIVE_SCRIPT_TAG: &str = r#"<script src="/__atelier/livereload.js" defer></script>"#;
 /// The client script, served at `/__atelier/livereload.js`.
 const LIVERELOAD_JS: &str = include_str!("livereload.js");
 const EVENTS_PATH: &str = "/__atelier/events";
-/// What liveness probes ask for.
-const ALIVE_PATH: &str = "/__atelier/alive";
 
 /// Serves `state` on an already-bound listener until the process ends.
 ///
-/// Returns only if the worker threads cannot be started. tiny_http's accept
-/// thread ends on an accept error and dies on a failed `try_clone` (both
-/// happen when the process runs out of file descriptors): when that is seen
-/// (an error from `recv`, or a liveness probe to our own address that never
-/// arrives), a new server is started on the same listener, and the old one
-/// keeps answering the connections it already had.
+/// Returns only if the worker threads cannot be started; accept errors
+/// (such as running out of file descriptors) are waited out.
 pub fn serve(listener: TcpListener, state: Arc<LiveState>) -> io::Result<()> {
-    let listener = with_write_timeout(listener, WRITE_TIMEOUT);
-    let probe_to = probe_address(&listener);
-    let dispatcher = Arc::new(Dispatcher {
+    let server = Arc::new(Shared {
         jobs: spawn_workers(&state)?,
         state,
+        connections: Arc::new(AtomicUsize::new(0)),
         streams: Arc::new(AtomicUsize::new(0)),
     });
-    let drains = Arc::new(AtomicUsize::new(0));
     let mut failures: u32 = 0;
     loop {
-        let server = listener
-            .try_clone()
-            .and_then(|l| Server::from_listener(l, None).map_err(io::Error::other));
-        match server {
-            Ok(server) => {
-                let why = accept_loop(&server, &dispatcher, probe_to, &mut failures);
-                if failures == 0 {
-                    eprintln!("atelier serve: {why}; restarting the HTTP server");
-                }
-                drain(server, &dispatcher, &drains);
+        match listener.accept() {
+            Ok((stream, _)) => {
+                failures = 0;
+                server.start_connection(stream);
             }
             Err(err) => {
                 if failures == 0 {
-                    eprintln!("atelier serve: cannot listen ({err}), retrying");
+                    eprintln!("atelier serve: cannot accept a connection ({err}), retrying");
                 }
+                failures = failures.saturating_add(1);
+                thread::sleep(Duration::from_millis(
+                    10u64.saturating_mul(failures.min(20).into()),
+                ));
             }
         }
-        failures = failures.saturating_add(1);
-        thread::sleep(Duration::from_millis(
-            50u64.saturating_mul(failures.min(20).into()),
-        ));
     }
 }
 
-/// Dispatches requests until `server` stops accepting; says why.
-///
-/// It also sends itself short `Connection: close` requests (probes): every
-/// [`KICK_INTERVAL`] while pages are being requested, every
-/// [`PROBE_AFTER_IDLE`] otherwise. tiny_http's connection pool can leave a
-/// new connection queued (unread) until another connection ends, when two
-/// connections arrive together while a pool thread is waking up; a probe
-/// ends at once and its thread then takes the queued connection. A probe
-/// that was sent but never arrives means the accept thread is gone.
-fn accept_loop(
-    server: &Server,
-    dispatcher: &Dispatcher,
-    probe_to: Option<SocketAddr>,
-    failures: &mut u32,
-) -> String {
-    let mut last_request: Option<Instant> = None;
-    let mut last_probe = Instant::now();
-    // The oldest probe not yet seen, and whether it was sent.
-    let mut pending: Option<(Instant, Arc<AtomicBool>)> = None;
-    loop {
-        match server.recv_timeout(TICK) {
-            Ok(Some(request)) => {
-                *failures = 0;
-                pending = None;
-                if split_url(request.url()).0 != ALIVE_PATH {
-                    last_request = Some(Instant::now());
-                }
-                dispatcher.dispatch(request);
-            }
-            Ok(None) => {}
-            Err(err) => return format!("accept failed ({err})"),
-        }
-        if let Some((sent, delivered)) = &pending {
-            if sent.elapsed() >= PROBE_DEADLINE {
-                if delivered.load(Ordering::SeqCst) {
-                    return "the server stopped accepting connections".into();
-                }
-                // The probe itself failed (no descriptor left?): no proof.
-                pending = None;
-            }
-        }
-        let busy = last_request.is_some_and(|t| t.elapsed() < BUSY_WINDOW);
-        let interval = if busy {
-            KICK_INTERVAL
-        } else {
-            PROBE_AFTER_IDLE
+/// What every connection thread shares.
+struct Shared {
+    jobs: SyncSender<Job>,
+    state: Arc<LiveState>,
+    connections: Arc<AtomicUsize>,
+    streams: Arc<AtomicUsize>,
+}
+
+impl Shared {
+    /// Starts a thread for `stream`, or answers 503 if there are too many.
+    /// Never blocks for long: socket writes here have a short timeout.
+    fn start_connection(self: &Arc<Self>, mut stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let Some(slot) = Slot::acquire(&self.connections, MAX_CONNECTIONS) else {
+            let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
+            let reply = Reply::text(503, "Too many connections, retry.\n");
+            let _ = write_reply(&mut stream, &reply, false, false);
+            return;
         };
-        if let Some(addr) = probe_to.filter(|_| last_probe.elapsed() >= interval) {
-            let delivered = send_probe(addr);
-            last_probe = Instant::now();
-            if pending.is_none() {
-                pending = Some((last_probe, delivered));
+        if stream.set_write_timeout(Some(WRITE_TIMEOUT)).is_err() {
+            return;
+        }
+        let shared = Arc::clone(self);
+        // If the thread cannot start, the connection is closed.
+        let _ = thread::Builder::new()
+            .name("atelier-http-conn".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let _slot = slot;
+                shared.connection(stream);
+            });
+    }
+
+    /// Answers requests on one connection until it closes, fails or idles.
+    fn connection(&self, stream: TcpStream) {
+        let Ok(reader) = stream.try_clone() else {
+            return;
+        };
+        let mut reader = BufReader::new(reader);
+        let mut writer = stream;
+        loop {
+            // Wait for the next request, then give it a deadline.
+            match wait_for_data(&mut reader, Instant::now() + IDLE_TIMEOUT) {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return,
+            }
+            let request = match read_request(&mut reader, Instant::now() + HEAD_TIMEOUT) {
+                Ok(request) => request,
+                Err(refusal) => {
+                    if let Some(reply) = refusal.reply()
+                        && write_reply(&mut writer, &reply, false, false).is_ok()
+                    {
+                        linger(&mut reader, &writer);
+                    }
+                    return;
+                }
+            };
+            if request.method == "GET" && split_url(&request.target).0 == EVENTS_PATH {
+                self.stream_events(writer);
+                return;
+            }
+            let reply = self.answer(&request);
+            let head_only = request.method == "HEAD";
+            if write_reply(&mut writer, &reply, head_only, request.keep_alive).is_err()
+                || !request.keep_alive
+            {
+                return;
+            }
+        }
+    }
+
+    /// Asks the worker pool for the answer to `request`.
+    fn answer(&self, request: &Request) -> Reply {
+        let (send, receive) = channel();
+        let job = Job {
+            method: request.method.clone(),
+            target: request.target.clone(),
+            if_none_match: request.if_none_match.clone(),
+            reply: send,
+        };
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                return Reply::text(503, "Server busy, retry.\n");
+            }
+        }
+        receive
+            .recv_timeout(ANSWER_TIMEOUT)
+            .unwrap_or_else(|_| Reply::text(500, "Internal error.\n"))
+    }
+
+    /// Turns the connection into an event stream: the head, then `hello`,
+    /// then every event, with a ping when idle; ends when a write fails.
+    fn stream_events(&self, mut out: TcpStream) {
+        let Some(_slot) = Slot::acquire(&self.streams, MAX_STREAMS) else {
+            let reply = Reply::text(503, "Too many live-reload streams.\n");
+            let _ = write_reply(&mut out, &reply, false, false);
+            return;
+        };
+        // Subscribe before reading the state, so no event falls in between.
+        let events = self.state.subscribe();
+        let hello = hello_message(&self.state);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\n\
+             Date: {}\r\n\
+             Server: atelier\r\n\
+             Content-Type: text/event-stream\r\n\
+             Cache-Control: no-cache\r\n\
+             Connection: keep-alive\r\n\
+             X-Content-Type-Options: nosniff\r\n\r\n",
+            http_date(SystemTime::now())
+        );
+        if send(&mut out, &head)
+            .and_then(|_| send(&mut out, &hello))
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            let message = match events.recv_timeout(PING_INTERVAL) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => ": ping\n\n".to_string(),
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
+            if send(&mut out, &message).is_err() {
+                return;
             }
         }
     }
 }
 
-/// Keeps answering the connections an old server already accepted, on a
-/// thread of its own (at most [`MAX_DRAINS`]; beyond that it is dropped).
-fn drain(server: Server, dispatcher: &Arc<Dispatcher>, drains: &Arc<AtomicUsize>) {
-    let Some(slot) = Slot::acquire(drains, MAX_DRAINS) else {
-        return;
-    };
-    let dispatcher = Arc::clone(dispatcher);
-    let _ = thread::Builder::new()
-        .name("atelier-http-drain".into())
-        .spawn(move || {
-            let _slot = slot;
-            while let Ok(request) = server.recv() {
-                dispatcher.dispatch(request);
-            }
-        });
-}
-
-/// Where to send liveness probes: the listener's address, loopback if it
-/// listens on every interface.
-fn probe_address(listener: &TcpListener) -> Option<SocketAddr> {
-    let mut addr = listener.local_addr().ok()?;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(match addr {
-            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
-            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
-        });
+/// Closes after an error reply without losing it: closing a socket that
+/// still has unread request bytes sends a reset, which can destroy the reply
+/// before the client reads it. So: stop writing, then read and drop what
+/// the client still sends, for a short while.
+fn linger<R: Read + AsTcp>(reader: &mut BufReader<R>, writer: &TcpStream) {
+    let _ = writer.shutdown(std::net::Shutdown::Write);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut left: usize = 256 * 1024;
+    let mut chunk = [0u8; 4096];
+    while left > 0 && set_deadline(reader, deadline).is_ok() {
+        match reader.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(read) => left = left.saturating_sub(read),
+        }
     }
-    Some(addr)
 }
 
-/// Sends `GET /__atelier/alive` to ourselves from a short-lived thread; the
-/// flag tells whether the request was written.
-fn send_probe(addr: SocketAddr) -> Arc<AtomicBool> {
-    let delivered = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&delivered);
-    let _ = thread::Builder::new()
-        .name("atelier-http-probe".into())
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            let Ok(mut stream) = TcpStream::connect_timeout(&addr, PROBE_DEADLINE) else {
-                return;
-            };
-            let _ = stream.set_read_timeout(Some(PROBE_DEADLINE));
-            let _ = stream.set_write_timeout(Some(PROBE_DEADLINE));
-            let probe =
-                format!("GET {ALIVE_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-            if stream.write_all(probe.as_bytes()).is_ok() {
-                flag.store(true, Ordering::SeqCst);
-                let _ = io::copy(&mut stream, &mut io::sink());
+fn send(out: &mut impl Write, text: &str) -> io::Result<()> {
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// One parsed request (its body, if any, already read and ignored).
+#[derive(Debug, PartialEq, Eq)]
+struct Request {
+    method: String,
+    target: String,
+    if_none_match: Option<String>,
+    keep_alive: bool,
+}
+
+/// Why a request could not be read.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    /// The client went away or was too slow: close without answering.
+    Gone,
+    /// Answer with this status, then close.
+    Status(u16),
+}
+
+impl Refusal {
+    fn reply(&self) -> Option<Reply> {
+        let Refusal::Status(status) = *self else {
+            return None;
+        };
+        let text = match status {
+            405 => "Method not allowed: use GET or HEAD.\n",
+            408 => "Request timeout.\n",
+            413 => "Request body too large.\n",
+            431 => "Request head too large.\n",
+            505 => "HTTP version not supported.\n",
+            _ => "Bad request.\n",
+        };
+        let reply = Reply::text(status, text);
+        Some(if status == 405 {
+            reply.with("Allow", "GET, HEAD".into())
+        } else {
+            reply
+        })
+    }
+}
+
+impl From<io::Error> for Refusal {
+    fn from(err: io::Error) -> Refusal {
+        match err.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Refusal::Status(408),
+            _ => Refusal::Gone,
+        }
+    }
+}
+
+/// Sets the socket's read timeout to what is left before `deadline`.
+fn set_deadline<R: Read + AsTcp>(reader: &mut BufReader<R>, deadline: Instant) -> io::Result<()> {
+    let left = deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::TimedOut, "deadline passed"))?;
+    reader.get_ref().tcp().set_read_timeout(Some(left))
+}
+
+/// Gives access to the socket under a reader (a trait so tests can use
+/// any `TcpStream`).
+trait AsTcp {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl AsTcp for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+/// Waits until a byte can be read: `false` if the client closed first.
+fn wait_for_data<R: Read + AsTcp>(
+    reader: &mut BufReader<R>,
+    deadline: Instant,
+) -> io::Result<bool> {
+    if !reader.buffer().is_empty() {
+        return Ok(true);
+    }
+    set_deadline(reader, deadline)?;
+    Ok(!reader.fill_buf()?.is_empty())
+}
+
+/// Reads one line (without its CR LF) before `deadline`, at most `*budget`
+/// bytes, which it decreases.
+fn read_line<R: Read + AsTcp>(
+    reader: &mut BufReader<R>,
+    deadline: Instant,
+    budget: &mut usize,
+) -> Result<String, Refusal> {
+    let mut line = Vec::new();
+    loop {
+        set_deadline(reader, deadline)?;
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Err(Refusal::Gone);
+        }
+        let (take, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        if take > *budget {
+            return Err(Refusal::Status(431));
+        }
+        *budget -= take;
+        line.extend_from_slice(&available[..take]);
+        reader.consume(take);
+        if done {
+            while line.last().is_some_and(|&b| b == b'\n' || b == b'\r') {
+                line.pop();
             }
-        });
-    delivered
+            return String::from_utf8(line).map_err(|_| Refusal::Status(400));
+        }
+    }
 }
 
-/// Sets a send timeout on the listener; on Linux and the BSDs accepted
-/// sockets inherit it (tiny_http gives no access to them).
-#[cfg(unix)]
-fn with_write_timeout(listener: TcpListener, timeout: Duration) -> TcpListener {
-    use std::os::fd::OwnedFd;
-    let socket = TcpStream::from(OwnedFd::from(listener));
-    // Only a hardening: serving works without it.
-    let _ = socket.set_write_timeout(Some(timeout));
-    TcpListener::from(OwnedFd::from(socket))
+/// Reads a request head and skips its body, all before `deadline`.
+fn read_request<R: Read + AsTcp>(
+    reader: &mut BufReader<R>,
+    deadline: Instant,
+) -> Result<Request, Refusal> {
+    let mut budget = MAX_HEAD;
+    let mut line = read_line(reader, deadline, &mut budget)?;
+    // Tolerate empty lines before a request (RFC 9112 §2.2).
+    for _ in 0..4 {
+        if !line.is_empty() {
+            break;
+        }
+        line = read_line(reader, deadline, &mut budget)?;
+    }
+    let mut parts = line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Refusal::Status(400));
+    };
+    let http11 = match version {
+        "HTTP/1.1" => true,
+        "HTTP/1.0" => false,
+        v if v.starts_with("HTTP/") => return Err(Refusal::Status(505)),
+        _ => return Err(Refusal::Status(400)),
+    };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
+        return Err(Refusal::Status(400));
+    }
+    let mut connection = String::new();
+    let mut if_none_match = None;
+    let mut length: u64 = 0;
+    let mut chunked = false;
+    for count in 0.. {
+        let header = read_line(reader, deadline, &mut budget)?;
+        if header.is_empty() {
+            break;
+        }
+        if count >= MAX_HEADERS {
+            return Err(Refusal::Status(431));
+        }
+        let Some((name, value)) = header.split_once(':') else {
+            return Err(Refusal::Status(400));
+        };
+        let value = value.trim();
+        match name.to_ascii_lowercase().as_str() {
+            "connection" => connection = value.to_ascii_lowercase(),
+            "if-none-match" => if_none_match = Some(value.to_string()),
+            "content-length" => {
+                length = value.parse().map_err(|_| Refusal::Status(400))?;
+            }
+            "transfer-encoding" => chunked = true,
+            _ => {}
+        }
+    }
+    let has_body = chunked || length > 0;
+    if has_body && method != "GET" && method != "HEAD" {
+        // Answer without reading what may never come; the connection closes.
+        return Err(Refusal::Status(405));
+    }
+    if chunked || length > MAX_IGNORED_BODY {
+        return Err(Refusal::Status(413));
+    }
+    let mut body = reader.take(length);
+    loop {
+        set_deadline(body.get_mut(), deadline)?;
+        if body.read(&mut [0u8; 4096])? == 0 {
+            break;
+        }
+    }
+    if body.limit() > 0 {
+        return Err(Refusal::Gone);
+    }
+    let keep_alive = if http11 {
+        !connection.contains("close")
+    } else {
+        connection.contains("keep-alive")
+    };
+    Ok(Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        if_none_match,
+        keep_alive,
+    })
 }
 
-#[cfg(not(unix))]
-fn with_write_timeout(listener: TcpListener, _timeout: Duration) -> TcpListener {
-    listener
+/// Writes `reply` (without its body for HEAD and 304).
+fn write_reply(
+    out: &mut impl Write,
+    reply: &Reply,
+    head_only: bool,
+    keep_alive: bool,
+) -> io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nDate: {}\r\nServer: atelier\r\nContent-Length: {}\r\n",
+        reply.status,
+        reason(reply.status),
+        http_date(SystemTime::now()),
+        reply.length
+    );
+    for (name, value) in &reply.headers {
+        head.push_str(name);
+        head.push_str(": ");
+        head.push_str(value);
+        head.push_str("\r\n");
+    }
+    head.push_str(if keep_alive {
+        "Connection: keep-alive\r\n"
+    } else {
+        "Connection: close\r\n"
+    });
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())?;
+    if !head_only && reply.status != 304 {
+        out.write_all(reply.body.as_ref())?;
+    }
+    out.flush()
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let (hour, minute, second) = (secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let weekday = WEEKDAYS.get((days % 7) as usize).copied().unwrap_or("Thu");
+    let month_name = MONTHS
+        .get((month as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or("Jan");
+    format!("{weekday}, {day:02} {month_name} {year} {hour:02}:{minute:02}:{second:02} GMT")
 }
 
 /// Names one build of one server process.
@@ -272,93 +565,47 @@ fn instance_id() -> &'static str {
     })
 }
 
-/// Routes requests from the accept loop to workers or stream threads.
-struct Dispatcher {
-    jobs: SyncSender<Job>,
-    state: Arc<LiveState>,
-    streams: Arc<AtomicUsize>,
-}
-
-impl Dispatcher {
-    fn dispatch(&self, request: Request) {
-        if *request.method() == Method::Get && split_url(request.url()).0 == EVENTS_PATH {
-            self.open_stream(request);
-            return;
-        }
-        self.queue(Job::Answer(request));
-    }
-
-    /// Hands `job` to a worker; if the queue is full, answers 503 here (a
-    /// short write on a socket that has a send timeout).
-    fn queue(&self, job: Job) {
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
-                let request = match job {
-                    Job::Answer(request) | Job::Refuse(request, _) => request,
-                };
-                respond(request, Reply::text(503, "Server busy, retry.\n"));
-            }
-        }
-    }
-
-    fn open_stream(&self, request: Request) {
-        let Some(slot) = Slot::acquire(&self.streams, MAX_STREAMS) else {
-            let reply = Reply::text(503, "Too many live-reload streams.\n");
-            self.queue(Job::Refuse(request, reply));
-            return;
-        };
-        let state = Arc::clone(&self.state);
-        // If the thread cannot start, the request is dropped and tiny_http
-        // answers 500.
-        let _ = thread::Builder::new()
-            .name("atelier-sse".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                let _slot = slot;
-                stream_events(request, &state);
-            });
-    }
-}
-
-/// Work for the pool.
-enum Job {
-    /// Answer from the snapshot.
-    Answer(Request),
-    /// Send this fixed reply.
-    Refuse(Request, Reply),
+/// Work for the pool: what to answer, and where to send the answer.
+struct Job {
+    method: String,
+    target: String,
+    if_none_match: Option<String>,
+    reply: std::sync::mpsc::Sender<Reply>,
 }
 
 /// Starts the worker pool; returns the sending end of its queue.
 fn spawn_workers(state: &Arc<LiveState>) -> io::Result<SyncSender<Job>> {
     let (sender, receiver) = sync_channel::<Job>(QUEUE);
     let receiver = Arc::new(Mutex::new(receiver));
-    let bulk = Arc::new(AtomicUsize::new(0));
     for index in 0..WORKERS {
         let receiver = Arc::clone(&receiver);
         let state = Arc::clone(state);
-        let bulk = Arc::clone(&bulk);
         thread::Builder::new()
             .name(format!("atelier-http-{index}"))
-            .spawn(move || worker(&receiver, &state, &bulk))?;
+            .spawn(move || worker(&receiver, &state))?;
     }
     Ok(sender)
 }
 
-fn worker(receiver: &Mutex<Receiver<Job>>, state: &LiveState, bulk: &Arc<AtomicUsize>) {
+fn worker(receiver: &Mutex<Receiver<Job>>, state: &LiveState) {
     loop {
         let next = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok(job) = next else { return };
-        // A bug in one answer must not shrink the pool; a request dropped
-        // while unwinding is answered 500 by tiny_http.
-        let _ = catch_unwind(AssertUnwindSafe(|| match job {
-            Job::Answer(request) => handle(request, state, bulk),
-            Job::Refuse(request, reply) => respond(request, reply),
+        // A bug in one answer must not shrink the pool: the connection then
+        // sees the sender dropped and answers 500.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let reply = answer(
+                &job.method,
+                &job.target,
+                job.if_none_match.as_deref(),
+                state,
+            );
+            let _ = job.reply.send(reply);
         }));
     }
 }
 
-/// One of a bounded number of threads (event streams, large writes); frees
+/// One of a bounded number of things (connections, event streams); frees
 /// its place when dropped.
 struct Slot(Arc<AtomicUsize>);
 
@@ -377,42 +624,6 @@ impl Drop for Slot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-/// Writes the SSE response by hand (tiny_http's `Response` buffers), then
-/// forwards events until the client goes away.
-fn stream_events(request: Request, state: &LiveState) {
-    // Subscribe before reading the state, so no event falls in between.
-    let events = state.subscribe();
-    let hello = hello_message(state);
-    let mut out = request.into_writer();
-    let head = "HTTP/1.1 200 OK\r\n\
-        Content-Type: text/event-stream\r\n\
-        Cache-Control: no-cache\r\n\
-        Connection: keep-alive\r\n\
-        X-Content-Type-Options: nosniff\r\n\
-        Server: atelier\r\n\r\n";
-    if send(&mut out, head)
-        .and_then(|_| send(&mut out, &hello))
-        .is_err()
-    {
-        return;
-    }
-    loop {
-        let message = match events.recv_timeout(PING_INTERVAL) {
-            Ok(message) => message,
-            Err(RecvTimeoutError::Timeout) => ": ping\n\n".to_string(),
-            Err(RecvTimeoutError::Disconnected) => return,
-        };
-        if send(&mut out, &message).is_err() {
-            return;
-        }
-    }
-}
-
-fn send(out: &mut dyn Write, text: &str) -> io::Result<()> {
-    out.write_all(text.as_bytes())?;
-    out.flush()
 }
 
 /// `event: hello` with the current errors, the build generation and a
@@ -448,7 +659,8 @@ struct Reply {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: Body,
-    /// `Content-Length`; the body's length except for 304.
+    /// `Content-Length`: the body's length, or for a 304 the length of the
+    /// body a 200 would have had.
     length: usize,
 }
 
@@ -500,63 +712,10 @@ impl Reply {
     }
 }
 
-fn respond(request: Request, reply: Reply) {
-    let mut headers: Vec<Header> = reply
-        .headers
-        .iter()
-        .filter_map(|(name, value)| Header::from_bytes(name.as_bytes(), value.as_bytes()).ok())
-        .collect();
-    headers.extend(Header::from_bytes(&b"Server"[..], &b"atelier"[..]).ok());
-    let response = Response::new(
-        StatusCode(reply.status),
-        headers,
-        Cursor::new(reply.body),
-        Some(reply.length),
-        None,
-    )
-    // Always send Content-Length (HEAD included), never chunks: bodies are
-    // in memory anyway.
-    .with_chunked_threshold(usize::MAX);
-    // A client that went away is not an error worth reporting.
-    let _ = request.respond(response);
-}
-
-fn handle(request: Request, state: &LiveState, bulk: &Arc<AtomicUsize>) {
-    let if_none_match = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("If-None-Match"))
-        .map(|h| h.value.as_str().to_string());
-    let reply = answer(
-        request.method(),
-        request.url(),
-        if_none_match.as_deref(),
-        state,
-    );
-    let sends_body = *request.method() != Method::Head && reply.status != 304;
-    if sends_body && reply.length > LARGE_BODY {
-        // A client that does not read could hold this worker until the
-        // write timeout: write large bodies on a thread of their own.
-        if let Some(slot) = Slot::acquire(bulk, MAX_LARGE_WRITERS) {
-            let spawned = thread::Builder::new()
-                .name("atelier-http-large".into())
-                .stack_size(256 * 1024)
-                .spawn(move || {
-                    let _slot = slot;
-                    respond(request, reply);
-                });
-            // On failure the request was dropped: tiny_http answered 500.
-            let _ = spawned;
-            return;
-        }
-    }
-    respond(request, reply);
-}
-
-/// The answer to `method url` (HEAD is answered like GET; tiny_http leaves
-/// the body out).
-fn answer(method: &Method, url: &str, if_none_match: Option<&str>, state: &LiveState) -> Reply {
-    if !matches!(method, Method::Get | Method::Head) {
+/// The answer to `method url` (HEAD is answered like GET; the body is left
+/// out when writing).
+fn answer(method: &str, url: &str, if_none_match: Option<&str>, state: &LiveState) -> Reply {
+    if method != "GET" && method != "HEAD" {
         return Reply::text(405, "Method not allowed: use GET or HEAD.\n")
             .with("Allow", "GET, HEAD".into());
     }
@@ -572,7 +731,6 @@ fn answer(method: &Method, url: &str, if_none_match: Option<&str>, state: &LiveS
         }
         "/__atelier/versions.json" => return Reply::json(versions_json(state)),
         "/__atelier/errors.json" => return Reply::json(errors_json(&state.errors())),
-        ALIVE_PATH => return Reply::text(200, "ok\n"),
         // Only HEAD gets here: GET streams on its own thread.
         EVENTS_PATH => return Reply::new(200, "text/event-stream", Body::Owned(Vec::new())),
         _ => {}
@@ -982,6 +1140,104 @@ mod tests {
         assert_ne!(etag(&big, 1), etag(&big, 2));
     }
 
+    /// Parses `raw` as sent by a client over a real loopback socket.
+    fn parse(raw: &[u8]) -> Result<Request, Refusal> {
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|_| Refusal::Gone)?;
+        let addr = listener.local_addr().map_err(|_| Refusal::Gone)?;
+        let mut client = TcpStream::connect(addr).map_err(|_| Refusal::Gone)?;
+        client.write_all(raw).map_err(|_| Refusal::Gone)?;
+        drop(client.shutdown(std::net::Shutdown::Write));
+        let (server, _) = listener.accept().map_err(|_| Refusal::Gone)?;
+        let mut reader = BufReader::new(server);
+        read_request(&mut reader, Instant::now() + Duration::from_secs(5))
+    }
+
+    #[test]
+    fn requests_are_parsed() {
+        let get = parse(b"GET /a?b HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"1\"\r\n\r\n");
+        assert_eq!(
+            get,
+            Ok(Request {
+                method: "GET".into(),
+                target: "/a?b".into(),
+                if_none_match: Some("\"1\"".into()),
+                keep_alive: true,
+            })
+        );
+        let close = parse(b"GET / HTTP/1.1\r\nConnection: Close\r\n\r\n");
+        assert!(close.is_ok_and(|r| !r.keep_alive));
+        let old = parse(b"HEAD / HTTP/1.0\r\n\r\n");
+        assert!(old.is_ok_and(|r| !r.keep_alive && r.method == "HEAD"));
+        let old_kept = parse(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        assert!(old_kept.is_ok_and(|r| r.keep_alive));
+        let with_body = parse(b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+        assert!(with_body.is_ok());
+    }
+
+    #[test]
+    fn bad_requests_are_refused() {
+        assert_eq!(parse(b"GET /\r\n\r\n"), Err(Refusal::Status(400)));
+        assert_eq!(parse(b"GET / HTTP/2.0\r\n\r\n"), Err(Refusal::Status(505)));
+        assert_eq!(parse(b"get / HTTP/1.1\r\n\r\n"), Err(Refusal::Status(400)));
+        assert_eq!(parse(b"GET  / HTTP/1.1\r\n\r\n"), Err(Refusal::Status(400)));
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nNoColon\r\n\r\n"),
+            Err(Refusal::Status(400))
+        );
+        assert_eq!(
+            parse(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"),
+            Err(Refusal::Status(405))
+        );
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Err(Refusal::Status(413))
+        );
+        let huge = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_HEAD));
+        assert_eq!(parse(huge.as_bytes()), Err(Refusal::Status(431)));
+        let many = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "X: y\r\n".repeat(MAX_HEADERS + 1)
+        );
+        assert_eq!(parse(many.as_bytes()), Err(Refusal::Status(431)));
+        // The client hung up half-way.
+        assert_eq!(parse(b"GET /ind"), Err(Refusal::Gone));
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\r\nContent-Length: 9\r\n\r\nab"),
+            Err(Refusal::Gone)
+        );
+        assert_eq!(
+            parse(b"GET /\xff HTTP/1.1\r\n\r\n"),
+            Err(Refusal::Status(400))
+        );
+    }
+
+    #[test]
+    fn dates_are_http_dates() {
+        let at = |secs| http_date(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(at(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(at(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(at(4_102_444_799), "Thu, 31 Dec 2099 23:59:59 GMT");
+    }
+
+    #[test]
+    fn replies_are_written_with_length_and_without_body_for_head() {
+        let reply = Reply::text(200, "hi\n");
+        let mut out = Vec::new();
+        assert!(write_reply(&mut out, &reply, false, true).is_ok());
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+        assert!(text.contains("\r\nContent-Length: 3\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\nhi\n"), "{text}");
+        assert!(text.contains("Connection: keep-alive\r\n"));
+        let mut out = Vec::new();
+        assert!(write_reply(&mut out, &reply, true, false).is_ok());
+        let text = String::from_utf8_lossy(&out).into_owned();
+        assert!(
+            text.contains("Content-Length: 3\r\n") && text.ends_with("Connection: close\r\n\r\n")
+        );
+    }
+
     #[test]
     fn slots_are_bounded_and_freed() {
         let count = Arc::new(AtomicUsize::new(0));
@@ -997,7 +1253,7 @@ mod tests {
     #[test]
     fn other_methods_get_405() {
         let state = LiveState::new(snapshot(), Vec::new());
-        let reply = answer(&Method::Post, "/", None, &state);
+        let reply = answer("POST", "/", None, &state);
         assert_eq!(reply.status, 405);
         assert!(
             reply
@@ -1011,7 +1267,7 @@ mod tests {
     fn missing_pages_use_their_version_404() {
         let state = LiveState::new(snapshot(), Vec::new());
         let body = |url: &str| {
-            let reply = answer(&Method::Get, url, None, &state);
+            let reply = answer("GET", url, None, &state);
             assert_eq!(reply.status, 404, "{url}");
             String::from_utf8_lossy(reply.body.as_ref()).into_owned()
         };
