@@ -209,7 +209,7 @@ fn render_body(
             labels: &labels,
             matches: &matches,
         };
-        match directives::expand(&page.body, &options) {
+        match directives::expand_in_file(&page.body, page.body_line, &options) {
             Ok(expanded) => (
                 expanded.markdown,
                 Some(expanded.line_map),
