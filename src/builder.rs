@@ -284,7 +284,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     timings.push(("load".into(), started.elapsed()));
     let plans = plan(&loaded, &options.clients)?;
     let with_base = plans.iter().any(|p| p.client.is_none());
-    let collect_texts = with_base && plans.len() > 1;
+    let collect_texts = options.check_only || (with_base && plans.len() > 1);
 
     let staging = if options.check_only {
         None
@@ -330,6 +330,9 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
                 continue;
             }
         };
+        if options.check_only && client.is_none() {
+            diagnostics.extend(crate::audit::modules_without_duration(&site));
+        }
         let version = version_of(project, options, client, collect_texts);
         let static_files = merged_static(
             &loaded.static_files,
@@ -368,8 +371,19 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         }
     }
 
+    if options.check_only && !diagnostics.has_errors() {
+        diagnostics.extend(crate::audit::unused_exercises(
+            &loaded,
+            texts.iter().map(|(_, pages, _)| pages),
+        ));
+        let versions: Vec<_> = texts
+            .iter()
+            .map(|(client, pages, _)| (*client, pages))
+            .collect();
+        diagnostics.extend(crate::audit::confidentiality(&loaded, &versions));
+    }
     let mut uniqueness = Vec::new();
-    if collect_texts && !diagnostics.has_errors() {
+    if with_base && plans.len() > 1 && !diagnostics.has_errors() {
         let phase = Instant::now();
         uniqueness = uniqueness_report(&loaded, &texts);
         for report in &uniqueness {

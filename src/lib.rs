@@ -7,6 +7,7 @@
 //! line and column, and say how to fix the problem.
 
 pub mod agenda;
+pub mod audit;
 pub mod builder;
 pub mod client;
 pub mod compose;

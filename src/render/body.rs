@@ -50,6 +50,14 @@ impl Body {
         }
     }
 
+    /// Ids of the exercises embedded with `::: exercise`.
+    pub fn embedded_exercises(&self) -> impl Iterator<Item = &str> {
+        self.pieces().iter().filter_map(|piece| match piece {
+            Piece::Exercise(id) => Some(id.as_str()),
+            _ => None,
+        })
+    }
+
     /// The body cut at its version-specific parts.
     pub(super) fn pieces(&self) -> &[Piece] {
         self.pieces.get_or_init(|| pieces_of(&self.rendered.html))

@@ -1,0 +1,174 @@
+//! What only `atelier check` looks for, beyond what every build validates:
+//! modules without a duration (the agenda would lie), exercises no module
+//! uses, and confidentiality between clients (no version may contain another
+//! client's name, variable values or overlay-only text).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use crate::builder::{Loaded, LoadedClient};
+use crate::compose::Site;
+use crate::content::{Front, PageKind};
+use crate::error::{Diagnostic, display_path};
+use crate::markdown::strip_tags;
+use crate::render::PageText;
+
+/// Warnings for modules whose agenda slot would be zero minutes.
+pub fn modules_without_duration(site: &Site) -> Vec<Diagnostic> {
+    site.modules
+        .iter()
+        .filter(|m| m.duration.is_none())
+        .map(|m| {
+            let page = &site.pages[m.page];
+            Diagnostic::warning(
+                &page.file,
+                format!(
+                    "module `{}` has no duration: the agenda counts it as 0 minutes",
+                    page.slug
+                ),
+            )
+            .at_line(page.front_line.saturating_sub(1).max(1))
+            .with_help("add `duration: 45 min` (or durations to its steps)")
+        })
+        .collect()
+}
+
+/// Warnings for exercises that no page lists or embeds, in any version.
+pub fn unused_exercises<'a>(
+    loaded: &Loaded,
+    versions: impl Iterator<Item = &'a BTreeMap<String, PageText>>,
+) -> Vec<Diagnostic> {
+    let mut used: HashSet<String> = HashSet::new();
+    let all_pages = loaded
+        .pages
+        .iter()
+        .chain(loaded.clients.iter().flat_map(|c| c.pages.iter()));
+    for page in all_pages.clone() {
+        if let Front::Module(front) = &page.front {
+            used.extend(front.exercises.iter().cloned());
+        }
+    }
+    for pages in versions {
+        for text in pages.values() {
+            used.extend(text.body.embedded_exercises().map(str::to_string));
+        }
+    }
+    let mut seen = HashSet::new();
+    all_pages
+        .filter(|page| page.kind == PageKind::Exercise && !page.front.remove())
+        .filter(|page| !used.contains(&page.slug) && seen.insert(page.slug.clone()))
+        .map(|page| {
+            Diagnostic::warning(&page.file, format!("exercise `{}` is used by no module", page.slug))
+                .at_line(page.front_line.saturating_sub(1).max(1))
+                .with_help(format!(
+                    "list it in a module's `exercises: [{}]`, embed it with `::: exercise {}`, or remove it",
+                    page.slug, page.slug
+                ))
+        })
+        .collect()
+}
+
+/// Sentences of a text, normalized (lowercase, single spaces), of at least
+/// `min_words` words: the unit of "overlay-only text".
+fn sentences(text: &str, min_words: usize) -> impl Iterator<Item = String> + '_ {
+    text.split(['.', '!', '?', '\n'])
+        .map(|s| {
+            s.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .filter(move |words| words.len() >= min_words)
+        .map(|words| words.join(" "))
+}
+
+fn page_text(text: &PageText) -> String {
+    format!("{}\n{}", text.title, strip_tags(&text.body.rendered.html))
+}
+
+/// Errors for every version that contains another client's name, variable
+/// values or text found only in that client's overlay.
+pub fn confidentiality(
+    loaded: &Loaded,
+    versions: &[(Option<&LoadedClient>, &BTreeMap<String, PageText>)],
+) -> Vec<Diagnostic> {
+    const MIN_WORDS: usize = 6;
+    let base_sentences: HashSet<String> = versions
+        .iter()
+        .filter(|(client, _)| client.is_none())
+        .flat_map(|(_, pages)| pages.values())
+        .flat_map(|text| sentences(&page_text(text), MIN_WORDS).collect::<Vec<_>>())
+        .collect();
+    // What belongs to each client alone.
+    let mut secrets: Vec<(&str, Vec<String>, HashSet<String>)> = Vec::new();
+    for client in &loaded.clients {
+        let slug = client.client.slug.as_str();
+        let mut words: Vec<String> = vec![client.client.profile.name.clone()];
+        words.extend(
+            client
+                .client
+                .profile
+                .vars
+                .values()
+                .filter(|v| v.trim().chars().count() >= 4)
+                .cloned(),
+        );
+        let overlay_dir = Path::new("clients").join(slug);
+        let own: HashSet<String> = versions
+            .iter()
+            .filter(|(c, _)| c.is_some_and(|c| c.client.slug == slug))
+            .flat_map(|(_, pages)| pages.values())
+            .filter(|text| text.file.starts_with(&overlay_dir))
+            .flat_map(|text| sentences(&page_text(text), MIN_WORDS).collect::<Vec<_>>())
+            .filter(|sentence| !base_sentences.contains(sentence))
+            .collect();
+        secrets.push((slug, words, own));
+    }
+    let mut problems = Vec::new();
+    let mut reported: HashMap<(String, String), ()> = HashMap::new();
+    for (client, pages) in versions {
+        let owner = client.map(|c| c.client.slug.as_str());
+        let version = owner.map_or_else(
+            || "the base version".to_string(),
+            |s| format!("{s}'s version"),
+        );
+        for text in pages.values() {
+            let plain = page_text(text);
+            let own_sentences: HashSet<String> = sentences(&plain, MIN_WORDS).collect();
+            for (slug, words, overlay) in &secrets {
+                if Some(*slug) == owner {
+                    continue;
+                }
+                let leak = words
+                    .iter()
+                    .find(|w| plain.contains(w.as_str()))
+                    .map(|w| format!("`{w}`"))
+                    .or_else(|| {
+                        overlay
+                            .intersection(&own_sentences)
+                            .next()
+                            .map(|s| format!("text of {slug}'s overlay (\"{s}\")"))
+                    });
+                if let Some(what) = leak
+                    && reported
+                        .insert(
+                            (
+                                version.clone(),
+                                format!("{}{slug}", display_path(&text.file)),
+                            ),
+                            (),
+                        )
+                        .is_none()
+                {
+                    problems.push(
+                        Diagnostic::error(&text.file, format!("{version} contains {what}, which belongs to client {slug}"))
+                            .with_help(format!(
+                                "put client-specific text in clients/{slug}/content/, in `::: only client=\"{slug}\"` blocks or in {{{{ client.* }}}} variables"
+                            )),
+                    );
+                }
+            }
+        }
+    }
+    problems
+}
