@@ -1,13 +1,20 @@
-//! Real-browser test of the exercise widgets: builds the example masterclass
-//! with the real binary, then drives Chromium over it with
-//! `tests/browser/exercises.mjs` (node + playwright-core).
+//! Real-browser tests, driving Chromium with node + playwright-core:
+//!
+//! - the exercise widgets: builds the example masterclass with the real
+//!   binary, then runs `tests/browser/exercises.mjs` over it;
+//! - the live preview: runs `atelier serve` on a fixture project, then
+//!   `tests/browser/livereload.mjs` edits its files and watches open tabs.
 //!
 //! Needs `/usr/bin/chromium`, `node`, and `npm ci` run in `tests/browser`.
-//! Without them the test is skipped, unless `CI` is set: then it fails.
+//! Without them the tests are skipped, unless `CI` is set: then they fail.
 //! Screenshots land in `target/screenshots/`.
 
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const INSTALL_HINT: &str = "install chromium (apt-get install chromium, for /usr/bin/chromium) \
@@ -36,23 +43,59 @@ fn missing_prerequisites(browser_dir: &Path) -> Vec<String> {
     missing
 }
 
+/// False (with a note) when the prerequisites are missing and the test should
+/// be skipped; panics instead when `CI` is set.
+fn can_run(browser_dir: &Path) -> bool {
+    let missing = missing_prerequisites(browser_dir);
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "the browser test cannot run ({}): {INSTALL_HINT}",
+            missing.join("; ")
+        );
+    }
+    eprintln!(
+        "skipped: install chromium and run npm ci in tests/browser ({})",
+        missing.join("; ")
+    );
+    false
+}
+
+/// Runs `node tests/browser/SCRIPT ARGS…` from the crate root, shows its
+/// output, and asserts it succeeded and ended with `N passed, 0 failed`.
+fn run_checks(script: &str, args: &[&OsStr]) {
+    let root = manifest_dir();
+    let run = Command::new("node")
+        .arg(root.join("tests/browser").join(script))
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .unwrap_or_else(|e| panic!("run node tests/browser/{script}: {e}"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!("{stdout}");
+    if !stderr.trim().is_empty() {
+        eprintln!("{stderr}");
+    }
+    assert!(
+        run.status.success(),
+        "browser checks failed ({})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        run.status
+    );
+    assert!(
+        stdout.trim_end().ends_with(" passed, 0 failed"),
+        "unexpected end of the browser checks' output:\n{stdout}"
+    );
+}
+
 #[test]
 fn exercises_work_in_a_real_browser() {
     let root = manifest_dir();
     let browser_dir = root.join("tests/browser");
 
-    let missing = missing_prerequisites(&browser_dir);
-    if !missing.is_empty() {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "the browser test cannot run ({}): {INSTALL_HINT}",
-                missing.join("; ")
-            );
-        }
-        eprintln!(
-            "skipped: install chromium and run npm ci in tests/browser ({})",
-            missing.join("; ")
-        );
+    if !can_run(&browser_dir) {
         return;
     }
 
@@ -77,27 +120,117 @@ fn exercises_work_in_a_real_browser() {
     let screenshots = root.join("target/screenshots");
     std::fs::create_dir_all(&screenshots).expect("create target/screenshots");
 
-    let run = Command::new("node")
-        .arg(browser_dir.join("exercises.mjs"))
-        .arg(&site)
-        .arg(&screenshots)
-        .current_dir(&root)
-        .output()
-        .expect("run node tests/browser/exercises.mjs");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    println!("{stdout}");
-    if !stderr.trim().is_empty() {
-        eprintln!("{stderr}");
-    }
-    assert!(
-        run.status.success(),
-        "browser checks failed ({})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        run.status
-    );
-    assert!(
-        stdout.trim_end().ends_with(" passed, 0 failed"),
-        "unexpected end of the browser checks' output:\n{stdout}"
+    run_checks(
+        "exercises.mjs",
+        &[site.as_os_str(), screenshots.as_os_str()],
     );
     println!("screenshots in {}", screenshots.display());
+}
+
+/// `atelier serve`, stopped when the test ends.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// Starts `atelier serve` in `project` and waits for its address.
+    fn start(project: &Path) -> Server {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
+        let port = probe.local_addr().expect("probe address").port();
+        drop(probe);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .args(["serve", "--port", &port.to_string()])
+            .current_dir(project)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start atelier serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = channel();
+        // Keeps draining stdout, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let mut server = Server { child, port: 0 };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(line) = receiver.recv_timeout(Duration::from_millis(200))
+                && let Some(rest) = line.strip_prefix("Serving http://127.0.0.1:")
+                && let Some(port) = rest.split('/').next().and_then(|p| p.parse().ok())
+            {
+                server.port = port;
+                return server;
+            }
+        }
+        panic!("atelier serve did not announce its address within 20 s");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn live_preview_updates_open_tabs() {
+    let root = manifest_dir();
+    if !can_run(&root.join("tests/browser")) {
+        return;
+    }
+
+    // The sentence is the one livereload.mjs expects to see first; the module
+    // embeds a one-field worksheet so the page has a text input.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let project = tmp.path();
+    let files = [
+        (
+            "atelier.yaml",
+            "title: Aperçu\nlanguage: fr\nstyles: [extra.css]\n",
+        ),
+        (
+            "content/_index.md",
+            "---\ntitle: Accueil\n---\nBienvenue.\n",
+        ),
+        (
+            "content/modules/01-ouverture.md",
+            "---\ntitle: Ouverture\nduration: 30 min\n---\n\
+             Le premier jet de l’ouverture parle des attentes.\n\n\
+             ::: exercise note\n:::\n",
+        ),
+        (
+            "content/exercises/note.md",
+            "---\ntitle: Note\nkind: worksheet\nfields:\n  - { id: idee, label: Votre idée }\n---\n\
+             Notez une idée.\n",
+        ),
+        (
+            "static/extra.css",
+            "body { outline: 0px solid rgb(1, 2, 3); }\n",
+        ),
+    ];
+    for (rel, text) in files {
+        let path = project.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        std::fs::write(&path, text).expect("write fixture file");
+    }
+
+    let server = Server::start(project);
+    let origin = format!("http://127.0.0.1:{}", server.port);
+    let screenshots = root.join("target/screenshots");
+    std::fs::create_dir_all(&screenshots).expect("create target/screenshots");
+
+    run_checks(
+        "livereload.mjs",
+        &[
+            OsStr::new(&origin),
+            project.as_os_str(),
+            screenshots.as_os_str(),
+        ],
+    );
+    println!("overlay screenshot in {}", screenshots.display());
+    drop(server);
 }

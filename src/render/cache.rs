@@ -8,7 +8,7 @@
 //! exact, never a guess.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use crate::compose::PageId;
 use crate::content::SourcePage;
@@ -59,7 +59,8 @@ struct Key {
     source: usize,
     facilitator: bool,
     french: bool,
-    language: String,
+    /// The version's language, as a small number (`fr` → 0, `en` → 1, …).
+    language: u8,
 }
 
 /// A rendered body and what it depended on.
@@ -73,7 +74,7 @@ type Entries = (Arc<SourcePage>, Vec<Entry>);
 /// another page while the entry exists.
 #[derive(Debug, Default)]
 pub struct BodyCache {
-    entries: Mutex<HashMap<Key, Entries>>,
+    entries: RwLock<HashMap<Key, Entries>>,
 }
 
 impl BodyCache {
@@ -87,24 +88,26 @@ impl BodyCache {
             source: Arc::as_ptr(&shared.site.pages[id]) as usize,
             facilitator: shared.version.facilitator,
             french: shared.version.french,
-            language: shared.version.language.clone(),
+            language: match shared.version.language.as_str() {
+                "fr" => 0,
+                "en" => 1,
+                _ => 2,
+            },
         }
     }
 
     /// A body rendered for another version that is valid for this one.
     pub(super) fn find(&self, shared: &Shared, id: PageId) -> Option<Arc<Body>> {
         let key = Self::key(shared, id);
-        let candidates: Vec<Entry> = self
-            .entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        // Validated under a read lock: versions render in parallel, and
+        // cloning the logs out would cost more than the check itself.
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries
             .get(&key)?
             .1
-            .clone();
-        candidates
-            .into_iter()
+            .iter()
             .find(|(dependencies, _)| dependencies.hold(shared, id))
-            .map(|(_, body)| body)
+            .map(|(_, body)| Arc::clone(body))
     }
 
     /// Remembers a body and what it depended on.
@@ -116,7 +119,7 @@ impl BodyCache {
         body: Arc<Body>,
     ) {
         self.entries
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .entry(Self::key(shared, id))
             .or_insert_with(|| (Arc::clone(&shared.site.pages[id]), Vec::new()))
@@ -128,7 +131,7 @@ impl BodyCache {
     /// deleted since), so a long preview session does not grow without end.
     pub fn retain_sources(&self, keep: impl Fn(&Arc<SourcePage>) -> bool) {
         self.entries
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, (source, _)| keep(source));
     }
