@@ -125,7 +125,8 @@ impl Shingles {
             .into_par_iter()
             .filter(|(key, _)| !self.sets.contains_key(key))
             .map(|(key, page)| {
-                let words = word_hashes(&page.title, &page.body.rendered.html).len();
+                let words =
+                    count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
                 (key, words.saturating_sub(2).max(usize::from(words > 0)))
             })
             .collect();
@@ -139,10 +140,50 @@ impl Shingles {
             return set.0.len();
         }
         *self.sizes.entry(key).or_insert_with(|| {
-            let words = word_hashes(&page.title, &page.body.rendered.html).len();
+            let words = count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
             words.saturating_sub(2).max(usize::from(words > 0))
         })
     }
+}
+
+/// Words of plain text, counted as [`word_hashes`] splits them.
+fn count_words(text: &str) -> usize {
+    let mut count = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        let alnum = c.is_alphanumeric();
+        if alnum && !in_word {
+            count += 1;
+        }
+        in_word = alnum;
+    }
+    count
+}
+
+/// Words of HTML text, tags skipped, without building the text (a tag ends
+/// a word, as `strip_tags` turns it into a space).
+fn count_words_in_html(html: &str) -> usize {
+    let mut count = 0;
+    let mut in_word = false;
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                in_word = false;
+            }
+            '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
+            c => {
+                let alnum = c.is_alphanumeric();
+                if alnum && !in_word {
+                    count += 1;
+                }
+                in_word = alnum;
+            }
+        }
+    }
+    count
 }
 
 /// A hash per word (lowercased), without allocating the words.
@@ -348,6 +389,16 @@ mod tests {
                 Vec::new(),
             )),
         }
+    }
+
+    #[test]
+    fn word_counts_agree_with_the_hashed_words() {
+        let html =
+            "<p>Un <em>mot</em>, deux—trois <a href=\"x\">quatre</a></p><pre>l'été 2026</pre>";
+        assert_eq!(
+            count_words("Titre ici") + count_words_in_html(html),
+            word_hashes("Titre ici", html).len()
+        );
     }
 
     #[test]
