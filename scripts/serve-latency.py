@@ -80,16 +80,22 @@ def main():
                 latencies.append((time.perf_counter() - start) * 1000)
                 rel = os.path.relpath(target, os.path.join(project, "content"))
                 module_dir, name = rel.split("/")[1], rel.split("/")[2][:-3]
-                module_slug = module_dir.split("-", 1)[1]
-                page_slug = name.split("-", 1)[1]
-                status, body = get(port, f"/modules/{module_slug}/{page_slug}/")
-                if status != 200 or marker not in body:
-                    # URLs keep their number prefix when siblings collide.
-                    status, body = get(port, f"/modules/{module_slug}/{name}/")
+                # URLs drop the number prefix unless siblings collide without it.
+                modules = [module_dir.split("-", 1)[1], module_dir]
+                pages = [name.split("-", 1)[1], name]
+                body, module_url = "", None
+                for m in modules:
+                    for p in pages:
+                        status, body = get(port, f"/modules/{m}/{p}/")
+                        if status == 200:
+                            module_url = f"/modules/{m}/"
+                            break
+                    if module_url:
+                        break
                 if marker not in body:
                     raise SystemExit(f"edit {i}: the served page does not show the edit")
                 if title_edit:
-                    status, landing = get(port, f"/modules/{module_slug}/")
+                    status, landing = get(port, module_url)
                     if marker not in landing:
                         raise SystemExit(f"edit {i}: the module's table of steps does not show the new title")
                 time.sleep(0.05)
