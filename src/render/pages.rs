@@ -27,10 +27,13 @@ pub(super) fn fingerprint(shared: &Shared, id: PageId, body: &Arc<Body>) -> Opti
         return None;
     }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    // What other pages lend this one: their URL, title and duration (an
+    // edit to a neighbour's body leaves this page as it is).
     let mut link = |target: PageId| {
-        (Arc::as_ptr(&site.pages[target]) as usize).hash(&mut hasher);
         site.pages[target].url.hash(&mut hasher);
         shared.texts[target].title.hash(&mut hasher);
+        site.pages[target].front.duration().hash(&mut hasher);
+        site.pages[target].kind.hash(&mut hasher);
     };
     let (prev, next) = site.neighbours(id);
     prev.into_iter().chain(next).for_each(&mut link);
