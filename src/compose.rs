@@ -7,12 +7,11 @@
 //! (shared through `Arc`) are composed into as many versions as needed.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::agenda::Agenda;
 use crate::client::Client;
-use crate::config::{CONFIG_FILE, Config, Schedule};
+use crate::config::{Config, Schedule};
 use crate::content::{Asset, Front, PageKind, SourcePage};
 use crate::duration::Minutes;
 use crate::error::Diagnostic;
@@ -402,9 +401,4 @@ fn unknown_exercise(page: &SourcePage, id: &str, known: &HashMap<String, PageId>
             ids.join(", ")
         )
     })
-}
-
-/// The location of `atelier.yaml` for messages.
-pub fn config_file() -> &'static Path {
-    Path::new(CONFIG_FILE)
 }
