@@ -9,12 +9,13 @@
 //! Without them the tests are skipped, unless `CI` is set: then they fail.
 //! Screenshots land in `target/screenshots/`.
 
+mod common;
+
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::channel;
-use std::time::{Duration, Instant};
+
+use common::Server;
+use std::process::Command;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const INSTALL_HINT: &str = "install chromium (apt-get install chromium, for /usr/bin/chromium) \
@@ -125,55 +126,6 @@ fn exercises_work_in_a_real_browser() {
         &[site.as_os_str(), screenshots.as_os_str()],
     );
     println!("screenshots in {}", screenshots.display());
-}
-
-/// `atelier serve`, stopped when the test ends.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    /// Starts `atelier serve` in `project` and waits for its address.
-    fn start(project: &Path) -> Server {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
-        let port = probe.local_addr().expect("probe address").port();
-        drop(probe);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
-            .args(["serve", "--port", &port.to_string()])
-            .current_dir(project)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start atelier serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (sender, receiver) = channel();
-        // Keeps draining stdout, so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
-        let mut server = Server { child, port: 0 };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(line) = receiver.recv_timeout(Duration::from_millis(200))
-                && let Some(rest) = line.strip_prefix("Serving http://127.0.0.1:")
-                && let Some(port) = rest.split('/').next().and_then(|p| p.parse().ok())
-            {
-                server.port = port;
-                return server;
-            }
-        }
-        panic!("atelier serve did not announce its address within 20 s");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -7,57 +7,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use common::{Fixture, page};
-
-/// The server process, stopped when the test ends.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(f: &Fixture) -> Server {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
-    let port = probe.local_addr().expect("addr").port();
-    drop(probe);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
-        .args(["serve", "--port", &port.to_string()])
-        .current_dir(f.root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start atelier serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (sender, receiver) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut served_port = None;
-    while Instant::now() < deadline && served_port.is_none() {
-        if let Ok(line) = receiver.recv_timeout(Duration::from_millis(200))
-            && let Some(rest) = line.strip_prefix("Serving http://127.0.0.1:")
-        {
-            served_port = rest.split('/').next().and_then(|p| p.parse().ok());
-        }
-    }
-    Server {
-        child,
-        port: served_port.expect("the server announced its address"),
-    }
-}
+use common::{Fixture, Server, page};
 
 /// GET `path`: (status, body).
 fn get(port: u16, path: &str) -> (u16, Vec<u8>) {
@@ -193,7 +146,7 @@ fn project() -> Fixture {
 #[test]
 fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
     let f = project();
-    let server = start(&f);
+    let server = Server::start(f.root());
     let port = server.port;
     let (status, home) = get(port, "/");
     assert_eq!(status, 200);
@@ -326,7 +279,7 @@ fn the_first_build_may_fail_and_the_server_waits_for_a_fix() {
         "content/modules/02-confiance.md",
         "---\ntitle: [cassé\n---\nx",
     );
-    let server = start(&f);
+    let server = Server::start(f.root());
     let stream = events(server.port);
     let hello = expect_event(&stream, "hello");
     let _ = hello;

@@ -5,8 +5,11 @@
 
 use std::collections::HashSet;
 use std::fs;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
 
 /// A masterclass project in a temporary folder.
 pub struct Fixture {
@@ -220,4 +223,54 @@ pub fn attribute_values(html: &str, names: &[&str]) -> Vec<String> {
         }
     }
     values
+}
+
+/// `atelier serve` running on a project, stopped when dropped.
+pub struct Server {
+    child: Child,
+    /// The port it announced.
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts `atelier serve` in `project` and waits for its address.
+    pub fn start(project: &Path) -> Server {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
+        let port = probe.local_addr().expect("probe address").port();
+        drop(probe);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_atelier"))
+            .args(["serve", "--port", &port.to_string()])
+            .current_dir(project)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start atelier serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = channel();
+        // Keeps draining stdout, so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let mut server = Server { child, port: 0 };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(line) = receiver.recv_timeout(Duration::from_millis(200))
+                && let Some(rest) = line.strip_prefix("Serving http://127.0.0.1:")
+                && let Some(port) = rest.split('/').next().and_then(|p| p.parse().ok())
+            {
+                server.port = port;
+                return server;
+            }
+        }
+        panic!("atelier serve did not announce its address within 20 s");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
