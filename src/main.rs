@@ -157,7 +157,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
         }
         Command::Check(args) => {
             let project = Project::open(cli.root.as_deref())?;
-            let report = builder::build(
+            let report = match builder::build(
                 &project,
                 &BuildOptions {
                     check_only: true,
@@ -165,8 +165,17 @@ fn run(cli: &Cli) -> Result<(), Error> {
                     strict: args.strict,
                     ..BuildOptions::default()
                 },
-            )?;
-            print_warnings(cli, &report.warnings);
+            ) {
+                Ok(report) => report,
+                Err(Error::Content(problems)) => {
+                    print_grouped(&problems);
+                    std::process::exit(1);
+                }
+                Err(other) => return Err(other),
+            };
+            if !cli.quiet {
+                print_grouped(&report.warnings);
+            }
             if cli.verbose {
                 print_timings(&report);
             }
@@ -243,6 +252,32 @@ fn run(cli: &Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// `check`'s report: problems grouped under their file, then a summary.
+fn print_grouped(problems: &[Diagnostic]) {
+    let mut current: Option<Option<&std::path::Path>> = None;
+    for problem in problems {
+        let file = problem.file.as_deref();
+        if current != Some(file) {
+            let header = file.map_or_else(|| "(project)".to_string(), atelier::error::display_path);
+            eprintln!("\n{header}");
+            current = Some(file);
+        }
+        for line in problem.to_string().lines() {
+            eprintln!("  {line}");
+        }
+    }
+    if problems.is_empty() {
+        return;
+    }
+    let errors = problems.iter().filter(|d| d.is_error()).count();
+    let files: std::collections::HashSet<_> = problems.iter().map(|d| d.file.as_deref()).collect();
+    eprintln!(
+        "\n{errors} error(s), {} warning(s) in {} file(s)",
+        problems.len() - errors,
+        files.len()
+    );
 }
 
 fn print_timings(report: &builder::BuildReport) {
