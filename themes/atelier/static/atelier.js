@@ -142,7 +142,8 @@
     }
     points.forEach(function (p) {
       g.appendChild(svgEl("circle", { "class": "curve-point", cx: p.x + "%", cy: p.y + "%", r: 6 }));
-      var label = svgEl("text", { "class": "curve-value", x: p.x + "%", y: p.y + "%", dy: "-0.9em", "text-anchor": "middle" });
+      // Above the point, except at the top level, where it would cross the border.
+      var label = svgEl("text", { "class": "curve-value", x: p.x + "%", y: p.y + "%", dy: p.v >= 4.5 ? "1.7em" : "-0.9em", "text-anchor": "middle" });
       label.textContent = String(p.v);
       g.appendChild(label);
     });
