@@ -144,7 +144,7 @@ pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
             .into_par_iter()
             .map(|client| {
                 let overlay = content::load(root, &client.content_dir(), diagnostics);
-                let static_files = static_files(root, &client.static_dir());
+                let static_files = static_files(root, &client.static_dir(), diagnostics);
                 LoadedClient {
                     pages: overlay.pages.into_iter().map(Arc::new).collect(),
                     assets: overlay.assets.into_iter().map(Arc::new).collect(),
@@ -173,7 +173,7 @@ pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
         segments: base.segments,
         pages: base.pages.into_iter().map(Arc::new).collect(),
         assets: base.assets.into_iter().map(Arc::new).collect(),
-        static_files: static_files(root, Path::new("static")),
+        static_files: static_files(root, Path::new("static"), diagnostics),
         clients,
     })
 }
@@ -498,12 +498,15 @@ pub fn merged_static(
         .collect()
 }
 
-/// Files of a `static/` folder, as (output path, source path).
-pub fn static_files(root: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
+/// Files of a `static/` folder, as (output path, source path). A symbolic
+/// link is followed only when it stays inside the project; one pointing
+/// outside is refused (reported, never read or copied).
+pub fn static_files(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> Vec<(String, PathBuf)> {
     let base = root.join(dir);
     if !base.is_dir() {
         return Vec::new();
     }
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     walkdir::WalkDir::new(&base)
         .sort_by_file_name()
         .into_iter()
@@ -511,7 +514,24 @@ pub fn static_files(root: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
             e.depth() == 0 || !content::is_ignored_name(&e.file_name().to_string_lossy())
         })
         .filter_map(|entry| entry.ok())
-        .filter(|entry| entry.file_type().is_file())
+        .filter(|entry| {
+            if !entry.path_is_symlink() {
+                return entry.file_type().is_file();
+            }
+            match entry.path().canonicalize() {
+                Ok(target) if target.starts_with(&canonical_root) => target.is_file(),
+                _ => {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            content::relative_to(root, entry.path()),
+                            "symbolic link points outside the project: refused",
+                        )
+                        .with_help("copy the file into the project instead of linking to it"),
+                    );
+                    false
+                }
+            }
+        })
         .filter_map(|entry| {
             let rel = entry.path().strip_prefix(&base).ok()?;
             Some((display_path(rel), entry.path().to_path_buf()))

@@ -178,7 +178,7 @@ fn overlay_symlink_pointing_outside_is_refused() {
     );
     std::fs::remove_file(f.path("clients/maison-lemoine/content/dehors")).expect("rm");
 
-    // A static overlay file linking outside is never copied.
+    // A static overlay file linking outside is refused and never copied.
     std::fs::create_dir_all(f.path("clients/maison-lemoine/static")).expect("mkdir");
     std::os::unix::fs::symlink(
         outside.path().join("secret.txt"),
@@ -186,7 +186,14 @@ fn overlay_symlink_pointing_outside_is_refused() {
     )
     .expect("symlink");
     let run = f.run(&["build"]);
-    assert!(run.code == 0 || run.code == 1, "exit {}", run.code);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("clients/maison-lemoine/static/secret.txt"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("outside the project"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     for (path, bytes) in f.snapshot("public") {
         assert!(

@@ -249,9 +249,20 @@ impl Session {
         }
         if changes.statics {
             let root = self.project.root.clone();
-            self.loaded.static_files = builder::static_files(&root, Path::new("static"));
-            for client in &mut self.loaded.clients {
-                client.static_files = builder::static_files(&root, &client.client.static_dir());
+            let diagnostics = Diagnostics::new();
+            let project_files = builder::static_files(&root, Path::new("static"), &diagnostics);
+            let client_files: Vec<_> = self
+                .loaded
+                .clients
+                .iter()
+                .map(|c| builder::static_files(&root, &c.client.static_dir(), &diagnostics))
+                .collect();
+            if diagnostics.has_errors() {
+                return Err(Error::Content(diagnostics.into_sorted()));
+            }
+            self.loaded.static_files = project_files;
+            for (client, files) in self.loaded.clients.iter_mut().zip(client_files) {
+                client.static_files = files;
             }
         }
         Ok(())
