@@ -57,7 +57,10 @@ def main():
                 if line.startswith("event: "):
                     current = line[7:]
                 elif line.startswith("data: ") and current == name:
-                    return
+                    # Participant pages reload on events not limited to the
+                    # facilitator version (`{"only": "_facilitator/"}`).
+                    if '"only"' not in line:
+                        return
             raise SystemExit(f"no {name} event")
 
         wait_for("hello")
@@ -98,7 +101,9 @@ def main():
                     status, landing = get(port, module_url)
                     if marker not in landing:
                         raise SystemExit(f"edit {i}: the module's table of steps does not show the new title")
-                time.sleep(0.05)
+                # Saves come seconds apart when someone writes; leave the server
+                # time to finish the facilitator version of the last save.
+                time.sleep(1.0)
         finally:
             with open(target, "w", encoding="utf-8") as f:
                 f.write(original)

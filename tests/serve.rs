@@ -85,12 +85,28 @@ fn events(port: u16) -> Receiver<(String, String)> {
     receiver
 }
 
-/// Waits for the next event named `name` (skipping pings and others).
+/// Waits for the next event named `name` for the participant pages, skipping
+/// pings, other events, and the events meant only for the facilitator
+/// version (rebuilt right after the participant versions).
 fn expect_event(events: &Receiver<(String, String)>, name: &str) -> String {
+    wait_for(events, name, |data| !data.contains("\"only\""))
+}
+
+/// Waits for the event telling facilitator pages their version is ready.
+fn expect_facilitator_event(events: &Receiver<(String, String)>, name: &str) -> String {
+    wait_for(events, name, |data| data.contains("\"only\""))
+}
+
+fn wait_for(
+    events: &Receiver<(String, String)>,
+    name: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok((event, data)) = events.recv_timeout(Duration::from_millis(100))
             && event == name
+            && wanted(&data)
         {
             return data;
         }
@@ -236,6 +252,9 @@ fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
     )
     .expect("rename");
     expect_event(&stream, "reload");
+    // The facilitator version follows the participant versions.
+    let scope = expect_facilitator_event(&stream, "reload");
+    assert!(scope.contains("_facilitator/"), "{scope}");
 
     // The served site equals a clean build, version by version.
     f.run(&["build", "--out", "built"]).expect(0);

@@ -57,6 +57,19 @@
 
   // ---------------------------------------------------------------- events
 
+  /**
+   * Versions are rebuilt one group after the other (the facilitator version
+   * last): an event may say which version folder it is about (`only`) or not
+   * about (`except`). A page reloads only for its own version, once that
+   * version is ready.
+   */
+  function concernsThisPage(data) {
+    var path = location.pathname;
+    if (data && typeof data.only === 'string') return path.indexOf('/' + data.only) === 0;
+    if (data && typeof data.except === 'string') return path.indexOf('/' + data.except) !== 0;
+    return true;
+  }
+
   function handle(type, data) {
     if (type === 'hello') {
       sawHello = true;
@@ -71,8 +84,9 @@
       if (errors.length) showOverlay(errors);
       else hideOverlay();
     } else if (type === 'reload') {
-      location.reload();
+      if (concernsThisPage(data)) location.reload();
     } else if (type === 'css') {
+      if (!concernsThisPage(data)) return;
       // The build changed without a reload: adopt the next hello's build.
       knownBuild = null;
       hideOverlay();

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Diagnostic, Error};
-use session::{Changes, Session};
-use state::{Change, LiveState, Snapshot};
+use session::{Changes, FACILITATOR_PREFIX, Group, Session};
+use state::{Change, LiveState, Scope, Snapshot};
 
 /// What `atelier serve` was asked.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
     let opened = Session::open(root, options.client.clone());
     let (mut session, state) = match opened {
         Ok(mut session) => {
-            let state = match session.build(generation) {
+            let state = match session.build(generation, Group::All) {
                 Ok((snapshot, versions, report)) => {
                     print_warnings(&report.warnings, options.quiet);
                     say(format!(
@@ -129,50 +129,96 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
             continue;
         };
         generation += 1;
-        let result = match session.as_mut() {
-            Some(session) => session
-                .apply(&changes)
-                .map_err(problems_of)
-                .and_then(|()| session.build(generation)),
-            None => match Session::open(Some(&root), options.client.clone()) {
-                Ok(mut fresh) => {
-                    let built = fresh.build(generation);
-                    session = Some(fresh);
-                    built
+        // A server that started on a broken project opens it now.
+        if session.is_none() {
+            match Session::open(Some(&root), options.client.clone()) {
+                Ok(fresh) => session = Some(fresh),
+                Err(error) => {
+                    let problems = problems_of(error);
+                    print_errors(&problems);
+                    continue;
                 }
-                Err(error) => Err(problems_of(error)),
-            },
+            }
+        }
+        let Some(session) = session.as_mut() else {
+            continue;
         };
-        match result {
+        let change = if changes.css_only {
+            Change::Css
+        } else {
+            Change::Reload
+        };
+        // Participant versions first, published as soon as they are ready;
+        // the facilitator version right after (its tabs wait for it).
+        let first = session
+            .apply(&changes)
+            .map_err(problems_of)
+            .and_then(|()| session.build(generation, Group::Participant));
+        match first {
             Ok((snapshot, versions, report)) => {
                 print_warnings(&report.warnings, options.quiet);
-                let change = if changes.css_only {
-                    Change::Css
-                } else {
-                    Change::Reload
-                };
-                state.publish(snapshot, versions, change);
-                if options.verbose {
-                    for (phase, time) in &report.timings {
-                        eprintln!("  {phase:<28} {:>8.1} ms", time.as_secs_f64() * 1000.0);
-                    }
-                }
-                say(format!(
-                    "Rebuilt in {:.0} ms ({} pages rendered, the others unchanged).",
-                    report.millis, report.rendered
-                ));
+                let mut files = snapshot.files;
+                files.extend(
+                    state
+                        .current()
+                        .files
+                        .iter()
+                        .filter(|(path, _)| path.starts_with(FACILITATOR_PREFIX))
+                        .map(|(path, bytes)| (path.clone(), Arc::clone(bytes))),
+                );
+                state.publish_scoped(
+                    Snapshot { files, generation },
+                    versions,
+                    change,
+                    Scope::Except(FACILITATOR_PREFIX.into()),
+                );
+                report_rebuild(&report, options, &say);
             }
             Err(problems) => {
                 print_errors(&problems);
-                let overlay = match &session {
-                    Some(session) => session.overlay_errors(&problems),
-                    None => Vec::new(),
-                };
-                state.fail(overlay);
+                state.fail(session.overlay_errors(&problems));
+                continue;
+            }
+        }
+        match session.build(generation, Group::Facilitator) {
+            Ok((snapshot, versions, report)) => {
+                let mut files: std::collections::HashMap<String, Arc<[u8]>> = state
+                    .current()
+                    .files
+                    .iter()
+                    .filter(|(path, _)| !path.starts_with(FACILITATOR_PREFIX))
+                    .map(|(path, bytes)| (path.clone(), Arc::clone(bytes)))
+                    .collect();
+                files.extend(snapshot.files);
+                state.publish_scoped(
+                    Snapshot { files, generation },
+                    versions,
+                    change,
+                    Scope::Only(FACILITATOR_PREFIX.into()),
+                );
+                if options.verbose {
+                    report_rebuild(&report, options, &say);
+                }
+            }
+            Err(problems) => {
+                print_errors(&problems);
+                state.fail(session.overlay_errors(&problems));
             }
         }
     }
     Ok(())
+}
+
+fn report_rebuild(report: &session::RebuildReport, options: &ServeOptions, say: &dyn Fn(String)) {
+    if options.verbose {
+        for (phase, time) in &report.timings {
+            eprintln!("  {phase:<28} {:>8.1} ms", time.as_secs_f64() * 1000.0);
+        }
+    }
+    say(format!(
+        "Rebuilt in {:.0} ms ({} pages rendered, the others unchanged).",
+        report.millis, report.rendered
+    ));
 }
 
 fn problems_of(error: Error) -> Vec<Diagnostic> {

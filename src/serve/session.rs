@@ -78,6 +78,22 @@ impl Sink for MemorySink {
     }
 }
 
+/// Which versions a build renders. The preview server rebuilds the
+/// participant versions first and the facilitator version right after, so
+/// the tabs most people have open reload sooner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Every version.
+    All,
+    /// Base and client versions.
+    Participant,
+    /// The facilitator version (`_facilitator/`).
+    Facilitator,
+}
+
+/// Folder of the facilitator version in the snapshot.
+pub const FACILITATOR_PREFIX: &str = "_facilitator/";
+
 /// What a rebuild did, for the terminal.
 #[derive(Debug, Clone)]
 pub struct RebuildReport {
@@ -300,6 +316,7 @@ impl Session {
     pub fn build(
         &mut self,
         generation: u64,
+        group: Group,
     ) -> Result<(Snapshot, Vec<VersionLink>, RebuildReport), Vec<Diagnostic>> {
         let started = Instant::now();
         let diagnostics = Diagnostics::new();
@@ -311,14 +328,14 @@ impl Session {
                 let name = client.map_or_else(|| slug.clone(), |c| c.client.profile.name.clone());
                 vec![
                     (client, false, String::new(), name),
-                    (client, true, "_facilitator/".into(), "Animateur".into()),
+                    (client, true, FACILITATOR_PREFIX.into(), "Animateur".into()),
                 ]
             }
             None => std::iter::once((None, false, String::new(), "Version de base".to_string()))
                 .chain(std::iter::once((
                     None,
                     true,
-                    "_facilitator/".to_string(),
+                    FACILITATOR_PREFIX.to_string(),
                     "Animateur".to_string(),
                 )))
                 .chain(loaded.clients.iter().map(|c| {
@@ -331,14 +348,28 @@ impl Session {
                 }))
                 .collect(),
         };
+        let versions: Vec<VersionLink> = plans
+            .iter()
+            .map(|(_, _, prefix, label)| VersionLink {
+                label: label.clone(),
+                prefix: prefix.clone(),
+            })
+            .collect();
         let mut files: HashMap<String, Arc<[u8]>> = HashMap::new();
-        let mut versions = Vec::new();
         let mut rendered = 0;
         let mut pages = 0;
         let mut memos = HashMap::new();
         let mut problems = Vec::new();
         let mut timings = Vec::new();
         for (client, facilitator, prefix, label) in &plans {
+            let wanted = match group {
+                Group::All => true,
+                Group::Participant => !facilitator,
+                Group::Facilitator => *facilitator,
+            };
+            if !wanted {
+                continue;
+            }
             let phase = Instant::now();
             let profile = client.map(|c| &c.client);
             let (overlay_pages, overlay_assets): (&[Arc<SourcePage>], &[Arc<Asset>]) = match client
@@ -399,10 +430,6 @@ impl Session {
                     pages += summary.pages;
                     memos.insert(prefix.clone(), summary.memo);
                     files.extend(sink.files.into_inner().unwrap_or_else(|p| p.into_inner()));
-                    versions.push(VersionLink {
-                        label: label.clone(),
-                        prefix: prefix.clone(),
-                    });
                 }
                 Err(mut errors) => problems.append(&mut errors),
             }
@@ -411,7 +438,7 @@ impl Session {
             problems.extend(diagnostics.into_sorted());
             return Err(problems);
         }
-        self.memos = memos;
+        self.memos.extend(memos);
         let live: HashSet<usize> = loaded
             .pages
             .iter()

@@ -38,6 +38,17 @@ pub enum Change {
     Reload,
 }
 
+/// Which open pages an event concerns, by version folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every page.
+    All,
+    /// Pages under this folder (`_facilitator/`).
+    Only(String),
+    /// Pages not under this folder.
+    Except(String),
+}
+
 /// One build problem as shown in the browser overlay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OverlayError {
@@ -91,16 +102,33 @@ impl LiveState {
 
     /// Serves a new good build and tells every tab (`reload` or `css`).
     pub fn publish(&self, snapshot: Snapshot, versions: Vec<VersionLink>, change: Change) {
+        self.publish_scoped(snapshot, versions, change, Scope::All);
+    }
+
+    /// Serves a new good build and tells the tabs of the versions it concerns.
+    pub fn publish_scoped(
+        &self,
+        snapshot: Snapshot,
+        versions: Vec<VersionLink>,
+        change: Change,
+        scope: Scope,
+    ) {
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
         *self.versions.write().unwrap_or_else(|p| p.into_inner()) = versions;
         self.errors
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
-        self.broadcast(match change {
-            Change::Css => "event: css\ndata: {}\n\n".to_string(),
-            Change::Reload => "event: reload\ndata: {}\n\n".to_string(),
-        });
+        let data = match scope {
+            Scope::All => "{}".to_string(),
+            Scope::Only(prefix) => serde_json::json!({ "only": prefix }).to_string(),
+            Scope::Except(prefix) => serde_json::json!({ "except": prefix }).to_string(),
+        };
+        let event = match change {
+            Change::Css => "css",
+            Change::Reload => "reload",
+        };
+        self.broadcast(format!("event: {event}\ndata: {data}\n\n"));
     }
 
     /// Keeps the last good build and shows `errors` in every tab.
@@ -173,5 +201,15 @@ mod tests {
             source_line: None,
         }]);
         assert!(a.try_recv().unwrap_or_default().contains("content/x.md:1"));
+        state.publish_scoped(
+            Snapshot::default(),
+            Vec::new(),
+            Change::Reload,
+            Scope::Only("_facilitator/".into()),
+        );
+        assert_eq!(
+            a.try_recv().ok().as_deref(),
+            Some("event: reload\ndata: {\"only\":\"_facilitator/\"}\n\n")
+        );
     }
 }
