@@ -265,7 +265,6 @@ pub fn version_of(
         language: language.code().to_string(),
         base_url,
         french,
-        drafts: options.drafts,
         collect_texts,
         links_are_errors: options.check_only,
     }

@@ -58,8 +58,6 @@ pub struct Site {
     pub by_rel: HashMap<String, PageId>,
     /// Exercise page by id (slug).
     pub exercise_by_id: HashMap<String, PageId>,
-    /// Module (index into `modules`) by slug.
-    pub module_by_slug: HashMap<String, usize>,
     /// Files copied beside the pages.
     pub assets: Vec<Arc<Asset>>,
     /// Clock times of modules and breaks.
@@ -282,12 +280,6 @@ pub fn compose(
         modules = selected;
     }
 
-    let module_by_slug: HashMap<String, usize> = modules
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (pages[m.page].slug.clone(), i))
-        .collect();
-
     for module in &modules {
         for &id in std::iter::once(&module.page).chain(&module.steps) {
             if let Front::Module(front) = &pages[id].front {
@@ -373,7 +365,6 @@ pub fn compose(
         reading_order,
         by_rel,
         exercise_by_id,
-        module_by_slug,
         assets,
         agenda,
     })

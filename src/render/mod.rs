@@ -63,8 +63,6 @@ pub struct Version {
     pub base_url: Option<String>,
     /// French typography on text.
     pub french: bool,
-    /// Render pages marked `draft` too (they were kept by composition).
-    pub drafts: bool,
     /// Keep every page's visible text in the summary (uniqueness report).
     pub collect_texts: bool,
     /// Report broken links and anchors as errors (`check`), not warnings.
