@@ -1,4 +1,4 @@
-//! Small HTML helpers shared by the renderers.
+//! Small HTML and URL helpers shared by the renderers and the preview server.
 
 /// Escapes text for HTML content and double-quoted attributes.
 pub fn escape(text: &str) -> String {
@@ -21,8 +21,47 @@ pub fn escape_into(text: &str, out: &mut String) {
     }
 }
 
+/// Decodes `%XX` escapes of a URL path or fragment; `None` when an escape is
+/// malformed. Link resolution and the preview server read URLs the same way.
+pub fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        if byte == b'%' {
+            let high = hex_value(*bytes.get(index + 1)?)?;
+            let low = hex_value(*bytes.get(index + 2)?)?;
+            out.push(high << 4 | low);
+            index += 3;
+        } else {
+            out.push(byte);
+            index += 1;
+        }
+    }
+    Some(out)
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decodes_percent_escapes() {
+        assert_eq!(
+            super::percent_decode("a%20b%C3%A9").as_deref(),
+            Some("a bé".as_bytes())
+        );
+        assert_eq!(super::percent_decode("%zz"), None);
+        assert_eq!(super::percent_decode("%2"), None);
+    }
+
     #[test]
     fn escapes() {
         assert_eq!(

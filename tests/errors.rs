@@ -15,13 +15,7 @@ fn assert_failed_build_keeps_output(file: &str, bad: &[u8], expected: &[&str]) {
     f.build();
     let before = f.snapshot("public");
     f.write_bytes(file, bad);
-    let run = f.run(&["build"]);
-    run.expect(1);
-    for text in expected {
-        run.says(text);
-    }
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    assert_eq!(before, f.snapshot("public"), "the previous output changed");
+    f.expect_failed_build(&before, expected);
 }
 
 #[test]

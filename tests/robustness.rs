@@ -40,25 +40,13 @@ fn built_project() -> Fixture {
     f
 }
 
-/// Checks a failed build: exit 1, every `expected` text in the output, no
-/// panic, and the previous output untouched.
-fn assert_clean_failure(f: &Fixture, before: &[(std::path::PathBuf, Vec<u8>)], expected: &[&str]) {
-    let run = f.run(&["build"]);
-    run.expect(1);
-    for text in expected {
-        run.says(text);
-    }
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    assert_eq!(before, f.snapshot("public"), "the previous output changed");
-}
-
 /// Breaks `file` of a freshly built project with `text`, then checks the
 /// failed build.
 fn assert_breaking(file: &str, text: &str, expected: &[&str]) {
     let f = built_project();
     let before = f.snapshot("public");
     f.write(file, text);
-    assert_clean_failure(&f, &before, expected);
+    f.expect_failed_build(&before, expected);
 }
 
 #[test]
@@ -152,8 +140,7 @@ fn overlay_symlink_pointing_outside_is_refused() {
         f.path("clients/maison-lemoine/content/secret.md"),
     )
     .expect("symlink");
-    assert_clean_failure(
-        &f,
+    f.expect_failed_build(
         &before,
         &[
             "clients/maison-lemoine/content/secret.md",
@@ -168,8 +155,7 @@ fn overlay_symlink_pointing_outside_is_refused() {
         f.path("clients/maison-lemoine/content/dehors"),
     )
     .expect("symlink");
-    assert_clean_failure(
-        &f,
+    f.expect_failed_build(
         &before,
         &[
             "clients/maison-lemoine/content/dehors",

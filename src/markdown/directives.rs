@@ -296,7 +296,7 @@ impl Expander<'_, '_> {
     }
 
     fn label(&self, key: &str) -> String {
-        escape_html(&(self.opts.labels)(key))
+        crate::html::escape(&(self.opts.labels)(key))
     }
 
     fn open(&mut self, line_no: usize, colons: usize, indent: &str, rest: &str) {
@@ -328,14 +328,14 @@ impl Expander<'_, '_> {
             Kind::Quote { author, source } => {
                 let cite = source
                     .as_deref()
-                    .map(|s| format!(", <cite>{}</cite>", escape_html(s)))
+                    .map(|s| format!(", <cite>{}</cite>", crate::html::escape(s)))
                     .unwrap_or_default();
                 (
                     true,
                     Some("<figure class=\"directive quote\"><blockquote>".to_string()),
                     vec![format!(
                         "</blockquote><figcaption>— {}{cite}</figcaption></figure>",
-                        escape_html(author)
+                        crate::html::escape(author)
                     )],
                 )
             }
@@ -843,11 +843,6 @@ fn parse_attributes(
         }
         attributes.push(Attribute { key, value, column });
     }
-}
-
-/// Escapes text for HTML content and attribute values.
-fn escape_html(text: &str) -> String {
-    crate::html::escape(text)
 }
 
 #[cfg(test)]

@@ -856,7 +856,7 @@ fn decode_path(path: &str) -> Option<String> {
     {
         return None;
     }
-    let bytes = percent_decode(&path[1..])?;
+    let bytes = crate::html::percent_decode(&path[1..])?;
     let text = String::from_utf8(bytes).ok()?;
     if text
         .chars()
@@ -873,34 +873,6 @@ fn decode_path(path: &str) -> Option<String> {
         }
     }
     Some(text)
-}
-
-/// `%XX` → byte; `None` on a malformed escape.
-fn percent_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        if byte == b'%' {
-            let high = hex_value(*bytes.get(index + 1)?)?;
-            let low = hex_value(*bytes.get(index + 2)?)?;
-            out.push(high << 4 | low);
-            index += 3;
-        } else {
-            out.push(byte);
-            index += 1;
-        }
-    }
-    Some(out)
-}
-
-fn hex_value(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
 }
 
 fn extension(key: &str) -> String {

@@ -118,6 +118,22 @@ impl Fixture {
         run
     }
 
+    /// Runs a build expected to fail: exit 1, every `expected` text in the
+    /// output, no panic, and the output folder still equal to `before`.
+    pub fn expect_failed_build(&self, before: &[(PathBuf, Vec<u8>)], expected: &[&str]) {
+        let run = self.run(&["build"]);
+        run.expect(1);
+        for text in expected {
+            run.says(text);
+        }
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert_eq!(
+            before,
+            self.snapshot("public"),
+            "the previous output changed"
+        );
+    }
+
     /// Every file under `dir` with its bytes, for before/after comparisons.
     pub fn snapshot(&self, dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
         let mut files: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(self.path(dir))
