@@ -302,71 +302,43 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     };
     let cache = (plans.len() > 1).then(BodyCache::new);
 
+    // The base version first: it fills the body cache every client reads.
+    // Clients then render side by side, so one version's sequential parts
+    // (print page, link checks) overlap another's parallel ones.
+    let render_one = |plan: &Plan| {
+        render_version(
+            project,
+            options,
+            &loaded,
+            plan,
+            sink,
+            cache.as_ref(),
+            collect_texts,
+            &diagnostics,
+        )
+    };
+    let base = plans.iter().position(|p| p.client.is_none());
+    let first: Vec<(usize, Option<VersionOutcome>)> =
+        base.map(|i| (i, render_one(&plans[i]))).into_iter().collect();
+    let others: Vec<(usize, Option<VersionOutcome>)> = plans
+        .par_iter()
+        .enumerate()
+        .filter(|(index, _)| Some(*index) != base)
+        .map(|(index, plan)| (index, render_one(plan)))
+        .collect();
     let mut pages = 0;
     let mut texts: Vec<VersionOutput> = Vec::new();
-    for plan in &plans {
-        let phase = Instant::now();
-        let client = plan.client.map(|c| &c.client);
-        let (overlay_pages, overlay_assets) = match plan.client {
-            Some(c) => (c.pages.as_slice(), c.assets.as_slice()),
-            None => (&[][..], &[][..]),
+    for (index, outcome) in first.into_iter().chain(others) {
+        let (plan, Some(outcome)) = (&plans[index], outcome) else {
+            continue;
         };
-        let site = match compose(
-            &project.config,
-            &project.config_text,
-            &loaded.pages,
-            &loaded.assets,
-            overlay_pages,
-            overlay_assets,
-            &ComposeOptions {
-                drafts: options.drafts,
-                client,
-            },
-        ) {
-            Ok(site) => site,
-            Err(problems) => {
-                diagnostics.extend(problems);
-                continue;
-            }
-        };
-        if options.check_only && client.is_none() {
-            diagnostics.extend(crate::audit::modules_without_duration(&site));
+        pages += outcome.summary.pages;
+        timings.push((outcome.label, outcome.elapsed));
+        for (phase, time) in outcome.summary.timings {
+            timings.push((format!("  {phase}"), time));
         }
-        let version = version_of(project, options, client, collect_texts);
-        let static_files = merged_static(
-            &loaded.static_files,
-            plan.client.map(|c| c.static_files.as_slice()),
-        );
-        let prefixed = PrefixedSink {
-            inner: sink,
-            prefix: plan.prefix.clone(),
-        };
-        let job = RenderJob {
-            site: &site,
-            config: &project.config,
-            theme: &loaded.theme,
-            version: &version,
-            static_files: &static_files,
-            cache: cache.as_ref(),
-            previous: None,
-            remember: false,
-        };
-        match render::render_site(&job, &prefixed, &diagnostics) {
-            Ok(summary) => {
-                pages += summary.pages;
-                let label = match client {
-                    Some(c) => format!("version {}", c.slug),
-                    None => "base version".to_string(),
-                };
-                timings.push((label, phase.elapsed()));
-                for (phase, time) in summary.timings {
-                    timings.push((format!("  {phase}"), time));
-                }
-                if collect_texts {
-                    texts.push((plan.client, summary.texts, summary.variables));
-                }
-            }
-            Err(problems) => diagnostics.extend(problems),
+        if collect_texts {
+            texts.push((plan.client, outcome.summary.texts, outcome.summary.variables));
         }
     }
 
@@ -422,6 +394,88 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         timings,
         uniqueness,
     })
+}
+
+/// One rendered version, for the build report.
+struct VersionOutcome {
+    label: String,
+    elapsed: Duration,
+    summary: render::RenderSummary,
+}
+
+/// Composes and renders one version into its folder of the output. `None`
+/// when it failed (its problems are in `diagnostics`).
+#[allow(clippy::too_many_arguments)]
+fn render_version(
+    project: &Project,
+    options: &BuildOptions,
+    loaded: &Loaded,
+    plan: &Plan,
+    sink: &dyn Sink,
+    cache: Option<&BodyCache>,
+    collect_texts: bool,
+    diagnostics: &Diagnostics,
+) -> Option<VersionOutcome> {
+    let phase = Instant::now();
+    let client = plan.client.map(|c| &c.client);
+    let (overlay_pages, overlay_assets) = match plan.client {
+        Some(c) => (c.pages.as_slice(), c.assets.as_slice()),
+        None => (&[][..], &[][..]),
+    };
+    let site = match compose(
+        &project.config,
+        &project.config_text,
+        &loaded.pages,
+        &loaded.assets,
+        overlay_pages,
+        overlay_assets,
+        &ComposeOptions {
+            drafts: options.drafts,
+            client,
+        },
+    ) {
+        Ok(site) => site,
+        Err(problems) => {
+            diagnostics.extend(problems);
+            return None;
+        }
+    };
+    if options.check_only && client.is_none() {
+        diagnostics.extend(crate::audit::modules_without_duration(&site));
+    }
+    let version = version_of(project, options, client, collect_texts);
+    let static_files = merged_static(
+        &loaded.static_files,
+        plan.client.map(|c| c.static_files.as_slice()),
+    );
+    let prefixed = PrefixedSink {
+        inner: sink,
+        prefix: plan.prefix.clone(),
+    };
+    let job = RenderJob {
+        site: &site,
+        config: &project.config,
+        theme: &loaded.theme,
+        version: &version,
+        static_files: &static_files,
+        cache,
+        previous: None,
+        remember: false,
+    };
+    match render::render_site(&job, &prefixed, diagnostics) {
+        Ok(summary) => Some(VersionOutcome {
+            label: match client {
+                Some(c) => format!("version {}", c.slug),
+                None => "base version".to_string(),
+            },
+            elapsed: phase.elapsed(),
+            summary,
+        }),
+        Err(problems) => {
+            diagnostics.extend(problems);
+            None
+        }
+    }
 }
 
 fn uniqueness_report(loaded: &Loaded, texts: &[VersionOutput]) -> Vec<ClientReport> {

@@ -129,16 +129,22 @@ impl Staging {
         remove_marked(&self.staging);
     }
 
+    /// Creates the folder `path` goes in. The lock guards only the set of
+    /// folders already made, never a system call, so writers do not queue.
     fn ensure_parent(&self, path: &Path) -> std::io::Result<()> {
         let Some(parent) = path.parent() else {
             return Ok(());
         };
-        let mut created = self.created.lock().unwrap_or_else(|p| p.into_inner());
-        if created.contains(parent) {
+        let lock = || self.created.lock().unwrap_or_else(|p| p.into_inner());
+        if lock().contains(parent) {
             return Ok(());
         }
-        fs::create_dir_all(parent)?;
-        created.insert(parent.to_path_buf());
+        match fs::create_dir(parent) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => fs::create_dir_all(parent)?,
+        }
+        lock().insert(parent.to_path_buf());
         Ok(())
     }
 

@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::markdown::strip_tags;
 use crate::render::PageText;
 
 /// One client's figures.
@@ -70,31 +69,25 @@ fn key_of(page: &PageText) -> TextKey {
 }
 
 /// Word sequences of each distinct page text, computed once and only for the
-/// pages that differ somewhere.
+/// pages that differ somewhere; read-only once prepared, so clients are
+/// compared in parallel.
 #[derive(Default)]
 struct Shingles {
-    sets: HashMap<TextKey, Arc<PageShingles>>,
+    sets: HashMap<TextKey, PageShingles>,
     sizes: HashMap<TextKey, usize>,
-    /// `different` by (page, other page): most comparisons between two
-    /// clients are one client's page against the base's, again and again.
-    differences: HashMap<(TextKey, TextKey), usize>,
+    /// `different` of every client page against the base page at its URL,
+    /// both ways: comparisons between two clients mostly come down to these.
+    against_base: HashMap<(TextKey, TextKey), usize>,
 }
 
 impl Shingles {
-    /// The page's shingles, in order and as a set.
-    fn of(&mut self, page: &PageText) -> Arc<PageShingles> {
-        Arc::clone(self.sets.entry(key_of(page)).or_insert_with(|| {
-            let list = shingles(&page.title, &page.body.rendered.html);
-            let set = list.iter().copied().collect();
-            Arc::new((list, set))
-        }))
-    }
-
     /// Reads every distinct page once, in parallel: sizes of all, shingles of
-    /// those that differ from the base and of the base pages they replace.
-    fn prepare(&mut self, base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) {
+    /// those that differ from the base and of the base pages they replace,
+    /// and the difference of each such pair.
+    fn prepare(base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) -> Shingles {
         let mut all: HashMap<TextKey, &PageText> = HashMap::new();
         let mut compared: HashMap<TextKey, &PageText> = HashMap::new();
+        let mut pairs: HashSet<(TextKey, TextKey)> = HashSet::new();
         for page in base.values() {
             all.insert(key_of(page), page);
         }
@@ -107,41 +100,85 @@ impl Shingles {
                     Some(theirs) => {
                         compared.insert(key, page);
                         compared.insert(key_of(theirs), theirs);
+                        pairs.insert((key, key_of(theirs)));
+                        pairs.insert((key_of(theirs), key));
                     }
-                    None => {}
+                    None => {
+                        compared.insert(key, page);
+                    }
                 }
             }
         }
-        let sets: Vec<(TextKey, Arc<PageShingles>)> = compared
+        let sets: HashMap<TextKey, PageShingles> = compared
             .into_par_iter()
             .map(|(key, page)| {
                 let list = shingles(&page.title, &page.body.rendered.html);
                 let set = list.iter().copied().collect();
-                (key, Arc::new((list, set)))
+                (key, (list, set))
             })
             .collect();
-        self.sets.extend(sets);
-        let sizes: Vec<(TextKey, usize)> = all
+        let sizes: HashMap<TextKey, usize> = all
             .into_par_iter()
-            .filter(|(key, _)| !self.sets.contains_key(key))
-            .map(|(key, page)| {
-                let words =
-                    count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
-                (key, words.saturating_sub(2).max(usize::from(words > 0)))
+            .map(|(key, page)| match sets.get(&key) {
+                Some(set) => (key, set.0.len()),
+                None => {
+                    let words =
+                        count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
+                    (key, words.saturating_sub(2).max(usize::from(words > 0)))
+                }
             })
             .collect();
-        self.sizes.extend(sizes);
+        let mut shingles = Shingles {
+            sets,
+            sizes,
+            against_base: HashMap::new(),
+        };
+        let against_base = pairs
+            .into_par_iter()
+            .filter_map(|(own, other)| Some(((own, other), shingles.count(own, other)?)))
+            .collect();
+        shingles.against_base = against_base;
+        shingles
     }
 
-    /// How many shingles the page has (without hashing them).
-    fn size(&mut self, page: &PageText) -> usize {
+    /// Shingles of the text `own` absent from the text `other`.
+    fn count(&self, own: TextKey, other: TextKey) -> Option<usize> {
+        let own = self.sets.get(&own)?;
+        let theirs = self.sets.get(&other)?;
+        Some(own.0.iter().filter(|s| !theirs.1.contains(s)).count())
+    }
+
+    /// How many shingles the page has.
+    fn size(&self, page: &PageText) -> usize {
         let key = key_of(page);
-        if let Some(set) = self.sets.get(&key) {
-            return set.0.len();
+        match self.sizes.get(&key) {
+            Some(&size) => size,
+            None => {
+                let words =
+                    count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
+                words.saturating_sub(2).max(usize::from(words > 0))
+            }
         }
-        *self.sizes.entry(key).or_insert_with(|| {
-            let words = count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
-            words.saturating_sub(2).max(usize::from(words > 0))
+    }
+
+    /// Shingles of `page` absent from `other` (the whole page when there is none).
+    fn different(&self, page: &PageText, other: Option<&PageText>) -> usize {
+        let Some(other) = other else {
+            return self.size(page);
+        };
+        let pair = (key_of(page), key_of(other));
+        if pair.0 == pair.1 {
+            return 0;
+        }
+        if let Some(&known) = self.against_base.get(&pair) {
+            return known;
+        }
+        self.count(pair.0, pair.1).unwrap_or_else(|| {
+            let own = shingles(&page.title, &page.body.rendered.html);
+            let theirs: ShingleSet = shingles(&other.title, &other.body.rendered.html)
+                .into_iter()
+                .collect();
+            own.iter().filter(|s| !theirs.contains(s)).count()
         })
     }
 }
@@ -186,18 +223,33 @@ fn count_words_in_html(html: &str) -> usize {
     count
 }
 
-/// A hash per word (lowercased), without allocating the words.
+/// A hash per word (lowercased), without allocating the words; in HTML,
+/// tags are skipped and end a word.
 fn word_hashes(title: &str, html: &str) -> Vec<u64> {
-    let text = strip_tags(html);
-    let mut hashes = Vec::with_capacity(text.len() / 6);
-    for source in [title, text.as_str()] {
+    const SEED: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0100_0000_01b3;
+    let mut hashes = Vec::with_capacity(html.len() / 12);
+    for (source, markup) in [(title, false), (html, true)] {
         let mut hash: Option<u64> = None;
+        let mut in_tag = false;
         for c in source.chars() {
-            if c.is_alphanumeric() {
-                let mut h = hash.unwrap_or(0xcbf2_9ce4_8422_2325);
+            if markup {
+                if in_tag {
+                    in_tag = c != '>';
+                    continue;
+                }
+                if c == '<' {
+                    in_tag = true;
+                }
+            }
+            if c.is_ascii_alphanumeric() {
+                let h = hash.unwrap_or(SEED) ^ u64::from(c.to_ascii_lowercase());
+                hash = Some(h.wrapping_mul(PRIME));
+            } else if !c.is_ascii() && c.is_alphanumeric() {
+                let mut h = hash.unwrap_or(SEED);
                 for lower in c.to_lowercase() {
                     h ^= u64::from(lower);
-                    h = h.wrapping_mul(0x0100_0000_01b3);
+                    h = h.wrapping_mul(PRIME);
                 }
                 hash = Some(h);
             } else if let Some(h) = hash.take() {
@@ -248,25 +300,6 @@ type ShingleSet = HashSet<u64, std::hash::BuildHasherDefault<PassThrough>>;
 /// A page's shingles in order, and as a set.
 type PageShingles = (Vec<u64>, ShingleSet);
 
-/// Shingles of `page` absent from `other` (the whole page when there is none).
-fn different(shingles: &mut Shingles, page: &PageText, other: Option<&PageText>) -> usize {
-    match other {
-        Some(other) if key_of(page) == key_of(other) => 0,
-        Some(other) => {
-            let pair = (key_of(page), key_of(other));
-            if let Some(&known) = shingles.differences.get(&pair) {
-                return known;
-            }
-            let own = shingles.of(page);
-            let theirs = shingles.of(other);
-            let count = own.0.iter().filter(|s| !theirs.1.contains(s)).count();
-            shingles.differences.insert(pair, count);
-            count
-        }
-        None => shingles.size(page),
-    }
-}
-
 /// A version's pages with what sets them apart from the base.
 struct Profile<'a> {
     pages: &'a BTreeMap<String, PageText>,
@@ -278,14 +311,14 @@ struct Profile<'a> {
 
 /// Share of `a`'s text not found at the same URL in `b`. Pages where both
 /// equal the base are equal to each other: only the differing ones are read.
-fn share_between(shingles: &mut Shingles, a: &Profile, b: &Profile) -> f64 {
+fn share_between(shingles: &Shingles, a: &Profile, b: &Profile) -> f64 {
     let mut urls: Vec<&str> = a.differing.iter().chain(&b.differing).copied().collect();
     urls.sort_unstable();
     urls.dedup();
     let different: usize = urls
         .into_iter()
         .filter_map(|url| a.pages.get(url).map(|page| (page, b.pages.get(url))))
-        .map(|(page, other)| different(shingles, page, other))
+        .map(|(page, other)| shingles.different(page, other))
         .sum();
     if a.total == 0 {
         0.0
@@ -296,10 +329,9 @@ fn share_between(shingles: &mut Shingles, a: &Profile, b: &Profile) -> f64 {
 
 /// Computes every client's report against the base version.
 pub fn report(base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) -> Vec<ClientReport> {
-    let mut shingles = Shingles::default();
-    shingles.prepare(base, clients);
+    let shingles = Shingles::prepare(base, clients);
     let profiles: Vec<Profile> = clients
-        .iter()
+        .par_iter()
         .map(|client| {
             let differing: Vec<&str> = client
                 .pages
@@ -316,7 +348,7 @@ pub fn report(base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) -> Ve
         })
         .collect();
     clients
-        .iter()
+        .par_iter()
         .zip(&profiles)
         .map(|(client, profile)| {
             let mut per_page: Vec<(f64, usize, PathBuf)> = client
@@ -325,7 +357,7 @@ pub fn report(base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) -> Ve
                 .map(|(url, page)| {
                     let size = shingles.size(page);
                     let own = if profile.differing.contains(&url.as_str()) && size > 0 {
-                        different(&mut shingles, page, base.get(url)) as f64 / size as f64
+                        shingles.different(page, base.get(url)) as f64 / size as f64
                     } else {
                         0.0
                     };
@@ -338,13 +370,13 @@ pub fn report(base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) -> Ve
                 differing: Vec::new(),
                 total: 0,
             };
-            let share = share_between(&mut shingles, profile, &base_profile);
+            let share = share_between(&shingles, profile, &base_profile);
             let most_similar = clients
                 .iter()
                 .zip(&profiles)
                 .filter(|(other, _)| other.slug != client.slug)
                 .map(|(other, other_profile)| {
-                    let alike = 1.0 - share_between(&mut shingles, profile, other_profile);
+                    let alike = 1.0 - share_between(&shingles, profile, other_profile);
                     (other.slug.to_string(), alike)
                 })
                 .max_by(|a, b| a.1.total_cmp(&b.1));
