@@ -318,8 +318,10 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         )
     };
     let base = plans.iter().position(|p| p.client.is_none());
-    let first: Vec<(usize, Option<VersionOutcome>)> =
-        base.map(|i| (i, render_one(&plans[i]))).into_iter().collect();
+    let first: Vec<(usize, Option<VersionOutcome>)> = base
+        .map(|i| (i, render_one(&plans[i])))
+        .into_iter()
+        .collect();
     let others: Vec<(usize, Option<VersionOutcome>)> = plans
         .par_iter()
         .enumerate()
@@ -338,7 +340,11 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
             timings.push((format!("  {phase}"), time));
         }
         if collect_texts {
-            texts.push((plan.client, outcome.summary.texts, outcome.summary.variables));
+            texts.push((
+                plan.client,
+                outcome.summary.texts,
+                outcome.summary.variables,
+            ));
         }
     }
 
