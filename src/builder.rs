@@ -101,8 +101,8 @@ impl Sink for PrefixedSink<'_> {
 
 /// Everything read from disk once, shared by every version.
 pub struct Loaded {
-    /// Compiled theme.
-    pub theme: Theme,
+    /// Compiled theme (shared with what the preview server renders later).
+    pub theme: Arc<Theme>,
     /// Base pages.
     pub pages: Vec<Arc<SourcePage>>,
     /// Base assets.
@@ -169,7 +169,7 @@ pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
         return None;
     }
     Some(Loaded {
-        theme: theme?,
+        theme: Arc::new(theme?),
         segments: base.segments,
         pages: base.pages.into_iter().map(Arc::new).collect(),
         assets: base.assets.into_iter().map(Arc::new).collect(),
@@ -467,6 +467,7 @@ fn render_version(
         cache,
         previous: None,
         remember: false,
+        print: true,
     };
     match render::render_site(&job, &prefixed, diagnostics) {
         Ok(summary) => Some(VersionOutcome {

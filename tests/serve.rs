@@ -195,6 +195,13 @@ fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
         String::from_utf8_lossy(&landing).contains("Ouverture revue"),
         "agenda updated"
     );
+    let (status, print) = get(port, "/print/");
+    assert_eq!(status, 200);
+    let print = String::from_utf8_lossy(&print);
+    assert!(
+        print.contains("Ouverture revue") && print.contains("Texte modifié."),
+        "print page made from the new build"
+    );
 
     // A broken front matter: error event naming the file, last good site kept.
     f.write(

@@ -42,7 +42,11 @@ fn snapshot(generation: u64) -> Snapshot {
     add("_facilitator/index.html", page("Animateur"));
     // Larger than any socket buffer takes at once.
     add("static/big.bin", vec![b'x'; 16 * 1024 * 1024]);
-    Snapshot { files, generation }
+    Snapshot {
+        files,
+        generation,
+        ..Snapshot::default()
+    }
 }
 
 fn versions() -> Vec<VersionLink> {

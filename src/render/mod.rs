@@ -29,6 +29,7 @@ use crate::markdown::{AnchorCheck, LinkProblem};
 use crate::theme::Theme;
 pub use body::Body;
 pub use cache::BodyCache;
+pub use print::PRINT_PATH;
 pub use values::ClientInfo;
 use values::SiteValue;
 
@@ -117,6 +118,10 @@ pub struct RenderJob<'a> {
     pub previous: Option<&'a PageMemo>,
     /// Keep fingerprints and bytes of the pages in the summary's `memo`.
     pub remember: bool,
+    /// Write the print page with the others. The preview server leaves it
+    /// out of rebuilds and renders it when asked ([`render_print`]): it holds
+    /// every body, and few edits are looked at in it.
+    pub print: bool,
 }
 
 /// Everything a page needs that is computed once per version.
@@ -168,23 +173,24 @@ type Widgets = HashMap<String, WidgetHtml>;
 /// Pages rendered and written per batch: bounds the memory held at once.
 const BATCH: usize = 512;
 
-/// Renders one version of the site into `sink`. Pages are written as soon
-/// as they are rendered; on errors the caller abandons the sink (a staging
-/// folder). Warnings go to `diagnostics`.
-pub fn render_site(
-    job: &RenderJob,
-    sink: &dyn Sink,
-    diagnostics: &Diagnostics,
-) -> Result<RenderSummary, Vec<Diagnostic>> {
+/// What [`prepare`] computes once per version before any page is rendered.
+struct Prepared<'a> {
+    shared: Shared<'a>,
+    exercise_bodies: HashMap<PageId, Result<Arc<Body>, Vec<Diagnostic>>>,
+    variables: HashSet<String>,
+    problems: Vec<Diagnostic>,
+}
+
+/// Front-matter strings of every page (titles are needed everywhere) and the
+/// exercises, whose widgets are embedded in other pages.
+fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
     let RenderJob {
         site,
         config,
         theme,
         version,
-        static_files,
         cache,
-        previous,
-        remember,
+        ..
     } = *job;
     let labels = theme.strings(&version.language);
     let mut shared = Shared {
@@ -204,28 +210,9 @@ pub fn render_site(
         widgets: Widgets::new(),
         cache,
     };
-    let mut clock = std::time::Instant::now();
-    let mut timings = Vec::new();
-    let mut lap = |name: &'static str| {
-        timings.push((name, clock.elapsed()));
-        clock = std::time::Instant::now();
-    };
     let mut problems = Vec::new();
-    let mut summary = RenderSummary::default();
+    let mut variables = HashSet::new();
     let published = published_pages(site);
-    let version_hash = {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        serde_json::to_vec(&SiteValue::new(config, version))
-            .ok()
-            .hash(&mut hasher);
-        shared.labels.hash(&mut hasher);
-        format!("{version:?}").hash(&mut hasher);
-        theme.generation.hash(&mut hasher);
-        hasher.finish()
-    };
-
-    // 1. Front-matter strings of every page: titles are needed everywhere.
     let texts: Vec<(PageId, PageStrings, Vec<String>, Vec<Diagnostic>)> = published
         .par_iter()
         .map(|&id| {
@@ -238,11 +225,10 @@ pub fn render_site(
     shared.texts = vec![PageStrings::default(); site.pages.len()];
     for (id, texts, used, mut errors) in texts {
         shared.texts[id] = texts;
-        summary.variables.extend(used);
+        variables.extend(used);
         problems.append(&mut errors);
     }
 
-    // 2. Exercises first: their widgets are embedded in other pages.
     let exercise_bodies: HashMap<PageId, Result<Arc<Body>, Vec<Diagnostic>>> = site
         .exercises
         .par_iter()
@@ -266,6 +252,107 @@ pub fn render_site(
             Err(d) => problems.push(d),
         }
     }
+    Prepared {
+        shared,
+        exercise_bodies,
+        variables,
+        problems,
+    }
+}
+
+/// Renders the print page of a version alone (the preview server's, on
+/// request): every body comes from the cache when the version was rendered.
+pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnostic>> {
+    let Prepared {
+        shared,
+        exercise_bodies,
+        mut problems,
+        ..
+    } = prepare(job);
+    let shared = &shared;
+    let mut print = print::PrintStream::open(shared, sink).map_err(|d| vec![d])?;
+    let site = job.site;
+    let bodies: Vec<(PageId, Result<String, Vec<Diagnostic>>)> = site
+        .reading_order
+        .par_iter()
+        .filter(|&&id| matches!(site.pages[id].kind, PageKind::Module | PageKind::Step))
+        .map(|&id| {
+            let body = match exercise_bodies.get(&id) {
+                Some(Ok(body)) => Ok(Arc::clone(body)),
+                Some(Err(errors)) => Err(errors.clone()),
+                None => body::body_for(shared, id),
+            };
+            let html = body.map(|body| pages::finish(shared, &body, print::PRINT_ROOT, true));
+            (id, html)
+        })
+        .collect();
+    for (id, html) in bodies {
+        match html {
+            Ok(html) if print.expects(id) => {
+                if let Err(d) = print.push(&html) {
+                    problems.push(d);
+                }
+            }
+            Ok(_) => {}
+            Err(mut errors) => problems.append(&mut errors),
+        }
+    }
+    if let Err(d) = print.finish() {
+        problems.push(d);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Renders one version of the site into `sink`. Pages are written as soon
+/// as they are rendered; on errors the caller abandons the sink (a staging
+/// folder). Warnings go to `diagnostics`.
+pub fn render_site(
+    job: &RenderJob,
+    sink: &dyn Sink,
+    diagnostics: &Diagnostics,
+) -> Result<RenderSummary, Vec<Diagnostic>> {
+    let RenderJob {
+        site,
+        config,
+        theme,
+        version,
+        static_files,
+        previous,
+        remember,
+        ..
+    } = *job;
+    let mut clock = std::time::Instant::now();
+    let mut timings = Vec::new();
+    let mut lap = |name: &'static str| {
+        timings.push((name, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
+    let Prepared {
+        shared,
+        exercise_bodies,
+        variables,
+        mut problems,
+    } = prepare(job);
+    let mut summary = RenderSummary {
+        variables,
+        ..RenderSummary::default()
+    };
+    let published = published_pages(site);
+    let version_hash = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_vec(&SiteValue::new(config, version))
+            .ok()
+            .hash(&mut hasher);
+        shared.labels.hash(&mut hasher);
+        format!("{version:?}").hash(&mut hasher);
+        theme.generation.hash(&mut hasher);
+        hasher.finish()
+    };
     lap("front matter, exercises");
 
     // 3. Every page, in reading order and in batches: Markdown, template,
@@ -275,12 +362,13 @@ pub fn render_site(
         sink.write(rel, bytes)
             .map_err(|e| Diagnostic::general(format!("cannot write {rel}: {e}")))
     };
-    let mut print = match print::PrintStream::open(shared, sink) {
-        Ok(print) => Some(print),
-        Err(d) => {
+    let mut print = match job.print.then(|| print::PrintStream::open(shared, sink)) {
+        Some(Ok(print)) => Some(print),
+        Some(Err(d)) => {
             problems.push(d);
             None
         }
+        None => None,
     };
     let mut outcomes: HashMap<PageId, Outcome> = HashMap::with_capacity(published.len());
     let order: Vec<PageId> = site

@@ -18,7 +18,7 @@ use super::values::{PrintSection, PrintStep};
 use super::{Shared, Sink};
 
 /// Output path of the print page.
-pub(super) const PRINT_PATH: &str = "print/index.html";
+pub const PRINT_PATH: &str = "print/index.html";
 /// From the print page to the output root.
 pub(super) const PRINT_ROOT: &str = "../";
 const MARKER: &str = "<!--atelier:print:";

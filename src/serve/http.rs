@@ -738,14 +738,18 @@ fn answer(method: &str, url: &str, if_none_match: Option<&str>, state: &LiveStat
     let snapshot = state.current();
     match resolve(path, &snapshot) {
         Target::File(key) => {
-            let Some(bytes) = snapshot.files.get(&key) else {
-                return not_found("", &snapshot);
+            let bytes = match snapshot.file(&key) {
+                Some(Ok(bytes)) => bytes,
+                Some(Err(problem)) => {
+                    return Reply::text(500, &format!("This page could not be made:\n{problem}\n"));
+                }
+                None => return not_found("", &snapshot),
             };
             let kind = content_type(&key);
             let body = if is_html(&key) {
-                Body::Owned(inject_live_script(bytes))
+                Body::Owned(inject_live_script(&bytes))
             } else {
-                Body::Shared(Arc::clone(bytes))
+                Body::Shared(bytes)
             };
             Reply::new(200, kind, body).cached(if_none_match, snapshot.generation)
         }
@@ -829,13 +833,13 @@ fn resolve(path: &str, snapshot: &Snapshot) -> Target {
     } else {
         rel.clone()
     };
-    if snapshot.files.contains_key(&key) {
+    if snapshot.contains(&key) {
         return Target::File(key);
     }
     let last = rel.rsplit('/').next().unwrap_or("");
     if !is_dir && !last.contains('.') {
         let folder = format!("{rel}/");
-        if snapshot.files.keys().any(|k| k.starts_with(&folder)) {
+        if snapshot.keys().any(|k| k.starts_with(&folder)) {
             return Target::Redirect(format!("{path}/"));
         }
     }
@@ -984,6 +988,7 @@ mod tests {
         Snapshot {
             files,
             generation: 1,
+            ..Snapshot::default()
         }
     }
 

@@ -155,19 +155,13 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
             .map_err(problems_of)
             .and_then(|()| session.build(generation, Group::Participant));
         match first {
-            Ok((snapshot, versions, report)) => {
+            Ok((mut snapshot, versions, report)) => {
                 print_warnings(&report.warnings, options.quiet);
-                let mut files = snapshot.files;
-                files.extend(
-                    state
-                        .current()
-                        .files
-                        .iter()
-                        .filter(|(path, _)| path.starts_with(FACILITATOR_PREFIX))
-                        .map(|(path, bytes)| (path.clone(), Arc::clone(bytes))),
-                );
+                snapshot.merge_from(&state.current(), |path| {
+                    path.starts_with(FACILITATOR_PREFIX)
+                });
                 state.publish_scoped(
-                    Snapshot { files, generation },
+                    snapshot,
                     versions,
                     change,
                     Scope::Except(FACILITATOR_PREFIX.into()),
@@ -182,16 +176,16 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
         }
         match session.build(generation, Group::Facilitator) {
             Ok((snapshot, versions, report)) => {
-                let mut files: std::collections::HashMap<String, Arc<[u8]>> = state
-                    .current()
-                    .files
-                    .iter()
-                    .filter(|(path, _)| !path.starts_with(FACILITATOR_PREFIX))
-                    .map(|(path, bytes)| (path.clone(), Arc::clone(bytes)))
-                    .collect();
-                files.extend(snapshot.files);
+                let mut merged = Snapshot {
+                    generation,
+                    ..Snapshot::default()
+                };
+                merged.merge_from(&state.current(), |path| {
+                    !path.starts_with(FACILITATOR_PREFIX)
+                });
+                merged.merge_from(&snapshot, |_| true);
                 state.publish_scoped(
-                    Snapshot { files, generation },
+                    merged,
                     versions,
                     change,
                     Scope::Only(FACILITATOR_PREFIX.into()),

@@ -14,13 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::builder::{self, BuildOptions, Loaded};
-use crate::compose::{ComposeOptions, compose};
+use crate::compose::{ComposeOptions, Site, compose};
+use crate::config::Config;
 use crate::content::{self, Asset, SourcePage};
 use crate::error::{Diagnostic, Diagnostics, Error, display_path};
 use crate::project::Project;
-use crate::render::{self, BodyCache, PageMemo, RenderJob, Sink};
+use crate::render::{self, BodyCache, PageMemo, RenderJob, Sink, Version};
+use crate::theme::Theme;
 
-use super::state::{OverlayError, Snapshot, VersionLink};
+use super::state::{LazyFile, OverlayError, Snapshot, VersionLink};
 
 /// Files written by a rendering, in memory.
 #[derive(Default)]
@@ -75,6 +77,45 @@ impl Sink for MemorySink {
     fn write_shared(&self, rel: &str, bytes: Arc<[u8]>) -> std::io::Result<()> {
         self.insert(rel, bytes);
         Ok(())
+    }
+}
+
+/// What rendering a version's print page later needs: the snapshot keeps
+/// it, so the page shows exactly that build, whenever it is asked for.
+struct PrintRecipe {
+    site: Site,
+    version: Version,
+    config: Arc<Config>,
+    theme: Arc<Theme>,
+    cache: Arc<BodyCache>,
+}
+
+impl PrintRecipe {
+    fn render(&self) -> Result<Arc<[u8]>, String> {
+        let sink = MemorySink::default();
+        let job = RenderJob {
+            site: &self.site,
+            config: &self.config,
+            theme: &self.theme,
+            version: &self.version,
+            static_files: &[],
+            cache: Some(&self.cache),
+            previous: None,
+            remember: false,
+            print: true,
+        };
+        render::render_print(&job, &sink).map_err(|problems| {
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        sink.files
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(render::PRINT_PATH)
+            .ok_or_else(|| "the print page was not written".to_string())
     }
 }
 
@@ -178,8 +219,12 @@ pub struct Session {
     project: Project,
     loaded: Loaded,
     segments: Arc<content::Segments>,
-    cache: BodyCache,
+    cache: Arc<BodyCache>,
     memos: HashMap<String, PageMemo>,
+    /// Render print pages with the other pages (after the theme or the
+    /// configuration changed, so their templates are checked at once), not
+    /// when first asked for.
+    eager_print: bool,
     /// Only this client (serve --client).
     client: Option<String>,
 }
@@ -210,8 +255,9 @@ impl Session {
             project,
             loaded,
             segments,
-            cache: BodyCache::new(),
+            cache: Arc::new(BodyCache::new()),
             memos: HashMap::new(),
+            eager_print: true,
             client,
         })
     }
@@ -230,6 +276,7 @@ impl Session {
             self.loaded = loaded;
             self.segments = segments;
             self.memos.clear();
+            self.eager_print = true;
             return Ok(());
         }
         if !changes.content.is_empty() && !self.reload_pages(&changes.content) {
@@ -356,6 +403,8 @@ impl Session {
             })
             .collect();
         let mut files: HashMap<String, Arc<[u8]>> = HashMap::new();
+        let mut lazy: HashMap<String, Arc<LazyFile>> = HashMap::new();
+        let config = Arc::new(self.project.config.clone());
         let mut rendered = 0;
         let mut pages = 0;
         let mut memos = HashMap::new();
@@ -419,9 +468,23 @@ impl Session {
                 cache: Some(&self.cache),
                 previous: self.memos.get(prefix),
                 remember: true,
+                print: self.eager_print,
             };
             match render::render_site(&job, &sink, &diagnostics) {
                 Ok(summary) => {
+                    if !self.eager_print {
+                        let recipe = PrintRecipe {
+                            site,
+                            version,
+                            config: Arc::clone(&config),
+                            theme: Arc::clone(&loaded.theme),
+                            cache: Arc::clone(&self.cache),
+                        };
+                        lazy.insert(
+                            format!("{prefix}{}", render::PRINT_PATH),
+                            Arc::new(LazyFile::new(move || recipe.render())),
+                        );
+                    }
                     timings.push((format!("version {label}"), phase.elapsed()));
                     for (name, time) in &summary.timings {
                         timings.push((format!("  {name}"), *time));
@@ -439,6 +502,9 @@ impl Session {
             return Err(problems);
         }
         self.memos.extend(memos);
+        if group != Group::Participant {
+            self.eager_print = false;
+        }
         let live: HashSet<usize> = loaded
             .pages
             .iter()
@@ -454,7 +520,15 @@ impl Session {
             warnings: diagnostics.into_sorted(),
             timings,
         };
-        Ok((Snapshot { files, generation }, versions, report))
+        Ok((
+            Snapshot {
+                files,
+                lazy,
+                generation,
+            },
+            versions,
+            report,
+        ))
     }
 
     /// Errors as the browser overlay shows them, with their source line.

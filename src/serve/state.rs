@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// A complete built site: every file by its output path (`index.html`,
 /// `modules/x/index.html`, `clients/lemoine/index.html`, and the facilitator
@@ -16,8 +16,78 @@ use std::sync::{Arc, Mutex, RwLock};
 pub struct Snapshot {
     /// File bytes by output path (no leading `/`).
     pub files: HashMap<String, Arc<[u8]>>,
+    /// Files of this build rendered only when first asked for (print pages).
+    pub lazy: HashMap<String, Arc<LazyFile>>,
     /// Build number, increasing; used in ETags.
     pub generation: u64,
+}
+
+impl Snapshot {
+    /// Whether the build has a file at `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.files.contains_key(key) || self.lazy.contains_key(key)
+    }
+
+    /// Every file path of the build.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.files.keys().chain(self.lazy.keys())
+    }
+
+    /// The bytes at `key`, rendering a lazy file the first time; `Err`
+    /// when rendering it failed.
+    pub fn file(&self, key: &str) -> Option<Result<Arc<[u8]>, String>> {
+        match self.files.get(key) {
+            Some(bytes) => Some(Ok(Arc::clone(bytes))),
+            None => self.lazy.get(key).map(|lazy| lazy.get()),
+        }
+    }
+
+    /// Takes the files of `other` whose path `keep` accepts.
+    pub fn merge_from(&mut self, other: &Snapshot, keep: impl Fn(&str) -> bool) {
+        for (path, bytes) in &other.files {
+            if keep(path) {
+                self.files.insert(path.clone(), Arc::clone(bytes));
+            }
+        }
+        for (path, lazy) in &other.lazy {
+            if keep(path) {
+                self.lazy.insert(path.clone(), Arc::clone(lazy));
+            }
+        }
+    }
+}
+
+/// How a lazy file is made.
+type Maker = Box<dyn Fn() -> Result<Arc<[u8]>, String> + Send + Sync>;
+
+/// A file made on first request, then kept for the life of its snapshot;
+/// requests arriving while it is being made wait for it.
+pub struct LazyFile {
+    bytes: OnceLock<Result<Arc<[u8]>, String>>,
+    make: Maker,
+}
+
+impl LazyFile {
+    /// A file `make` renders when it is first asked for.
+    pub fn new(make: impl Fn() -> Result<Arc<[u8]>, String> + Send + Sync + 'static) -> Self {
+        LazyFile {
+            bytes: OnceLock::new(),
+            make: Box::new(make),
+        }
+    }
+
+    /// The file's bytes (made now if needed), or why they cannot be made.
+    pub fn get(&self) -> Result<Arc<[u8]>, String> {
+        self.bytes.get_or_init(|| (self.make)()).clone()
+    }
+}
+
+impl std::fmt::Debug for LazyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyFile")
+            .field("made", &self.bytes.get().is_some())
+            .finish()
+    }
 }
 
 /// One version a trainer can switch to from the preview toolbar.
@@ -195,6 +265,26 @@ mod tests {
             Some("event: css\ndata: {}\n\n")
         );
         assert_eq!(state.subscriber_count(), 1);
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = Arc::clone(&made);
+        let mut snapshot = Snapshot::default();
+        snapshot.lazy.insert(
+            "print/index.html".into(),
+            Arc::new(LazyFile::new(move || {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(Arc::from(&b"<p>all</p>"[..]))
+            })),
+        );
+        assert!(snapshot.contains("print/index.html"));
+        for _ in 0..3 {
+            let bytes = snapshot.file("print/index.html").and_then(Result::ok);
+            assert_eq!(bytes.as_deref(), Some(&b"<p>all</p>"[..]));
+        }
+        assert_eq!(
+            made.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "made once"
+        );
         state.fail(vec![OverlayError {
             location: "content/x.md:1".into(),
             message: "bad".into(),
