@@ -173,7 +173,10 @@ pub(super) fn body_for(shared: &Shared, id: PageId) -> Result<Arc<Body>, Vec<Dia
     if let Some(body) = cache.find(shared, id) {
         return Ok(body);
     }
-    let dependencies = Mutex::default();
+    let dependencies = Mutex::new(Dependencies {
+        links_key: shared.links_key,
+        ..Dependencies::default()
+    });
     let body = Arc::new(render_body(shared, id, &dependencies)?);
     let dependencies = dependencies.into_inner().unwrap_or_else(|p| p.into_inner());
     cache.insert(shared, id, dependencies, Arc::clone(&body));

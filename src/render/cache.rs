@@ -27,6 +27,8 @@ pub(super) struct Dependencies {
     pub matches: Vec<(String, String, bool)>,
     /// Links: (destination, is image) → outcome.
     pub links: Vec<(String, bool, LinkOutcome)>,
+    /// The links key of the version the links were resolved in.
+    pub links_key: u64,
     /// Embedded exercises: id → present in the version.
     pub exercises: Vec<(String, bool)>,
 }
@@ -46,9 +48,10 @@ impl Dependencies {
             client_matches(shared.version.client.as_ref(), key, value) == *matched
         }) && self.exercises.iter().all(|(exercise, present)| {
             shared.site.exercise_by_id.contains_key(exercise) == *present
-        }) && self.links.iter().all(|(dest, is_image, outcome)| {
-            &links::resolve(shared.site, &shared.assets, page, dest, *is_image) == outcome
-        })
+        }) && (self.links_key == shared.links_key
+            || self.links.iter().all(|(dest, is_image, outcome)| {
+                &links::resolve(shared.site, &shared.assets, page, dest, *is_image) == outcome
+            }))
     }
 }
 

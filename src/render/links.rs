@@ -11,6 +11,45 @@ use crate::compose::Site;
 use crate::content::SourcePage;
 use crate::markdown::{LinkOutcome, ROOT_MARKER};
 
+/// A key of everything [`resolve`] reads from a version: which source path
+/// is which page at which URL, and which assets exist. Two versions with the
+/// same key resolve every link the same way, so bodies shared between them
+/// need not resolve their links again. Entries are combined by addition, as
+/// the page map has no order.
+pub(super) fn site_key(site: &Site, assets: &HashMap<&str, &str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let entry = |parts: &dyn Fn(&mut ahash::AHasher)| {
+        let mut hasher = super::fast_hasher();
+        parts(&mut hasher);
+        hasher.finish()
+    };
+    let pages = site
+        .by_rel
+        .iter()
+        .map(|(rel, &id)| {
+            entry(&|h| {
+                0u8.hash(h);
+                rel.hash(h);
+                id.hash(h);
+                site.pages.get(id).map(|p| p.url.as_str()).hash(h);
+            })
+        })
+        .fold(0u64, u64::wrapping_add);
+    let files = assets
+        .iter()
+        .map(|(rel, output)| {
+            entry(&|h| {
+                1u8.hash(h);
+                rel.hash(h);
+                output.hash(h);
+            })
+        })
+        .fold(0u64, u64::wrapping_add);
+    let mut hasher = super::fast_hasher();
+    (site.by_rel.len(), assets.len(), pages, files).hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Resolves `dest`, written in `page`, against `site`.
 pub(super) fn resolve(
     site: &Site,

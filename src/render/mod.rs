@@ -25,7 +25,6 @@ use crate::compose::{PageId, Site};
 use crate::config::Config;
 use crate::content::{Field, PageKind};
 use crate::error::{Diagnostic, Diagnostics};
-use crate::markdown::{AnchorCheck, LinkProblem};
 use crate::theme::Theme;
 pub use body::Body;
 pub use cache::BodyCache;
@@ -141,6 +140,27 @@ struct Shared<'a> {
     widgets: Widgets,
     /// Bodies shared with other versions.
     cache: Option<&'a BodyCache>,
+    /// Identity of everything a link can resolve to in this version (see
+    /// [`links::site_key`]): a body whose links were resolved in a version
+    /// with the same key resolves them the same way here.
+    links_key: u64,
+}
+
+/// A fast, well-mixed hasher with fixed keys, for fingerprints that are
+/// compared within one process (never stored, never adversarial).
+pub(crate) fn fast_hasher() -> ahash::AHasher {
+    use std::hash::BuildHasher;
+    static STATE: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            ahash::RandomState::with_seeds(
+                0x243f_6a88_85a3_08d3,
+                0x1319_8a2e_0370_7344,
+                0xa409_3822_299f_31d0,
+                0x082e_fa98_ec4e_6c89,
+            )
+        })
+        .build_hasher()
 }
 
 /// A page's front-matter strings after variables and typography.
@@ -155,13 +175,10 @@ struct PageStrings {
     stages: Vec<String>,
 }
 
-/// What rendering one page leaves behind once it is written.
+/// What rendering one page leaves behind once it is written: its body
+/// (heading ids, anchors to check, link problems, variables used).
 struct Outcome {
-    ids: HashSet<String>,
-    anchors: Vec<AnchorCheck>,
-    link_problems: Vec<LinkProblem>,
-    used: Vec<String>,
-    body: Option<Arc<Body>>,
+    body: Arc<Body>,
 }
 
 /// One exercise widget: (interactive, blank for print).
@@ -209,7 +226,9 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
         texts: Vec::new(),
         widgets: Widgets::new(),
         cache,
+        links_key: 0,
     };
+    shared.links_key = links::site_key(site, &shared.assets);
     let mut problems = Vec::new();
     let mut variables = HashSet::new();
     let published = published_pages(site);
@@ -344,7 +363,7 @@ pub fn render_site(
     let published = published_pages(site);
     let version_hash = {
         use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut hasher = fast_hasher();
         serde_json::to_vec(&SiteValue::new(config, version))
             .ok()
             .hash(&mut hasher);
@@ -434,19 +453,7 @@ pub fn render_site(
                     let print_body = (printing
                         && matches!(page.kind, PageKind::Module | PageKind::Step))
                     .then(|| pages::finish(shared, &body, print::PRINT_ROOT, true));
-                    let rendered = &body.rendered;
-                    Ok((
-                        memo,
-                        fresh,
-                        Outcome {
-                            ids: rendered.ids.clone(),
-                            anchors: rendered.anchors.clone(),
-                            link_problems: rendered.link_problems.clone(),
-                            used: body.used.clone(),
-                            body: version.collect_texts.then(|| Arc::clone(&body)),
-                        },
-                        print_body,
-                    ))
+                    Ok((memo, fresh, Outcome { body }, print_body))
                 })();
                 (id, result)
             })
@@ -528,9 +535,9 @@ pub fn render_site(
     lap("other pages, static files");
 
     check_links(shared, &outcomes, diagnostics);
-    for (id, outcome) in outcomes {
-        summary.variables.extend(outcome.used);
-        if let Some(body) = outcome.body {
+    for (id, Outcome { body }) in outcomes {
+        summary.variables.extend(body.used.iter().cloned());
+        if version.collect_texts {
             summary.texts.insert(
                 site.pages[id].url.clone(),
                 PageText {
@@ -583,20 +590,21 @@ fn check_links(shared: &Shared, outcomes: &HashMap<PageId, Outcome>, diagnostics
     };
     for (&id, outcome) in outcomes {
         let page = &shared.site.pages[id];
-        for problem in &outcome.link_problems {
+        for problem in &outcome.body.rendered.link_problems {
             report(
                 Diagnostic::warning(&page.file, problem.message.clone())
                     .at(problem.line, problem.column)
                     .with_help(problem.help.clone()),
             );
         }
-        for check in &outcome.anchors {
+        for check in &outcome.body.rendered.anchors {
             let target = check.target.unwrap_or(id);
             let Some(target_outcome) = outcomes.get(&target) else {
                 continue;
             };
-            if !target_outcome.ids.contains(&check.anchor) {
-                let mut known: Vec<&str> = target_outcome.ids.iter().map(String::as_str).collect();
+            let ids = &target_outcome.body.rendered.ids;
+            if !ids.contains(&check.anchor) {
+                let mut known: Vec<&str> = ids.iter().map(String::as_str).collect();
                 known.sort_unstable();
                 report(
                     Diagnostic::warning(
