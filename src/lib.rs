@@ -15,6 +15,7 @@ pub mod config;
 pub mod content;
 pub mod duration;
 pub mod error;
+pub mod hashing;
 pub mod html;
 pub mod markdown;
 pub mod output;

@@ -42,11 +42,7 @@ fn snapshot(generation: u64) -> Snapshot {
     add("_facilitator/index.html", page("Animateur"));
     // Larger than any socket buffer takes at once.
     add("static/big.bin", vec![b'x'; 16 * 1024 * 1024]);
-    Snapshot {
-        files,
-        generation,
-        ..Snapshot::default()
-    }
+    Snapshot::from_files(files, generation)
 }
 
 fn versions() -> Vec<VersionLink> {
@@ -266,10 +262,15 @@ fn etag_and_if_none_match_give_304() -> Result {
     assert_eq!(other.status, 200, "another page's ETag does not match");
 
     // A rebuild that changes the page changes its ETag.
-    let mut next = snapshot(2);
-    next.files.insert(
-        "modules/x/index.html".into(),
-        Arc::from(page("Module X v2")),
+    let next = Snapshot::from_files(
+        [
+            ("index.html".to_string(), Arc::from(page("Accueil"))),
+            (
+                "modules/x/index.html".to_string(),
+                Arc::from(page("Module X v2")),
+            ),
+        ],
+        2,
     );
     state.publish(next, versions(), Change::Reload);
     let changed = request(

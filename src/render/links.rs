@@ -19,7 +19,7 @@ use crate::markdown::{LinkOutcome, ROOT_MARKER};
 pub(super) fn site_key(site: &Site, assets: &HashMap<&str, &str>) -> u64 {
     use std::hash::{Hash, Hasher};
     let entry = |parts: &dyn Fn(&mut ahash::AHasher)| {
-        let mut hasher = super::fast_hasher();
+        let mut hasher = crate::hashing::fingerprint_hasher();
         parts(&mut hasher);
         hasher.finish()
     };
@@ -45,7 +45,7 @@ pub(super) fn site_key(site: &Site, assets: &HashMap<&str, &str>) -> u64 {
             })
         })
         .fold(0u64, u64::wrapping_add);
-    let mut hasher = super::fast_hasher();
+    let mut hasher = crate::hashing::fingerprint_hasher();
     (site.by_rel.len(), assets.len(), pages, files).hash(&mut hasher);
     hasher.finish()
 }

@@ -146,23 +146,6 @@ struct Shared<'a> {
     links_key: u64,
 }
 
-/// A fast, well-mixed hasher with fixed keys, for fingerprints that are
-/// compared within one process (never stored, never adversarial).
-pub(crate) fn fast_hasher() -> ahash::AHasher {
-    use std::hash::BuildHasher;
-    static STATE: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
-    STATE
-        .get_or_init(|| {
-            ahash::RandomState::with_seeds(
-                0x243f_6a88_85a3_08d3,
-                0x1319_8a2e_0370_7344,
-                0xa409_3822_299f_31d0,
-                0x082e_fa98_ec4e_6c89,
-            )
-        })
-        .build_hasher()
-}
-
 /// A page's front-matter strings after variables and typography.
 #[derive(Debug, Clone, Default)]
 struct PageStrings {
@@ -363,7 +346,7 @@ pub fn render_site(
     let published = published_pages(site);
     let version_hash = {
         use std::hash::{Hash, Hasher};
-        let mut hasher = fast_hasher();
+        let mut hasher = crate::hashing::fingerprint_hasher();
         serde_json::to_vec(&SiteValue::new(config, version))
             .ok()
             .hash(&mut hasher);

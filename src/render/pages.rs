@@ -26,7 +26,7 @@ pub(super) fn fingerprint(shared: &Shared, id: PageId, body: &Arc<Body>) -> Opti
     if page.kind == PageKind::Exercise || page.kind == PageKind::Landing {
         return None;
     }
-    let mut hasher = super::fast_hasher();
+    let mut hasher = crate::hashing::fingerprint_hasher();
     // What other pages lend this one: their URL, title and duration (an
     // edit to a neighbour's body leaves this page as it is).
     let mut link = |target: PageId| {

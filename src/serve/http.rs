@@ -23,7 +23,7 @@
 //!
 //! # What is served
 //!
-//! Only files of [`Snapshot::files`], in memory: a URL is percent-decoded and
+//! Only files of the [`Snapshot`], in memory: a URL is percent-decoded and
 //! checked (no `..` or `.` segment, no backslash, no `//`, no drive letter, no
 //! encoded `/` or `\`, no double encoding, no NUL), then looked up as a key.
 //! Folders answer with their `index.html`; a folder named without its final
@@ -786,11 +786,14 @@ fn not_found(rel: &str, snapshot: &Snapshot) -> Reply {
         candidates.push("_facilitator/404.html".to_string());
     }
     candidates.push("404.html".to_string());
-    match candidates.iter().find_map(|key| snapshot.files.get(key)) {
+    match candidates
+        .iter()
+        .find_map(|key| snapshot.file(key).and_then(Result::ok))
+    {
         Some(page) => Reply::new(
             404,
             "text/html; charset=utf-8",
-            Body::Owned(inject_live_script(page)),
+            Body::Owned(inject_live_script(&page)),
         ),
         None => Reply::text(404, "404 Not Found\n"),
     }
@@ -839,7 +842,7 @@ fn resolve(path: &str, snapshot: &Snapshot) -> Target {
     let last = rel.rsplit('/').next().unwrap_or("");
     if !is_dir && !last.contains('.') {
         let folder = format!("{rel}/");
-        if snapshot.keys().any(|k| k.starts_with(&folder)) {
+        if snapshot.has_folder(&folder) {
             return Target::Redirect(format!("{path}/"));
         }
     }
@@ -985,11 +988,7 @@ mod tests {
         ] {
             files.insert(key.to_string(), Arc::from(key.as_bytes()));
         }
-        Snapshot {
-            files,
-            generation: 1,
-            ..Snapshot::default()
-        }
+        Snapshot::from_files(files, 1)
     }
 
     #[test]

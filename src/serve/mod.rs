@@ -157,9 +157,11 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
         match first {
             Ok((mut snapshot, versions, report)) => {
                 print_warnings(&report.warnings, options.quiet);
-                snapshot.merge_from(&state.current(), |path| {
-                    path.starts_with(FACILITATOR_PREFIX)
-                });
+                for (folder, layer) in state.current().layers() {
+                    if folder == FACILITATOR_PREFIX {
+                        snapshot.set_layer(folder, Arc::clone(layer));
+                    }
+                }
                 state.publish_scoped(
                     snapshot,
                     versions,
@@ -176,14 +178,10 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
         }
         match session.build(generation, Group::Facilitator) {
             Ok((snapshot, versions, report)) => {
-                let mut merged = Snapshot {
-                    generation,
-                    ..Snapshot::default()
-                };
-                merged.merge_from(&state.current(), |path| {
-                    !path.starts_with(FACILITATOR_PREFIX)
-                });
-                merged.merge_from(&snapshot, |_| true);
+                let mut merged = Snapshot::new(generation);
+                for (folder, layer) in state.current().layers().chain(snapshot.layers()) {
+                    merged.set_layer(folder, Arc::clone(layer));
+                }
                 state.publish_scoped(
                     merged,
                     versions,
@@ -279,10 +277,11 @@ fn error_snapshot(problems: &[Diagnostic]) -> Snapshot {
     }
     html.push_str("</pre></body></html>");
     let page: Arc<[u8]> = Arc::from(html.into_bytes());
-    let mut snapshot = Snapshot::default();
-    snapshot
-        .files
-        .insert("index.html".into(), Arc::clone(&page));
-    snapshot.files.insert("404.html".into(), page);
-    snapshot
+    Snapshot::from_files(
+        [
+            ("index.html".to_string(), Arc::clone(&page)),
+            ("404.html".to_string(), page),
+        ],
+        0,
+    )
 }

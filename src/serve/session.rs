@@ -22,13 +22,14 @@ use crate::project::Project;
 use crate::render::{self, BodyCache, PageMemo, RenderJob, Sink, Version};
 use crate::theme::Theme;
 
-use super::state::{LazyFile, OverlayError, Snapshot, VersionLink};
+use crate::hashing::FastMap;
+
+use super::state::{Layer, LazyFile, OverlayError, Snapshot, VersionLink};
 
 /// Files written by a rendering, in memory.
 #[derive(Default)]
 struct MemorySink {
-    files: Mutex<HashMap<String, Arc<[u8]>>>,
-    prefix: String,
+    files: Mutex<FastMap<String, Arc<[u8]>>>,
 }
 
 struct MemoryWriter<'a> {
@@ -54,7 +55,7 @@ impl MemorySink {
         self.files
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(format!("{}{rel}", self.prefix), bytes);
+            .insert(rel.to_string(), bytes);
     }
 }
 
@@ -402,8 +403,7 @@ impl Session {
                 prefix: prefix.clone(),
             })
             .collect();
-        let mut files: HashMap<String, Arc<[u8]>> = HashMap::new();
-        let mut lazy: HashMap<String, Arc<LazyFile>> = HashMap::new();
+        let mut snapshot = Snapshot::new(generation);
         let config = Arc::new(self.project.config.clone());
         let mut rendered = 0;
         let mut pages = 0;
@@ -455,10 +455,7 @@ impl Session {
                 &loaded.static_files,
                 client.map(|c| c.static_files.as_slice()),
             );
-            let sink = MemorySink {
-                prefix: prefix.clone(),
-                ..MemorySink::default()
-            };
+            let sink = MemorySink::default();
             let job = RenderJob {
                 site: &site,
                 config: &self.project.config,
@@ -472,6 +469,10 @@ impl Session {
             };
             match render::render_site(&job, &sink, &diagnostics) {
                 Ok(summary) => {
+                    let mut layer = Layer {
+                        files: sink.files.into_inner().unwrap_or_else(|p| p.into_inner()),
+                        lazy: FastMap::default(),
+                    };
                     if !self.eager_print {
                         let recipe = PrintRecipe {
                             site,
@@ -480,11 +481,12 @@ impl Session {
                             theme: Arc::clone(&loaded.theme),
                             cache: Arc::clone(&self.cache),
                         };
-                        lazy.insert(
-                            format!("{prefix}{}", render::PRINT_PATH),
+                        layer.lazy.insert(
+                            render::PRINT_PATH.to_string(),
                             Arc::new(LazyFile::new(move || recipe.render())),
                         );
                     }
+                    snapshot.set_layer(prefix, Arc::new(layer));
                     timings.push((format!("version {label}"), phase.elapsed()));
                     for (name, time) in &summary.timings {
                         timings.push((format!("  {name}"), *time));
@@ -492,7 +494,6 @@ impl Session {
                     rendered += summary.rendered;
                     pages += summary.pages;
                     memos.insert(prefix.clone(), summary.memo);
-                    files.extend(sink.files.into_inner().unwrap_or_else(|p| p.into_inner()));
                 }
                 Err(mut errors) => problems.append(&mut errors),
             }
@@ -520,15 +521,7 @@ impl Session {
             warnings: diagnostics.into_sorted(),
             timings,
         };
-        Ok((
-            Snapshot {
-                files,
-                lazy,
-                generation,
-            },
-            versions,
-            report,
-        ))
+        Ok((snapshot, versions, report))
     }
 
     /// Errors as the browser overlay shows them, with their source line.

@@ -5,54 +5,121 @@
 //! succeeded, so a request never sees a half-written site; a failed build
 //! keeps the previous snapshot and publishes the errors instead.
 
-use std::collections::HashMap;
+use crate::hashing::FastMap;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-/// A complete built site: every file by its output path (`index.html`,
-/// `modules/x/index.html`, `clients/lemoine/index.html`, and the facilitator
-/// version under `_facilitator/`).
+/// The files of one version of a build, by path inside the version
+/// (`index.html`, `modules/x/index.html`).
+#[derive(Debug, Default)]
+pub struct Layer {
+    /// File bytes by path (no leading `/`).
+    pub files: FastMap<String, Arc<[u8]>>,
+    /// Files rendered only when first asked for (print pages).
+    pub lazy: FastMap<String, Arc<LazyFile>>,
+}
+
+impl Layer {
+    fn contains(&self, rel: &str) -> bool {
+        self.files.contains_key(rel) || self.lazy.contains_key(rel)
+    }
+
+    fn has_folder(&self, folder: &str) -> bool {
+        folder.is_empty()
+            || self
+                .files
+                .keys()
+                .chain(self.lazy.keys())
+                .any(|k| k.starts_with(folder))
+    }
+}
+
+/// A complete built site: every version as a layer under its folder (`""`
+/// for the base version, `clients/lemoine/`, `_facilitator/`). A rebuild of
+/// some versions shares the other layers with the snapshot before it, so
+/// publishing costs nothing per file.
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
-    /// File bytes by output path (no leading `/`).
-    pub files: HashMap<String, Arc<[u8]>>,
-    /// Files of this build rendered only when first asked for (print pages).
-    pub lazy: HashMap<String, Arc<LazyFile>>,
+    /// Layers by folder, longest folder first (so `clients/x/` is found
+    /// before `""`).
+    layers: Vec<(String, Arc<Layer>)>,
     /// Build number, increasing; used in ETags.
     pub generation: u64,
 }
 
 impl Snapshot {
-    /// Whether the build has a file at `key`.
-    pub fn contains(&self, key: &str) -> bool {
-        self.files.contains_key(key) || self.lazy.contains_key(key)
+    /// An empty build numbered `generation`.
+    pub fn new(generation: u64) -> Snapshot {
+        Snapshot {
+            layers: Vec::new(),
+            generation,
+        }
     }
 
-    /// Every file path of the build.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.files.keys().chain(self.lazy.keys())
+    /// A build of one layer holding `files` by their full output path.
+    pub fn from_files(
+        files: impl IntoIterator<Item = (String, Arc<[u8]>)>,
+        generation: u64,
+    ) -> Snapshot {
+        let mut snapshot = Snapshot::new(generation);
+        snapshot.set_layer(
+            "",
+            Arc::new(Layer {
+                files: files.into_iter().collect(),
+                lazy: FastMap::default(),
+            }),
+        );
+        snapshot
+    }
+
+    /// Puts (or replaces) the version under `folder`.
+    pub fn set_layer(&mut self, folder: &str, layer: Arc<Layer>) {
+        self.layers.retain(|(f, _)| f != folder);
+        self.layers.push((folder.to_string(), layer));
+        self.layers
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    }
+
+    /// The layers, with their folders.
+    pub fn layers(&self) -> impl Iterator<Item = (&str, &Arc<Layer>)> {
+        self.layers
+            .iter()
+            .map(|(folder, layer)| (folder.as_str(), layer))
+    }
+
+    /// The layer `key` belongs to and the path inside it.
+    fn locate<'k>(&self, key: &'k str) -> Option<(&Layer, &'k str)> {
+        self.layers.iter().find_map(|(folder, layer)| {
+            key.strip_prefix(folder.as_str())
+                .map(|rest| (&**layer, rest))
+        })
+    }
+
+    /// Whether the build has a file at `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.locate(key)
+            .is_some_and(|(layer, rel)| layer.contains(rel))
+    }
+
+    /// Whether some file lies under `folder` (which ends with `/`).
+    pub fn has_folder(&self, folder: &str) -> bool {
+        self.layers.iter().any(
+            |(prefix, layer)| match folder.strip_prefix(prefix.as_str()) {
+                Some(inside) => layer.has_folder(inside),
+                None => {
+                    prefix.starts_with(folder) && !(layer.files.is_empty() && layer.lazy.is_empty())
+                }
+            },
+        )
     }
 
     /// The bytes at `key`, rendering a lazy file the first time; `Err`
     /// when rendering it failed.
     pub fn file(&self, key: &str) -> Option<Result<Arc<[u8]>, String>> {
-        match self.files.get(key) {
+        let (layer, rel) = self.locate(key)?;
+        match layer.files.get(rel) {
             Some(bytes) => Some(Ok(Arc::clone(bytes))),
-            None => self.lazy.get(key).map(|lazy| lazy.get()),
-        }
-    }
-
-    /// Takes the files of `other` whose path `keep` accepts.
-    pub fn merge_from(&mut self, other: &Snapshot, keep: impl Fn(&str) -> bool) {
-        for (path, bytes) in &other.files {
-            if keep(path) {
-                self.files.insert(path.clone(), Arc::clone(bytes));
-            }
-        }
-        for (path, lazy) in &other.lazy {
-            if keep(path) {
-                self.lazy.insert(path.clone(), Arc::clone(lazy));
-            }
+            None => layer.lazy.get(rel).map(|lazy| lazy.get()),
         }
     }
 }
@@ -267,17 +334,26 @@ mod tests {
         assert_eq!(state.subscriber_count(), 1);
         let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let count = Arc::clone(&made);
-        let mut snapshot = Snapshot::default();
-        snapshot.lazy.insert(
+        let mut snapshot =
+            Snapshot::from_files([("index.html".to_string(), Arc::from(&b"base"[..]))], 1);
+        let mut client = Layer::default();
+        client.lazy.insert(
             "print/index.html".into(),
             Arc::new(LazyFile::new(move || {
                 count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 Ok(Arc::from(&b"<p>all</p>"[..]))
             })),
         );
-        assert!(snapshot.contains("print/index.html"));
+        snapshot.set_layer("clients/a/", Arc::new(client));
+        assert!(snapshot.contains("clients/a/print/index.html"));
+        assert!(!snapshot.contains("print/index.html"));
+        assert!(snapshot.has_folder("clients/"));
+        assert!(snapshot.has_folder("clients/a/print/"));
+        assert!(!snapshot.has_folder("modules/"));
         for _ in 0..3 {
-            let bytes = snapshot.file("print/index.html").and_then(Result::ok);
+            let bytes = snapshot
+                .file("clients/a/print/index.html")
+                .and_then(Result::ok);
             assert_eq!(bytes.as_deref(), Some(&b"<p>all</p>"[..]));
         }
         assert_eq!(
@@ -285,6 +361,8 @@ mod tests {
             1,
             "made once"
         );
+        let base = snapshot.file("index.html").and_then(Result::ok);
+        assert_eq!(base.as_deref(), Some(&b"base"[..]));
         state.fail(vec![OverlayError {
             location: "content/x.md:1".into(),
             message: "bad".into(),
