@@ -6,7 +6,7 @@
 //! agenda). It reads no file and produces no HTML, so the same parsed pages
 //! (shared through `Arc`) are composed into as many versions as needed.
 
-use std::collections::HashMap;
+use crate::hashing::FastMap;
 use std::sync::Arc;
 
 use crate::agenda::Agenda;
@@ -55,9 +55,9 @@ pub struct Site {
     /// Modules and their steps in reading order, for previous/next.
     pub reading_order: Vec<PageId>,
     /// Page by its content-relative source path, to rewrite `.md` links.
-    pub by_rel: HashMap<String, PageId>,
+    pub by_rel: FastMap<String, PageId>,
     /// Exercise page by id (slug).
-    pub exercise_by_id: HashMap<String, PageId>,
+    pub exercise_by_id: FastMap<String, PageId>,
     /// Files copied beside the pages.
     pub assets: Vec<Arc<Asset>>,
     /// Clock times of modules and breaks.
@@ -109,7 +109,8 @@ pub fn compose(
     let mut problems = Vec::new();
 
     let mut chosen: Vec<Arc<SourcePage>> = Vec::with_capacity(base_pages.len());
-    let mut position: HashMap<&str, usize> = HashMap::with_capacity(base_pages.len());
+    let mut position: FastMap<&str, usize> =
+        FastMap::with_capacity_and_hasher(base_pages.len(), Default::default());
     for page in base_pages {
         position.insert(page.rel.as_str(), chosen.len());
         chosen.push(Arc::clone(page));
@@ -150,7 +151,8 @@ pub fn compose(
         .map(|(page, _)| page)
         .collect();
 
-    let mut by_url: HashMap<&str, PageId> = HashMap::with_capacity(pages.len());
+    let mut by_url: FastMap<&str, PageId> =
+        FastMap::with_capacity_and_hasher(pages.len(), Default::default());
     for (id, page) in pages.iter().enumerate() {
         if let Some(&other) = by_url.get(page.url.as_str()) {
             problems.push(
@@ -170,7 +172,7 @@ pub fn compose(
         }
     }
 
-    let parent_by_rel: HashMap<&str, PageId> = pages
+    let parent_by_rel: FastMap<&str, PageId> = pages
         .iter()
         .enumerate()
         .filter(|(_, page)| page.kind == PageKind::Module)
@@ -179,7 +181,7 @@ pub fn compose(
 
     let mut landing = None;
     let mut module_pages = Vec::new();
-    let mut steps_of: HashMap<PageId, Vec<PageId>> = HashMap::new();
+    let mut steps_of: FastMap<PageId, Vec<PageId>> = FastMap::default();
     let mut exercises = Vec::new();
     let mut others = Vec::new();
     for (id, page) in pages.iter().enumerate() {
@@ -244,7 +246,7 @@ pub fn compose(
         })
         .collect();
 
-    let exercise_by_id: HashMap<String, PageId> = exercises
+    let exercise_by_id: FastMap<String, PageId> = exercises
         .iter()
         .map(|&id| (pages[id].slug.clone(), id))
         .collect();
@@ -252,7 +254,7 @@ pub fn compose(
     if let Some(client) = options.client
         && let Some(selection) = &client.profile.modules
     {
-        let by_slug: HashMap<&str, &Module> = modules
+        let by_slug: FastMap<&str, &Module> = modules
             .iter()
             .map(|m| (pages[m.page].slug.as_str(), m))
             .collect();
@@ -301,7 +303,7 @@ pub fn compose(
         )
         .chain(exercises.iter().copied())
         .chain(others.iter().copied());
-    let by_rel: HashMap<String, PageId> = published.map(|id| (pages[id].rel.clone(), id)).collect();
+    let by_rel: FastMap<String, PageId> = published.map(|id| (pages[id].rel.clone(), id)).collect();
 
     let reading_order: Vec<PageId> = modules
         .iter()
@@ -328,7 +330,7 @@ pub fn compose(
     .unwrap_or_default();
 
     let mut assets: Vec<Arc<Asset>> = Vec::with_capacity(base_assets.len() + overlay_assets.len());
-    let mut asset_position: HashMap<&str, usize> = HashMap::new();
+    let mut asset_position: FastMap<&str, usize> = FastMap::default();
     for asset in base_assets.iter().chain(overlay_assets) {
         match asset_position.get(asset.rel.as_str()) {
             Some(&i) => assets[i] = Arc::clone(asset),
@@ -371,7 +373,7 @@ pub fn compose(
 }
 
 /// An error for an `exercises:` entry naming no exercise, with the closest ids.
-fn unknown_exercise(page: &SourcePage, id: &str, known: &HashMap<String, PageId>) -> Diagnostic {
+fn unknown_exercise(page: &SourcePage, id: &str, known: &FastMap<String, PageId>) -> Diagnostic {
     let line = page
         .front_text
         .lines()

@@ -7,7 +7,7 @@
 //! log gives the same answers, and renders its own otherwise. So sharing is
 //! exact, never a guess.
 
-use std::collections::HashMap;
+use crate::hashing::FastMap;
 use std::sync::{Arc, RwLock};
 
 use crate::compose::PageId;
@@ -77,7 +77,7 @@ type Entries = (Arc<SourcePage>, Vec<Entry>);
 /// another page while the entry exists.
 #[derive(Debug, Default)]
 pub struct BodyCache {
-    entries: RwLock<HashMap<Key, Entries>>,
+    entries: RwLock<FastMap<Key, Entries>>,
 }
 
 impl BodyCache {

@@ -5,7 +5,7 @@
 //! preview; here they become links relative to the output root (prefixed with
 //! [`ROOT_MARKER`]), and a target that does not exist is reported.
 
-use std::collections::HashMap;
+use crate::hashing::FastMap;
 
 use crate::compose::Site;
 use crate::content::SourcePage;
@@ -16,7 +16,7 @@ use crate::markdown::{LinkOutcome, ROOT_MARKER};
 /// same key resolve every link the same way, so bodies shared between them
 /// need not resolve their links again. Entries are combined by addition, as
 /// the page map has no order.
-pub(super) fn site_key(site: &Site, assets: &HashMap<&str, &str>) -> u64 {
+pub(super) fn site_key(site: &Site, assets: &FastMap<&str, &str>) -> u64 {
     use std::hash::{Hash, Hasher};
     let entry = |parts: &dyn Fn(&mut ahash::AHasher)| {
         let mut hasher = crate::hashing::fingerprint_hasher();
@@ -53,7 +53,7 @@ pub(super) fn site_key(site: &Site, assets: &HashMap<&str, &str>) -> u64 {
 /// Resolves `dest`, written in `page`, against `site`.
 pub(super) fn resolve(
     site: &Site,
-    assets: &HashMap<&str, &str>,
+    assets: &FastMap<&str, &str>,
     page: &SourcePage,
     dest: &str,
     is_image: bool,

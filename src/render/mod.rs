@@ -14,7 +14,9 @@ mod pages;
 mod print;
 mod values;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+
+use crate::hashing::FastMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -48,7 +50,7 @@ pub trait Sink: Sync {
 
 /// Pages of the last rendering of a version, by output path: fingerprint
 /// and bytes. A page whose fingerprint did not change is not rendered again.
-pub type PageMemo = HashMap<String, (u64, Arc<[u8]>)>;
+pub type PageMemo = FastMap<String, (u64, Arc<[u8]>)>;
 
 /// Which version is being rendered.
 #[derive(Debug, Clone)]
@@ -133,7 +135,7 @@ struct Shared<'a> {
     labels: BTreeMap<String, String>,
     site_value: Value,
     labels_value: Value,
-    assets: HashMap<&'a str, &'a str>,
+    assets: FastMap<&'a str, &'a str>,
     /// Front-matter strings of every page, by id (after variables).
     texts: Vec<PageStrings>,
     /// Every exercise widget, rendered once.
@@ -168,7 +170,7 @@ struct Outcome {
 type WidgetHtml = (String, String);
 
 /// Rendered exercise widgets by exercise id.
-type Widgets = HashMap<String, WidgetHtml>;
+type Widgets = FastMap<String, WidgetHtml>;
 
 /// Pages rendered and written per batch: bounds the memory held at once.
 const BATCH: usize = 512;
@@ -176,7 +178,7 @@ const BATCH: usize = 512;
 /// What [`prepare`] computes once per version before any page is rendered.
 struct Prepared<'a> {
     shared: Shared<'a>,
-    exercise_bodies: HashMap<PageId, Result<Arc<Body>, Vec<Diagnostic>>>,
+    exercise_bodies: FastMap<PageId, Result<Arc<Body>, Vec<Diagnostic>>>,
     variables: HashSet<String>,
     problems: Vec<Diagnostic>,
 }
@@ -207,7 +209,7 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
             .map(|a| (a.rel.as_str(), a.output.as_str()))
             .collect(),
         texts: Vec::new(),
-        widgets: Widgets::new(),
+        widgets: Widgets::default(),
         cache,
         links_key: 0,
     };
@@ -231,7 +233,7 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
         problems.append(&mut errors);
     }
 
-    let exercise_bodies: HashMap<PageId, Result<Arc<Body>, Vec<Diagnostic>>> = site
+    let exercise_bodies: FastMap<PageId, Result<Arc<Body>, Vec<Diagnostic>>> = site
         .exercises
         .par_iter()
         .map(|&id| (id, body::body_for(&shared, id)))
@@ -372,7 +374,8 @@ pub fn render_site(
         }
         None => None,
     };
-    let mut outcomes: HashMap<PageId, Outcome> = HashMap::with_capacity(published.len());
+    let mut outcomes: FastMap<PageId, Outcome> =
+        FastMap::with_capacity_and_hasher(published.len(), Default::default());
     let order: Vec<PageId> = site
         .reading_order
         .iter()
@@ -563,7 +566,7 @@ pub fn root_prefix(url: &str) -> String {
     "../".repeat(url.matches('/').count())
 }
 
-fn check_links(shared: &Shared, outcomes: &HashMap<PageId, Outcome>, diagnostics: &Diagnostics) {
+fn check_links(shared: &Shared, outcomes: &FastMap<PageId, Outcome>, diagnostics: &Diagnostics) {
     let report = |d: Diagnostic| {
         diagnostics.push(if shared.version.links_are_errors {
             d.promoted()
