@@ -14,9 +14,9 @@ use crate::compose::PageId;
 use crate::content::SourcePage;
 use crate::markdown::LinkOutcome;
 
-use super::Shared;
 use super::body::{Body, client_matches, lookup_variable};
 use super::links;
+use super::{PageStrings, Shared};
 
 /// Everything a body's rendering asked its version.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -78,6 +78,9 @@ type Entries = (Arc<SourcePage>, Vec<Entry>);
 #[derive(Debug, Default)]
 pub struct BodyCache {
     entries: RwLock<FastMap<Key, Entries>>,
+    /// Front-matter strings that looked up no variable, by source page and
+    /// French typography: the same in every version.
+    strings: RwLock<FastMap<(usize, bool), (Arc<SourcePage>, Arc<PageStrings>)>>,
 }
 
 impl BodyCache {
@@ -130,10 +133,38 @@ impl BodyCache {
             .push((dependencies, body));
     }
 
+    /// Front-matter strings of `page` that hold in every version.
+    pub(super) fn strings(&self, page: &Arc<SourcePage>, french: bool) -> Option<Arc<PageStrings>> {
+        let strings = self.strings.read().unwrap_or_else(|p| p.into_inner());
+        strings
+            .get(&(Arc::as_ptr(page) as usize, french))
+            .map(|(_, strings)| Arc::clone(strings))
+    }
+
+    /// Remembers front-matter strings that looked up no variable.
+    pub(super) fn insert_strings(
+        &self,
+        page: &Arc<SourcePage>,
+        french: bool,
+        strings: Arc<PageStrings>,
+    ) {
+        self.strings
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                (Arc::as_ptr(page) as usize, french),
+                (Arc::clone(page), strings),
+            );
+    }
+
     /// Forgets the bodies of source pages `keep` rejects (pages edited or
     /// deleted since), so a long preview session does not grow without end.
     pub fn retain_sources(&self, keep: impl Fn(&Arc<SourcePage>) -> bool) {
         self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (source, _)| keep(source));
+        self.strings
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, (source, _)| keep(source));

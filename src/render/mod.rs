@@ -137,7 +137,7 @@ struct Shared<'a> {
     labels_value: Value,
     assets: FastMap<&'a str, &'a str>,
     /// Front-matter strings of every page, by id (after variables).
-    texts: Vec<PageStrings>,
+    texts: Vec<Arc<PageStrings>>,
     /// Every exercise widget, rendered once.
     widgets: Widgets,
     /// Bodies shared with other versions.
@@ -217,16 +217,28 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
     let mut problems = Vec::new();
     let mut variables = HashSet::new();
     let published = published_pages(site);
-    let texts: Vec<(PageId, PageStrings, Vec<String>, Vec<Diagnostic>)> = published
+    let texts: Vec<(PageId, Arc<PageStrings>, Vec<String>, Vec<Diagnostic>)> = published
         .par_iter()
         .map(|&id| {
+            let page = &site.pages[id];
+            let french = version.french;
+            if let Some(strings) = cache.and_then(|c| c.strings(page, french)) {
+                return (id, strings, Vec::new(), Vec::new());
+            }
             let mut used = Vec::new();
             let mut errors = Vec::new();
-            let texts = body::page_strings(&shared, &site.pages[id], &mut used, &mut errors);
-            (id, texts, used, errors)
+            let strings = Arc::new(body::page_strings(&shared, page, &mut used, &mut errors));
+            // Strings that looked nothing up are the same in every version.
+            if let Some(cache) = cache
+                && used.is_empty()
+                && errors.is_empty()
+            {
+                cache.insert_strings(page, french, Arc::clone(&strings));
+            }
+            (id, strings, used, errors)
         })
         .collect();
-    shared.texts = vec![PageStrings::default(); site.pages.len()];
+    shared.texts = vec![Arc::new(PageStrings::default()); site.pages.len()];
     for (id, texts, used, mut errors) in texts {
         shared.texts[id] = texts;
         variables.extend(used);
@@ -357,6 +369,7 @@ pub fn render_site(
         theme.generation.hash(&mut hasher);
         hasher.finish()
     };
+    let lent = remember.then(|| pages::Lent::new(&shared));
     lap("front matter, exercises");
 
     // 3. Every page, in reading order and in batches: Markdown, template,
@@ -409,8 +422,8 @@ pub fn render_site(
                     };
                     let page = &site.pages[id];
                     let path = output_path(&page.url);
-                    let fingerprint = if remember {
-                        pages::fingerprint(shared, id, &body).map(|f| f ^ version_hash)
+                    let fingerprint = if let Some(lent) = &lent {
+                        pages::fingerprint(shared, lent, id, &body).map(|f| f ^ version_hash)
                     } else {
                         None
                     };

@@ -14,12 +14,57 @@ use super::body::{Body, Piece, pieces_of};
 use super::values::*;
 use super::{Shared, arc, output_path, root_prefix};
 
+/// What other pages lend the pages that show them (URL, title, duration,
+/// kind), hashed once per page and once per module for all fingerprints.
+pub(super) struct Lent {
+    /// By page id (0 for pages not published).
+    pages: Vec<u64>,
+    /// By module index: the module page and all its steps.
+    modules: Vec<u64>,
+}
+
+impl Lent {
+    pub(super) fn new(shared: &Shared) -> Lent {
+        use rayon::prelude::*;
+        use std::hash::{Hash, Hasher};
+        let site = shared.site;
+        let pages: Vec<u64> = (0..site.pages.len())
+            .into_par_iter()
+            .map(|target| {
+                let mut hasher = crate::hashing::fingerprint_hasher();
+                site.pages[target].url.hash(&mut hasher);
+                shared.texts[target].title.hash(&mut hasher);
+                site.pages[target].front.duration().hash(&mut hasher);
+                site.pages[target].kind.hash(&mut hasher);
+                hasher.finish()
+            })
+            .collect();
+        let modules = site
+            .modules
+            .iter()
+            .map(|module| {
+                let mut hasher = crate::hashing::fingerprint_hasher();
+                for id in std::iter::once(module.page).chain(module.steps.iter().copied()) {
+                    pages[id].hash(&mut hasher);
+                }
+                hasher.finish()
+            })
+            .collect();
+        Lent { pages, modules }
+    }
+}
+
 /// A fingerprint of everything page `id`'s HTML depends on besides the
 /// version-wide values: equal fingerprints, equal pages. It hashes what
 /// [`page_value`] reads (its source and body by identity, its strings, its
 /// neighbours' and module's titles and URLs, its clock time, the widgets it
 /// embeds) without building the value. `None` for pages never reused.
-pub(super) fn fingerprint(shared: &Shared, id: PageId, body: &Arc<Body>) -> Option<u64> {
+pub(super) fn fingerprint(
+    shared: &Shared,
+    lent: &Lent,
+    id: PageId,
+    body: &Arc<Body>,
+) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let site = shared.site;
     let page = &site.pages[id];
@@ -27,26 +72,19 @@ pub(super) fn fingerprint(shared: &Shared, id: PageId, body: &Arc<Body>) -> Opti
         return None;
     }
     let mut hasher = crate::hashing::fingerprint_hasher();
-    // What other pages lend this one: their URL, title and duration (an
-    // edit to a neighbour's body leaves this page as it is).
-    let mut link = |target: PageId| {
-        site.pages[target].url.hash(&mut hasher);
-        shared.texts[target].title.hash(&mut hasher);
-        site.pages[target].front.duration().hash(&mut hasher);
-        site.pages[target].kind.hash(&mut hasher);
-    };
+    // What other pages lend this one (an edit to a neighbour's body leaves
+    // this page as it is).
     let (prev, next) = site.neighbours(id);
-    prev.into_iter().chain(next).for_each(&mut link);
+    for target in prev.into_iter().chain(next) {
+        lent.pages[target].hash(&mut hasher);
+    }
     if let Some(index) = site.module_index_of(id) {
-        let module = &site.modules[index];
-        std::iter::once(module.page)
-            .chain(module.steps.iter().copied())
-            .for_each(&mut link);
+        lent.modules[index].hash(&mut hasher);
     }
     if let Front::Module(front) = &page.front {
         for exercise in &front.exercises {
             if let Some(&target) = site.exercise_by_id.get(exercise) {
-                link(target);
+                lent.pages[target].hash(&mut hasher);
             }
         }
     }
