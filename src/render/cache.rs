@@ -80,8 +80,11 @@ pub struct BodyCache {
     entries: RwLock<FastMap<Key, Entries>>,
     /// Front-matter strings that looked up no variable, by source page and
     /// French typography: the same in every version.
-    strings: RwLock<FastMap<(usize, bool), (Arc<SourcePage>, Arc<PageStrings>)>>,
+    strings: RwLock<FastMap<(usize, bool), SharedStrings>>,
 }
+
+/// A source page (kept alive: its address is the key) and its strings.
+type SharedStrings = (Arc<SourcePage>, Arc<PageStrings>);
 
 impl BodyCache {
     /// An empty cache.

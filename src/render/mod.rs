@@ -27,6 +27,7 @@ use crate::compose::{PageId, Site};
 use crate::config::Config;
 use crate::content::{Field, PageKind};
 use crate::error::{Diagnostic, Diagnostics};
+use crate::markdown::{AnchorCheck, LinkProblem};
 use crate::theme::Theme;
 pub use body::Body;
 pub use cache::BodyCache;
@@ -160,10 +161,63 @@ struct PageStrings {
     stages: Vec<String>,
 }
 
-/// What rendering one page leaves behind once it is written: its body
-/// (heading ids, anchors to check, link problems, variables used).
-struct Outcome {
-    body: Arc<Body>,
+/// What rendering one page leaves behind once it is written: heading ids,
+/// anchors to check, link problems, variables used. The body itself when it
+/// lives on anyway (in the cache, or for the uniqueness report); otherwise
+/// only those parts, so a large site's bodies are freed batch by batch.
+enum Outcome {
+    Kept(Arc<Body>),
+    Parts {
+        ids: HashSet<String>,
+        anchors: Vec<AnchorCheck>,
+        link_problems: Vec<LinkProblem>,
+        used: Vec<String>,
+    },
+}
+
+impl Outcome {
+    fn new(body: Arc<Body>, keep: bool) -> Outcome {
+        if keep {
+            return Outcome::Kept(body);
+        }
+        match Arc::try_unwrap(body) {
+            Ok(body) => Outcome::Parts {
+                ids: body.rendered.ids,
+                anchors: body.rendered.anchors,
+                link_problems: body.rendered.link_problems,
+                used: body.used,
+            },
+            Err(body) => Outcome::Kept(body),
+        }
+    }
+
+    fn ids(&self) -> &HashSet<String> {
+        match self {
+            Outcome::Kept(body) => &body.rendered.ids,
+            Outcome::Parts { ids, .. } => ids,
+        }
+    }
+
+    fn anchors(&self) -> &[AnchorCheck] {
+        match self {
+            Outcome::Kept(body) => &body.rendered.anchors,
+            Outcome::Parts { anchors, .. } => anchors,
+        }
+    }
+
+    fn link_problems(&self) -> &[LinkProblem] {
+        match self {
+            Outcome::Kept(body) => &body.rendered.link_problems,
+            Outcome::Parts { link_problems, .. } => link_problems,
+        }
+    }
+
+    fn used(&self) -> &[String] {
+        match self {
+            Outcome::Kept(body) => &body.used,
+            Outcome::Parts { used, .. } => used,
+        }
+    }
 }
 
 /// One exercise widget: (interactive, blank for print).
@@ -217,7 +271,8 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
     let mut problems = Vec::new();
     let mut variables = HashSet::new();
     let published = published_pages(site);
-    let texts: Vec<(PageId, Arc<PageStrings>, Vec<String>, Vec<Diagnostic>)> = published
+    type Strings = (PageId, Arc<PageStrings>, Vec<String>, Vec<Diagnostic>);
+    let texts: Vec<Strings> = published
         .par_iter()
         .map(|&id| {
             let page = &site.pages[id];
@@ -238,7 +293,10 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
             (id, strings, used, errors)
         })
         .collect();
-    shared.texts = vec![Arc::new(PageStrings::default()); site.pages.len()];
+    let unpublished = Arc::new(PageStrings::default());
+    shared.texts = (0..site.pages.len())
+        .map(|_| Arc::clone(&unpublished))
+        .collect();
     for (id, texts, used, mut errors) in texts {
         shared.texts[id] = texts;
         variables.extend(used);
@@ -452,7 +510,8 @@ pub fn render_site(
                     let print_body = (printing
                         && matches!(page.kind, PageKind::Module | PageKind::Step))
                     .then(|| pages::finish(shared, &body, print::PRINT_ROOT, true));
-                    Ok((memo, fresh, Outcome { body }, print_body))
+                    let keep = job.cache.is_some() || version.collect_texts;
+                    Ok((memo, fresh, Outcome::new(body, keep), print_body))
                 })();
                 (id, result)
             })
@@ -534,9 +593,9 @@ pub fn render_site(
     lap("other pages, static files");
 
     check_links(shared, &outcomes, diagnostics);
-    for (id, Outcome { body }) in outcomes {
-        summary.variables.extend(body.used.iter().cloned());
-        if version.collect_texts {
+    for (id, outcome) in outcomes {
+        summary.variables.extend(outcome.used().iter().cloned());
+        if let (true, Outcome::Kept(body)) = (version.collect_texts, outcome) {
             summary.texts.insert(
                 site.pages[id].url.clone(),
                 PageText {
@@ -589,19 +648,19 @@ fn check_links(shared: &Shared, outcomes: &FastMap<PageId, Outcome>, diagnostics
     };
     for (&id, outcome) in outcomes {
         let page = &shared.site.pages[id];
-        for problem in &outcome.body.rendered.link_problems {
+        for problem in outcome.link_problems() {
             report(
                 Diagnostic::warning(&page.file, problem.message.clone())
                     .at(problem.line, problem.column)
                     .with_help(problem.help.clone()),
             );
         }
-        for check in &outcome.body.rendered.anchors {
+        for check in outcome.anchors() {
             let target = check.target.unwrap_or(id);
             let Some(target_outcome) = outcomes.get(&target) else {
                 continue;
             };
-            let ids = &target_outcome.body.rendered.ids;
+            let ids = target_outcome.ids();
             if !ids.contains(&check.anchor) {
                 let mut known: Vec<&str> = ids.iter().map(String::as_str).collect();
                 known.sort_unstable();
