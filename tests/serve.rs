@@ -115,12 +115,15 @@ fn wait_for(
 }
 
 fn without_live_script(body: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(body);
-    text.replace(
-        "<script src=\"/__atelier/livereload.js\" defer></script>",
-        "",
-    )
-    .into_bytes()
+    let text = String::from_utf8_lossy(body).into_owned();
+    let start = "<script src=\"/__atelier/livereload.js\"";
+    match text.find(start) {
+        Some(at) => match text[at..].find("</script>") {
+            Some(end) => format!("{}{}", &text[..at], &text[at + end + 9..]).into_bytes(),
+            None => text.into_bytes(),
+        },
+        None => text.into_bytes(),
+    }
 }
 
 fn project() -> Fixture {

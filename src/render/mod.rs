@@ -118,7 +118,8 @@ pub struct RenderJob<'a> {
     pub cache: Option<&'a BodyCache>,
     /// The last rendering of this version (preview server), to reuse pages.
     pub previous: Option<&'a PageMemo>,
-    /// Keep fingerprints and bytes of the pages in the summary's `memo`.
+    /// Keep fingerprints and bytes of the pages in the summary's `memo`
+    /// (the preview server's): those pages go there instead of the sink.
     pub remember: bool,
     /// Write the print page with the others. The preview server leaves it
     /// out of rebuilds and renders it when asked ([`render_print`]): it holds
@@ -503,10 +504,16 @@ pub fn render_site(
                             Arc::from(html.map_err(|d| vec![d])?)
                         }
                     };
-                    sink.write_shared(&path, Arc::clone(&bytes)).map_err(|e| {
-                        vec![Diagnostic::general(format!("cannot write {path}: {e}"))]
-                    })?;
-                    let memo = fingerprint.map(|f| (path, f, bytes));
+                    // A remembered page is served from the memo, not the sink.
+                    let memo = match fingerprint {
+                        Some(fingerprint) => Some((path, fingerprint, bytes)),
+                        None => {
+                            sink.write_shared(&path, bytes).map_err(|e| {
+                                vec![Diagnostic::general(format!("cannot write {path}: {e}"))]
+                            })?;
+                            None
+                        }
+                    };
                     let print_body = (printing
                         && matches!(page.kind, PageKind::Module | PageKind::Step))
                     .then(|| pages::finish(shared, &body, print::PRINT_ROOT, true));

@@ -41,11 +41,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{
     Receiver, RecvTimeoutError, SyncSender, TrySendError, channel, sync_channel,
 };
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::state::{LiveState, Snapshot, errors_json};
+use super::state::{LiveState, Snapshot, build_id, errors_json};
 
 /// Threads computing answers.
 pub const WORKERS: usize = 8;
@@ -76,7 +76,12 @@ const MAX_IGNORED_BODY: u64 = 64 * 1024;
 pub const HASHED_MAX: usize = 1024 * 1024;
 
 /// The tag injected into every HTML page served.
-const LIVE_SCRIPT_TAG: &str = r#"<script src="/__atelier/livereload.js" defer></script>"#;
+/// The injected tag names the build the page comes from: a tab that missed
+/// an event while it was loading sees, at its first `hello`, that the server
+/// has moved on, and reloads.
+fn live_script_tag(build: &str) -> String {
+    format!(r#"<script src="/__atelier/livereload.js" data-build="{build}" defer></script>"#)
+}
 /// The client script, served at `/__atelier/livereload.js`.
 const LIVERELOAD_JS: &str = include_str!("livereload.js");
 const EVENTS_PATH: &str = "/__atelier/events";
@@ -547,24 +552,6 @@ fn http_date(time: SystemTime) -> String {
     format!("{weekday}, {day:02} {month_name} {year} {hour:02}:{minute:02}:{second:02} GMT")
 }
 
-/// Names one build of one server process.
-fn build_id(generation: u64) -> String {
-    format!("{}-{generation}", instance_id())
-}
-
-/// Tells this server process apart from a restarted one (in `hello`
-/// events and in the ETags of large files).
-fn instance_id() -> &'static str {
-    static ID: OnceLock<String> = OnceLock::new();
-    ID.get_or_init(|| {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        format!("{:x}{:x}", std::process::id(), nanos)
-    })
-}
-
 /// Work for the pool: what to answer, and where to send the answer.
 struct Job {
     method: String,
@@ -747,7 +734,7 @@ fn answer(method: &str, url: &str, if_none_match: Option<&str>, state: &LiveStat
             };
             let kind = content_type(&key);
             let body = if is_html(&key) {
-                Body::Owned(inject_live_script(&bytes))
+                Body::Owned(inject_live_script(&bytes, snapshot.generation))
             } else {
                 Body::Shared(bytes)
             };
@@ -793,7 +780,7 @@ fn not_found(rel: &str, snapshot: &Snapshot) -> Reply {
         Some(page) => Reply::new(
             404,
             "text/html; charset=utf-8",
-            Body::Owned(inject_live_script(&page)),
+            Body::Owned(inject_live_script(&page, snapshot.generation)),
         ),
         None => Reply::text(404, "404 Not Found\n"),
     }
@@ -927,15 +914,16 @@ fn content_type(key: &str) -> &'static str {
 
 /// The page with the live script just before its last `</body>` (or at the
 /// end when there is none).
-fn inject_live_script(html: &[u8]) -> Vec<u8> {
+fn inject_live_script(html: &[u8], generation: u64) -> Vec<u8> {
     const CLOSE: &[u8] = b"</body";
     let at = html
         .windows(CLOSE.len())
         .rposition(|w| w.eq_ignore_ascii_case(CLOSE))
         .unwrap_or(html.len());
-    let mut out = Vec::with_capacity(html.len() + LIVE_SCRIPT_TAG.len());
+    let tag = live_script_tag(&build_id(generation));
+    let mut out = Vec::with_capacity(html.len() + tag.len());
     out.extend_from_slice(&html[..at]);
-    out.extend_from_slice(LIVE_SCRIPT_TAG.as_bytes());
+    out.extend_from_slice(tag.as_bytes());
     out.extend_from_slice(&html[at..]);
     out
 }
@@ -1080,16 +1068,14 @@ mod tests {
 
     #[test]
     fn script_goes_before_the_last_body_close() {
-        let out = inject_live_script(b"<html><BODY>x</Body></html>");
+        let tag = live_script_tag(&build_id(3));
+        let out = inject_live_script(b"<html><BODY>x</Body></html>", 3);
         assert_eq!(
             String::from_utf8_lossy(&out),
-            format!("<html><BODY>x{LIVE_SCRIPT_TAG}</Body></html>")
+            format!("<html><BODY>x{tag}</Body></html>")
         );
-        let out = inject_live_script(b"<p>no body");
-        assert_eq!(
-            String::from_utf8_lossy(&out),
-            format!("<p>no body{LIVE_SCRIPT_TAG}")
-        );
+        let out = inject_live_script(b"<p>no body", 3);
+        assert_eq!(String::from_utf8_lossy(&out), format!("<p>no body{tag}"));
     }
 
     #[test]
@@ -1250,6 +1236,6 @@ mod tests {
         assert!(body("/clients/a/nope/").starts_with("clients/a/404.html"));
         assert!(body("/clients/b/nope/").starts_with("404.html"));
         assert!(body("/_facilitator/nope").starts_with("404.html"));
-        assert!(body("/nope").contains(LIVE_SCRIPT_TAG));
+        assert!(body("/nope").contains("/__atelier/livereload.js\" data-build="));
     }
 }

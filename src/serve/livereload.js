@@ -40,7 +40,10 @@
   var retryDelay = RETRY_MIN_MS;
   var retryTimer = null;
   var sawHello = false;
-  var knownBuild = null;   // the build this page was served from, once known
+  // The build this page was served from: a `hello` naming another one means
+  // an event was missed while the page loaded, so the page is stale.
+  var script = document.currentScript;
+  var knownBuild = (script && script.getAttribute('data-build')) || null;
   var lastHello = null;    // what a newly opened tab is told ({errors, build})
 
   function parse(text) {
@@ -80,6 +83,8 @@
         return;
       }
       if (build) knownBuild = build;
+      // Connected and current: tools (and tests) can wait for this.
+      document.documentElement.setAttribute('data-atelier-live', 'connected');
       var errors = errorsOf(data);
       if (errors.length) showOverlay(errors);
       else hideOverlay();
@@ -87,8 +92,8 @@
       if (concernsThisPage(data)) location.reload();
     } else if (type === 'css') {
       if (!concernsThisPage(data)) return;
-      // The build changed without a reload: adopt the next hello's build.
-      knownBuild = null;
+      // Only stylesheets changed: once swapped, the page is that build.
+      knownBuild = (data && data.build) || null;
       hideOverlay();
       swapStylesheets();
     } else if (type === 'error') {
@@ -103,7 +108,7 @@
     } else if (type === 'error') {
       lastHello = { errors: errorsOf(data), build: lastHello ? lastHello.build : null };
     } else {
-      lastHello = { errors: [], build: null };
+      lastHello = { errors: [], build: (data && data.build) || null };
     }
   }
 

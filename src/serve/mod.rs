@@ -191,6 +191,7 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
                 if options.verbose {
                     report_rebuild(&report, options, &say);
                 }
+                session.forget_unused();
             }
             Err(problems) => {
                 print_errors(&problems);

@@ -221,7 +221,7 @@ pub struct Session {
     loaded: Loaded,
     segments: Arc<content::Segments>,
     cache: Arc<BodyCache>,
-    memos: HashMap<String, PageMemo>,
+    memos: HashMap<String, Arc<PageMemo>>,
     /// Render print pages with the other pages (after the theme or the
     /// configuration changed, so their templates are checked at once), not
     /// when first asked for.
@@ -444,6 +444,7 @@ impl Session {
                     continue;
                 }
             };
+            timings.push(("  compose".to_string(), phase.elapsed()));
             let options = BuildOptions {
                 facilitator: *facilitator,
                 drafts: false,
@@ -463,14 +464,16 @@ impl Session {
                 version: &version,
                 static_files: &static_files,
                 cache: Some(&self.cache),
-                previous: self.memos.get(prefix),
+                previous: self.memos.get(prefix).map(|memo| &**memo),
                 remember: true,
                 print: self.eager_print,
             };
             match render::render_site(&job, &sink, &diagnostics) {
                 Ok(summary) => {
+                    let memo = Arc::new(summary.memo);
                     let mut layer = Layer {
                         files: sink.files.into_inner().unwrap_or_else(|p| p.into_inner()),
+                        pages: Arc::clone(&memo),
                         lazy: FastMap::default(),
                     };
                     if !self.eager_print {
@@ -487,13 +490,14 @@ impl Session {
                         );
                     }
                     snapshot.set_layer(prefix, Arc::new(layer));
+                    timings.push(("  layer".to_string(), phase.elapsed()));
                     timings.push((format!("version {label}"), phase.elapsed()));
                     for (name, time) in &summary.timings {
                         timings.push((format!("  {name}"), *time));
                     }
                     rendered += summary.rendered;
                     pages += summary.pages;
-                    memos.insert(prefix.clone(), summary.memo);
+                    memos.insert(prefix.clone(), memo);
                 }
                 Err(mut errors) => problems.append(&mut errors),
             }
@@ -506,14 +510,6 @@ impl Session {
         if group != Group::Participant {
             self.eager_print = false;
         }
-        let live: HashSet<usize> = loaded
-            .pages
-            .iter()
-            .chain(loaded.clients.iter().flat_map(|c| c.pages.iter()))
-            .map(|p| Arc::as_ptr(p) as usize)
-            .collect();
-        self.cache
-            .retain_sources(|source| live.contains(&(Arc::as_ptr(source) as usize)));
         let report = RebuildReport {
             millis: started.elapsed().as_secs_f64() * 1000.0,
             rendered,
@@ -522,6 +518,21 @@ impl Session {
             timings,
         };
         Ok((snapshot, versions, report))
+    }
+
+    /// Drops cached work for source pages that no longer exist (edited or
+    /// deleted), so a long session does not grow without end. Called once
+    /// the rebuild is published: it is not on the way to the reload.
+    pub fn forget_unused(&self) {
+        let live: crate::hashing::FastSet<usize> = self
+            .loaded
+            .pages
+            .iter()
+            .chain(self.loaded.clients.iter().flat_map(|c| c.pages.iter()))
+            .map(|p| Arc::as_ptr(p) as usize)
+            .collect();
+        self.cache
+            .retain_sources(|source| live.contains(&(Arc::as_ptr(source) as usize)));
     }
 
     /// Errors as the browser overlay shows them, with their source line.

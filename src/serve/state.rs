@@ -6,6 +6,7 @@
 //! keeps the previous snapshot and publishes the errors instead.
 
 use crate::hashing::FastMap;
+use crate::render::PageMemo;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -15,13 +16,20 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 pub struct Layer {
     /// File bytes by path (no leading `/`).
     pub files: FastMap<String, Arc<[u8]>>,
+    /// Content pages as the rendering remembered them (shared with the next
+    /// rebuild, which reuses the unchanged ones).
+    pub pages: Arc<PageMemo>,
     /// Files rendered only when first asked for (print pages).
     pub lazy: FastMap<String, Arc<LazyFile>>,
 }
 
 impl Layer {
     fn contains(&self, rel: &str) -> bool {
-        self.files.contains_key(rel) || self.lazy.contains_key(rel)
+        self.files.contains_key(rel) || self.pages.contains_key(rel) || self.lazy.contains_key(rel)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.pages.is_empty() && self.lazy.is_empty()
     }
 
     fn has_folder(&self, folder: &str) -> bool {
@@ -29,8 +37,19 @@ impl Layer {
             || self
                 .files
                 .keys()
+                .chain(self.pages.keys())
                 .chain(self.lazy.keys())
                 .any(|k| k.starts_with(folder))
+    }
+
+    fn file(&self, rel: &str) -> Option<Result<Arc<[u8]>, String>> {
+        if let Some(bytes) = self.files.get(rel) {
+            return Some(Ok(Arc::clone(bytes)));
+        }
+        if let Some((_, bytes)) = self.pages.get(rel) {
+            return Some(Ok(Arc::clone(bytes)));
+        }
+        self.lazy.get(rel).map(|lazy| lazy.get())
     }
 }
 
@@ -66,7 +85,7 @@ impl Snapshot {
             "",
             Arc::new(Layer {
                 files: files.into_iter().collect(),
-                lazy: FastMap::default(),
+                ..Layer::default()
             }),
         );
         snapshot
@@ -106,9 +125,7 @@ impl Snapshot {
         self.layers.iter().any(
             |(prefix, layer)| match folder.strip_prefix(prefix.as_str()) {
                 Some(inside) => layer.has_folder(inside),
-                None => {
-                    prefix.starts_with(folder) && !(layer.files.is_empty() && layer.lazy.is_empty())
-                }
+                None => prefix.starts_with(folder) && !layer.is_empty(),
             },
         )
     }
@@ -117,10 +134,7 @@ impl Snapshot {
     /// when rendering it failed.
     pub fn file(&self, key: &str) -> Option<Result<Arc<[u8]>, String>> {
         let (layer, rel) = self.locate(key)?;
-        match layer.files.get(rel) {
-            Some(bytes) => Some(Ok(Arc::clone(bytes))),
-            None => layer.lazy.get(rel).map(|lazy| lazy.get()),
-        }
+        layer.file(rel)
     }
 }
 
@@ -256,11 +270,13 @@ impl LiveState {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        let build = build_id(self.current().generation);
         let data = match scope {
-            Scope::All => "{}".to_string(),
-            Scope::Only(prefix) => serde_json::json!({ "only": prefix }).to_string(),
-            Scope::Except(prefix) => serde_json::json!({ "except": prefix }).to_string(),
-        };
+            Scope::All => serde_json::json!({ "build": build }),
+            Scope::Only(prefix) => serde_json::json!({ "only": prefix, "build": build }),
+            Scope::Except(prefix) => serde_json::json!({ "except": prefix, "build": build }),
+        }
+        .to_string();
         let event = match change {
             Change::Css => "css",
             Change::Reload => "reload",
@@ -301,6 +317,25 @@ impl LiveState {
     }
 }
 
+/// Names one build of one server process (in events and in the pages'
+/// live-reload tag).
+pub fn build_id(generation: u64) -> String {
+    format!("{}-{generation}", instance_id())
+}
+
+/// Tells this server process apart from a restarted one (in `hello`
+/// events and in the ETags of large files).
+pub fn instance_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("{:x}{:x}", std::process::id(), nanos)
+    })
+}
+
 /// `{"errors":[{"location":…,"message":…,"source":…}]}` for the overlay.
 pub fn errors_json(errors: &[OverlayError]) -> String {
     let items: Vec<serde_json::Value> = errors
@@ -328,8 +363,11 @@ mod tests {
         drop(b);
         state.publish(Snapshot::default(), Vec::new(), Change::Css);
         assert_eq!(
-            a.try_recv().ok().as_deref(),
-            Some("event: css\ndata: {}\n\n")
+            a.try_recv().ok(),
+            Some(format!(
+                "event: css\ndata: {{\"build\":\"{}\"}}\n\n",
+                build_id(0)
+            ))
         );
         assert_eq!(state.subscriber_count(), 1);
         let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -376,8 +414,11 @@ mod tests {
             Scope::Only("_facilitator/".into()),
         );
         assert_eq!(
-            a.try_recv().ok().as_deref(),
-            Some("event: reload\ndata: {\"only\":\"_facilitator/\"}\n\n")
+            a.try_recv().ok(),
+            Some(format!(
+                "event: reload\ndata: {{\"build\":\"{}\",\"only\":\"_facilitator/\"}}\n\n",
+                build_id(0)
+            ))
         );
     }
 }

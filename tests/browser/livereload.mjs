@@ -178,6 +178,9 @@ async function checkContentEdit(t) {
   const elapsed = Date.now() - started;
   const marker = await page.evaluate(() => window.__marker);
   expect(marker === undefined, `window.__marker is ${marker} after the update: the page changed without reloading`);
+  // The reloaded page hears its first `hello` before the next edit is made.
+  await poll(page, () => document.documentElement.getAttribute('data-atelier-live') === 'connected', null, UPDATE_MS, async () =>
+    'the reloaded tab never said it was connected to the event stream');
   return `new sentence shown after ${elapsed} ms, window.__marker gone (the tab reloaded)`;
 }
 
@@ -303,6 +306,34 @@ async function checkTwoTabs(t) {
   return `one shared event stream; both reloaded: ${results.map((r) => r.value).join(', ')}`;
 }
 
+async function checkStaleTab(t) {
+  // A tab whose page comes from an older build (it missed the event while
+  // loading) must reload at its first `hello`. Its own browser context, so it
+  // opens its own stream instead of sharing the others'.
+  const context = await t.session.context.browser().newContext({ viewport: VIEWPORT });
+  try {
+    const page = await context.newPage();
+    let served = 0;
+    await page.route(`${t.session.origin}/${MODULE_PAGE}`, async (route) => {
+      served++;
+      if (served > 1) return route.continue();
+      const response = await route.fetch();
+      const html = (await response.text()).replace(/data-build="[^"]*"/u, 'data-build="older-build"');
+      return route.fulfill({ response, body: html });
+    });
+    await page.goto(`${t.session.origin}/${MODULE_PAGE}`);
+    await poll(page, () => {
+      const tag = document.querySelector('script[src="/__atelier/livereload.js"]');
+      return !!tag && tag.getAttribute('data-build') !== 'older-build'
+        && document.documentElement.getAttribute('data-atelier-live') === 'connected';
+    }, null, UPDATE_MS, async () => `the stale tab did not reload (${served} page loads)`);
+    expect(served === 2, `the page was loaded ${served} times, expected 2 (stale, then current)`);
+    return 'a page from an older build reloaded once at its first hello';
+  } finally {
+    await context.close();
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Runner
 
@@ -340,6 +371,7 @@ async function main() {
     ['broken front matter shows the error overlay', checkBrokenFile],
     ['fixed file removes the overlay', checkFixedFile],
     ['two tabs share one stream and both update', checkTwoTabs],
+    ['a tab from an older build reloads', checkStaleTab],
   ];
 
   let passed = 0;
