@@ -9,16 +9,23 @@ pub fn escape(text: &str) -> String {
 
 /// Appends `text`, escaped for HTML content and double-quoted attributes.
 pub fn escape_into(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    // Runs without special characters are copied whole (they are ASCII
+    // bytes, so every cut is on a character boundary).
+    let mut start = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[start..index]);
+        out.push_str(entity);
+        start = index + 1;
     }
+    out.push_str(&text[start..]);
 }
 
 /// Decodes `%XX` escapes of a URL path or fragment; `None` when an escape is
@@ -68,5 +75,8 @@ mod tests {
             super::escape(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
+        assert_eq!(super::escape("été < ñ & 日本"), "été &lt; ñ &amp; 日本");
+        assert_eq!(super::escape(""), "");
+        assert_eq!(super::escape("plain"), "plain");
     }
 }

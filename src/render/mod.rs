@@ -144,6 +144,10 @@ struct Shared<'a> {
     widgets: Widgets,
     /// Bodies shared with other versions.
     cache: Option<&'a BodyCache>,
+    /// The last rendering of this version (preview server).
+    previous: Option<&'a PageMemo>,
+    /// Renderings are remembered (preview server): fingerprint them.
+    remember: bool,
     /// Identity of everything a link can resolve to in this version (see
     /// [`links::site_key`]): a body whose links were resolved in a version
     /// with the same key resolves them the same way here.
@@ -266,6 +270,8 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
         texts: Vec::new(),
         widgets: Widgets::default(),
         cache,
+        previous: job.previous,
+        remember: job.remember,
         links_key: 0,
     };
     shared.links_key = links::site_key(site, &shared.assets);
@@ -492,16 +498,19 @@ pub fn render_site(
                         }
                         _ => None,
                     };
-                    let fresh = reused.is_none();
+                    let mut fresh = reused.is_none();
+                    let mut fingerprint = fingerprint;
                     let bytes: Arc<[u8]> = match reused {
                         Some(bytes) => bytes,
+                        None if page.kind == PageKind::Landing => {
+                            let landing =
+                                pages::render_landing(shared, Some(&body)).map_err(|d| vec![d])?;
+                            fresh = landing.fresh;
+                            fingerprint = landing.fingerprint;
+                            landing.bytes
+                        }
                         None => {
-                            let html = if page.kind == PageKind::Landing {
-                                pages::render_landing(shared, Some(&body)).map(String::into_bytes)
-                            } else {
-                                pages::render_page(shared, id, &body)
-                            };
-                            Arc::from(html.map_err(|d| vec![d])?)
+                            Arc::from(pages::render_page(shared, id, &body).map_err(|d| vec![d])?)
                         }
                     };
                     // A remembered page is served from the memo, not the sink.
@@ -551,27 +560,37 @@ pub fn render_site(
     }
     lap("pages");
 
-    // 4. Pages that are not content files.
-    if site.landing.is_none() {
-        match pages::render_landing(shared, None)
-            .and_then(|html| write("index.html", html.as_bytes()))
-        {
-            Ok(()) => summary.pages += 1,
+    // 4. Pages that are not content files (the exercise list is always
+    //    written: the theme's navigation links to it).
+    type RenderSpecial = fn(&Shared) -> Result<pages::Special, Diagnostic>;
+    let specials: [(&str, RenderSpecial); 3] = [
+        ("index.html", |shared| pages::render_landing(shared, None)),
+        ("exercises/index.html", pages::render_exercise_list),
+        ("404.html", pages::render_not_found),
+    ];
+    for (path, render) in specials {
+        if path == "index.html" && site.landing.is_some() {
+            continue;
+        }
+        let special = render(shared).and_then(|special| match special.fingerprint {
+            Some(fingerprint) => {
+                summary
+                    .memo
+                    .insert(path.to_string(), (fingerprint, special.bytes));
+                Ok(special.fresh)
+            }
+            None => sink
+                .write_shared(path, special.bytes)
+                .map(|()| true)
+                .map_err(|e| Diagnostic::general(format!("cannot write {path}: {e}"))),
+        });
+        match special {
+            Ok(fresh) => {
+                summary.pages += 1;
+                summary.rendered += usize::from(fresh);
+            }
             Err(d) => problems.push(d),
         }
-    }
-    // Always written: the theme's navigation links to it.
-    {
-        match pages::render_exercise_list(shared)
-            .and_then(|html| write("exercises/index.html", html.as_bytes()))
-        {
-            Ok(()) => summary.pages += 1,
-            Err(d) => problems.push(d),
-        }
-    }
-    match pages::render_not_found(shared).and_then(|html| write("404.html", html.as_bytes())) {
-        Ok(()) => summary.pages += 1,
-        Err(d) => problems.push(d),
     }
     if let Err(d) = write("sitemap.xml", sitemap(shared).as_bytes()) {
         problems.push(d);
@@ -709,13 +728,14 @@ fn sitemap(shared: &Shared) -> String {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
+    xml.reserve(urls.iter().map(|u| u.len() + 40).sum());
     for url in urls {
-        let loc = match base {
-            Some(base) => format!("{base}/{url}"),
-            None => url.to_string(),
-        };
         xml.push_str("  <url><loc>");
-        crate::html::escape_into(&loc, &mut xml);
+        if let Some(base) = base {
+            crate::html::escape_into(base, &mut xml);
+            xml.push('/');
+        }
+        crate::html::escape_into(url, &mut xml);
         xml.push_str("</loc></url>\n");
     }
     xml.push_str("</urlset>\n");

@@ -258,7 +258,7 @@ pub(super) fn render_page(shared: &Shared, id: PageId, body: &Body) -> Result<Ve
     Ok(html)
 }
 
-pub(super) fn render_landing(shared: &Shared, body: Option<&Body>) -> Result<String, Diagnostic> {
+pub(super) fn render_landing(shared: &Shared, body: Option<&Body>) -> Result<Special, Diagnostic> {
     let site = shared.site;
     let page = match site.landing {
         Some(id) => match body {
@@ -317,11 +317,89 @@ pub(super) fn render_landing(shared: &Shared, body: Option<&Body>) -> Result<Str
         })
         .filter(|t| shared.theme.has_template(t))
         .unwrap_or_else(|| "index.html".into());
-    shared.theme.tera.render(&template, &context).map_err(|e| {
-        shared
-            .theme
-            .render_error(&e, Path::new("content/_index.md"))
+    render_special(
+        shared,
+        "index.html",
+        &template,
+        &context,
+        &["page", "agenda", "arc_svg", "modules", "exercises"],
+        Path::new("content/_index.md"),
+    )
+}
+
+/// A page that is not a content page (landing, exercise list, 404), as
+/// rendered or reused.
+pub(super) struct Special {
+    /// The HTML.
+    pub bytes: Arc<[u8]>,
+    /// The fingerprint of its context, when renderings are remembered.
+    pub fingerprint: Option<u64>,
+    /// Rendered now (not reused from the last rendering).
+    pub fresh: bool,
+}
+
+/// Keys every page context has (see [`base_context`]).
+const BASE_KEYS: [&str; 4] = ["site", "t", "lang", "root"];
+
+/// Renders `template` with `context` as the page at `path`, or, in the
+/// preview server, reuses its last rendering when every value of the
+/// context (`keys` and the base keys) serializes the same: the template
+/// sees nothing else, so the page is the same.
+fn render_special(
+    shared: &Shared,
+    path: &str,
+    template: &str,
+    context: &Context,
+    keys: &[&str],
+    source: &Path,
+) -> Result<Special, Diagnostic> {
+    let fingerprint = shared.remember.then(|| {
+        use std::hash::{Hash, Hasher};
+        let mut writer = HashWriter(crate::hashing::fingerprint_hasher());
+        shared.theme.generation.hash(&mut writer.0);
+        template.hash(&mut writer.0);
+        for key in BASE_KEYS.iter().chain(keys) {
+            key.hash(&mut writer.0);
+            if let Some(value) = context.get(key) {
+                // Writing into a hasher cannot fail.
+                let _ = serde_json::to_writer(&mut writer, value);
+            }
+        }
+        writer.0.finish()
+    });
+    if let (Some(now), Some(previous)) = (fingerprint, shared.previous)
+        && let Some((before, bytes)) = previous.get(path)
+        && *before == now
+    {
+        return Ok(Special {
+            bytes: Arc::clone(bytes),
+            fingerprint,
+            fresh: false,
+        });
+    }
+    let html = shared
+        .theme
+        .tera
+        .render(template, context)
+        .map_err(|e| shared.theme.render_error(&e, source))?;
+    Ok(Special {
+        bytes: Arc::from(html.into_bytes()),
+        fingerprint,
+        fresh: true,
     })
+}
+
+/// Feeds serialized values straight into a hasher.
+struct HashWriter(ahash::AHasher);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        std::hash::Hasher::write(&mut self.0, bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn exercise_cards(shared: &Shared) -> Vec<ExerciseCard> {
@@ -367,25 +445,24 @@ pub(super) fn special_page(
     }
 }
 
-pub(super) fn render_exercise_list(shared: &Shared) -> Result<String, Diagnostic> {
+pub(super) fn render_exercise_list(shared: &Shared) -> Result<Special, Diagnostic> {
     let mut context = base_context(shared, "../");
     context.insert(
         "page",
         &special_page(shared, "exercises", "exercises", "Exercises", "exercises/"),
     );
     context.insert("exercises", &exercise_cards(shared));
-    shared
-        .theme
-        .tera
-        .render("exercises.html", &context)
-        .map_err(|e| {
-            shared
-                .theme
-                .render_error(&e, Path::new("exercises/index.html"))
-        })
+    render_special(
+        shared,
+        "exercises/index.html",
+        "exercises.html",
+        &context,
+        &["page", "exercises"],
+        Path::new("exercises/index.html"),
+    )
 }
 
-pub(super) fn render_not_found(shared: &Shared) -> Result<String, Diagnostic> {
+pub(super) fn render_not_found(shared: &Shared) -> Result<Special, Diagnostic> {
     // Hosts serve 404.html at any depth: absolute links when the address is known.
     let root = shared
         .version
@@ -404,11 +481,14 @@ pub(super) fn render_not_found(shared: &Shared) -> Result<String, Diagnostic> {
     page.href = "404.html".into();
     page.permalink = None;
     context.insert("page", &page);
-    shared
-        .theme
-        .tera
-        .render("404.html", &context)
-        .map_err(|e| shared.theme.render_error(&e, Path::new("404.html")))
+    render_special(
+        shared,
+        "404.html",
+        "404.html",
+        &context,
+        &["page"],
+        Path::new("404.html"),
+    )
 }
 
 pub(super) fn exercise_value(shared: &Shared, id: PageId, body: &Rendered) -> ExerciseValue {
