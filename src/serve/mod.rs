@@ -89,6 +89,10 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
         }
     };
 
+    // Watching starts before the first request is answered: an edit made as
+    // soon as a page is open is never missed.
+    let mut watcher = watch::Watcher::start(&root)
+        .map_err(|e| Error::Usage(format!("cannot watch {}: {e}", root.display())))?;
     let served = Arc::clone(&state);
     std::thread::Builder::new()
         .name("atelier-http".into())
@@ -122,8 +126,6 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
             .spawn();
     }
 
-    let mut watcher = watch::Watcher::start(&root)
-        .map_err(|e| Error::Usage(format!("cannot watch {}: {e}", root.display())))?;
     while let Some(paths) = watcher.next_batch() {
         let Some(changes) = Changes::classify(&root, &paths) else {
             continue;
