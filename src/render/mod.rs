@@ -463,7 +463,9 @@ pub fn render_site(
         .chain(site.exercises.iter().copied())
         .collect();
     let printing = print.is_some();
-    for batch in order.chunks(BATCH) {
+    // The preview server holds every page in memory anyway: one batch.
+    let batch_size = if remember { order.len().max(1) } else { BATCH };
+    for batch in order.chunks(batch_size) {
         type Rendered = (
             PageId,
             Result<
