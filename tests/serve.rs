@@ -266,6 +266,28 @@ fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
     let scope = expect_facilitator_event(&stream, "reload");
     assert!(scope.contains("_facilitator/"), "{scope}");
 
+    // A module folder moved out of content/ in one rename leaves the site.
+    f.write(
+        "content/modules/05-dossier/_index.md",
+        &page("title: Dossier\nduration: 20 min", "Un dossier."),
+    );
+    f.write(
+        "content/modules/05-dossier/01-etape.md",
+        &page("title: Étape\nduration: 10 min", "Une étape."),
+    );
+    expect_event(&stream, "reload");
+    let (status, _) = get(port, "/modules/dossier/etape/");
+    assert_eq!(status, 200);
+    std::fs::rename(
+        f.path("content/modules/05-dossier"),
+        f.path("dossier-sorti"),
+    )
+    .expect("move the folder out");
+    expect_event(&stream, "reload");
+    let (status, _) = get(port, "/modules/dossier/etape/");
+    assert_eq!(status, 404, "a moved-out folder's pages are gone");
+    expect_facilitator_event(&stream, "reload");
+
     // The served site equals a clean build, version by version.
     f.run(&["build", "--out", "built"]).expect(0);
     f.run(&["build", "--facilitator", "--out", "built-facilitator"])

@@ -348,6 +348,10 @@ impl Session {
                 Some(index) if is_plain_file && rel.ends_with(".md") => {
                     replacements.push((index, rel))
                 }
+                // A file that came and went between two looks (the
+                // temporary file of an atomic save, `sed -i`'s): nothing
+                // to read, nothing the site had.
+                None if path.symlink_metadata().is_err() && !self.had(rel) => {}
                 _ => return false,
             }
         }
@@ -358,6 +362,17 @@ impl Session {
             }
         }
         true
+    }
+
+    /// Whether the site had a page or asset at `rel` or under the folder `rel`.
+    fn had(&self, rel: &str) -> bool {
+        let folder = format!("{rel}/");
+        self.loaded
+            .pages
+            .iter()
+            .map(|p| p.rel.as_str())
+            .chain(self.loaded.assets.iter().map(|a| a.rel.as_str()))
+            .any(|known| known == rel || known.starts_with(&folder))
     }
 
     /// Renders every version into a snapshot.
