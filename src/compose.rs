@@ -221,7 +221,8 @@ pub fn compose(
         }
     }
 
-    let sort = |ids: &mut Vec<PageId>| ids.sort_by_cached_key(|&id| pages[id].sort_key());
+    let sort =
+        |ids: &mut Vec<PageId>| ids.sort_by(|&a, &b| pages[a].sort_key().cmp(&pages[b].sort_key()));
     sort(&mut module_pages);
     sort(&mut exercises);
     others.sort_by(|&a, &b| pages[a].url.cmp(&pages[b].url));

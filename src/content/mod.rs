@@ -371,6 +371,7 @@ pub fn parse_page(
         file,
         rel,
         kind: place.kind,
+        sort_title: front.title().to_lowercase(),
         front,
         front_text: front_text.to_string(),
         front_line: line,

@@ -340,21 +340,20 @@ pub struct SourcePage {
     pub url: String,
     /// For steps: the `rel` of their module's `_index.md`.
     pub parent: Option<String>,
+    /// The title in lower case, computed once: it breaks ties when pages
+    /// are sorted, on every composition.
+    pub sort_title: String,
 }
 
 impl SourcePage {
     /// The sort key among siblings: explicit `order`, else the `NN-` prefix,
     /// else after all ordered pages, by title.
-    pub fn sort_key(&self) -> (i64, String, String) {
+    pub fn sort_key(&self) -> (i64, &str, &str) {
         let position = self
             .front
             .order()
             .or(self.prefix_order.map(i64::from))
             .unwrap_or(i64::MAX);
-        (
-            position,
-            self.front.title().to_lowercase(),
-            self.rel.clone(),
-        )
+        (position, &self.sort_title, &self.rel)
     }
 }

@@ -14,8 +14,9 @@ use crate::markdown::{LinkOutcome, ROOT_MARKER};
 /// A key of everything [`resolve`] reads from a version: which source path
 /// is which page at which URL, and which assets exist. Two versions with the
 /// same key resolve every link the same way, so bodies shared between them
-/// need not resolve their links again. Entries are combined by addition, as
-/// the page map has no order.
+/// need not resolve their links again. `by_rel` maps a page's own `rel` to
+/// its id, so it is read in page order (a map has none); the unordered
+/// asset map is combined entry by entry, by addition.
 pub(super) fn site_key(site: &Site, assets: &FastMap<&str, &str>) -> u64 {
     use std::hash::{Hash, Hasher};
     let entry = |parts: &dyn Fn(&mut ahash::AHasher)| {
@@ -23,18 +24,17 @@ pub(super) fn site_key(site: &Site, assets: &FastMap<&str, &str>) -> u64 {
         parts(&mut hasher);
         hasher.finish()
     };
-    let pages = site
-        .by_rel
-        .iter()
-        .map(|(rel, &id)| {
-            entry(&|h| {
-                0u8.hash(h);
-                rel.hash(h);
-                id.hash(h);
-                site.pages.get(id).map(|p| p.url.as_str()).hash(h);
-            })
-        })
-        .fold(0u64, u64::wrapping_add);
+    let pages = {
+        let mut hasher = crate::hashing::fingerprint_hasher();
+        for (id, page) in site.pages.iter().enumerate() {
+            if site.by_rel.get(&page.rel) == Some(&id) {
+                page.rel.hash(&mut hasher);
+                page.url.hash(&mut hasher);
+                id.hash(&mut hasher);
+            }
+        }
+        hasher.finish()
+    };
     let files = assets
         .iter()
         .map(|(rel, output)| {

@@ -594,8 +594,32 @@ pub fn render_site(
             Err(d) => problems.push(d),
         }
     }
-    if let Err(d) = write("sitemap.xml", sitemap(shared).as_bytes()) {
-        problems.push(d);
+    // The sitemap changes only with the URLs: the preview server reuses it.
+    let urls = sitemap_urls(shared);
+    let sitemap_fingerprint = remember.then(|| {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = crate::hashing::fingerprint_hasher();
+        (&version.base_url, &urls).hash(&mut hasher);
+        hasher.finish()
+    });
+    match (
+        sitemap_fingerprint,
+        previous.and_then(|p| p.get("sitemap.xml")),
+    ) {
+        (Some(now), Some((before, bytes))) if now == *before => {
+            summary
+                .memo
+                .insert("sitemap.xml".into(), (now, Arc::clone(bytes)));
+        }
+        (Some(now), _) => {
+            let bytes: Arc<[u8]> = Arc::from(sitemap(shared, &urls).into_bytes());
+            summary.memo.insert("sitemap.xml".into(), (now, bytes));
+        }
+        (None, _) => {
+            if let Err(d) = write("sitemap.xml", sitemap(shared, &urls).as_bytes()) {
+                problems.push(d);
+            }
+        }
     }
     for file in &theme.static_files {
         if let Err(d) = write(&format!("static/{}", file.rel), &file.bytes) {
@@ -713,25 +737,31 @@ fn check_links(shared: &Shared, outcomes: &FastMap<PageId, Outcome>, diagnostics
     }
 }
 
-fn sitemap(shared: &Shared) -> String {
+/// The URLs the sitemap lists, in order.
+fn sitemap_urls<'a>(shared: &Shared<'a>) -> Vec<&'a str> {
+    let site = shared.site;
+    let mut urls: Vec<&str> = vec![""];
+    urls.extend(
+        published_pages(site)
+            .iter()
+            .map(|&id| site.pages[id].url.as_str())
+            .filter(|u| !u.is_empty()),
+    );
+    urls.push("exercises/");
+    urls
+}
+
+fn sitemap(shared: &Shared, urls: &[&str]) -> String {
     let base = shared
         .version
         .base_url
         .as_deref()
         .map(|b| b.trim_end_matches('/'));
-    let mut urls: Vec<&str> = vec![""];
-    urls.extend(
-        published_pages(shared.site)
-            .iter()
-            .map(|&id| shared.site.pages[id].url.as_str())
-            .filter(|u| !u.is_empty()),
-    );
-    urls.push("exercises/");
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
     xml.reserve(urls.iter().map(|u| u.len() + 40).sum());
-    for url in urls {
+    for &url in urls {
         xml.push_str("  <url><loc>");
         if let Some(base) = base {
             crate::html::escape_into(base, &mut xml);

@@ -264,7 +264,12 @@ impl LiveState {
         change: Change,
         scope: Scope,
     ) {
-        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(snapshot);
+        // The old build is dropped after the event is sent: freeing it is
+        // not on the way to the reload.
+        let old = std::mem::replace(
+            &mut *self.snapshot.write().unwrap_or_else(|p| p.into_inner()),
+            Arc::new(snapshot),
+        );
         *self.versions.write().unwrap_or_else(|p| p.into_inner()) = versions;
         self.errors
             .write()
@@ -282,6 +287,7 @@ impl LiveState {
             Change::Reload => "reload",
         };
         self.broadcast(format!("event: {event}\ndata: {data}\n\n"));
+        drop(old);
     }
 
     /// Keeps the last good build and shows `errors` in every tab.
