@@ -54,7 +54,8 @@ pub struct Site {
     pub others: Vec<PageId>,
     /// Modules and their steps in reading order, for previous/next.
     pub reading_order: Vec<PageId>,
-    /// Page by its content-relative source path, to rewrite `.md` links.
+    /// Every published page by its own content-relative source path, to
+    /// rewrite `.md` links (the link key of a version hashes the same pages).
     pub by_rel: FastMap<String, PageId>,
     /// Exercise page by id (slug).
     pub exercise_by_id: FastMap<String, PageId>,

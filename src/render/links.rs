@@ -24,14 +24,16 @@ pub(super) fn site_key(site: &Site, assets: &FastMap<&str, &str>) -> u64 {
         parts(&mut hasher);
         hasher.finish()
     };
+    // `by_rel` holds exactly the published pages, by their own `rel`.
+    let published = super::published_pages(site);
+    debug_assert_eq!(published.len(), site.by_rel.len());
     let pages = {
         let mut hasher = crate::hashing::fingerprint_hasher();
-        for (id, page) in site.pages.iter().enumerate() {
-            if site.by_rel.get(&page.rel) == Some(&id) {
-                page.rel.hash(&mut hasher);
-                page.url.hash(&mut hasher);
-                id.hash(&mut hasher);
-            }
+        for id in published {
+            let page = &site.pages[id];
+            page.rel.hash(&mut hasher);
+            page.url.hash(&mut hasher);
+            id.hash(&mut hasher);
         }
         hasher.finish()
     };

@@ -420,6 +420,10 @@ pub fn render_site(
     } = prepare(job);
     let mut summary = RenderSummary {
         variables,
+        memo: PageMemo::with_capacity_and_hasher(
+            if remember { site.pages.len() + 4 } else { 0 },
+            Default::default(),
+        ),
         ..RenderSummary::default()
     };
     let published = published_pages(site);
