@@ -8,7 +8,8 @@ like a browser tab, then edits one page EDITS times (default 20), alternating
 a body edit and a title edit (a title shows in navigation, agenda and print
 page too). For each edit it measures the time from the write to the `reload`
 event (debounce included), then checks that the served page, and for a title
-edit its neighbour's navigation, show the edit. Prints p50 and p95.
+edit its neighbour's navigation, show the edit; after the last edit, the
+print page too (made when first asked for). Prints p50 and p95.
 """
 import glob
 import http.client
@@ -68,6 +69,7 @@ def main():
         target = steps[len(steps) // 2]
         original = open(target, encoding="utf-8").read()
         latencies = []
+        by_kind = {"body": [], "title": []}
         try:
             for i in range(edits):
                 title_edit = i % 2 == 1
@@ -81,6 +83,7 @@ def main():
                     f.write(text)
                 wait_for("reload")
                 latencies.append((time.perf_counter() - start) * 1000)
+                by_kind["title" if title_edit else "body"].append(latencies[-1])
                 rel = os.path.relpath(target, os.path.join(project, "content"))
                 module_dir, name = rel.split("/")[1], rel.split("/")[2][:-3]
                 # URLs drop the number prefix unless siblings collide without it.
@@ -101,6 +104,12 @@ def main():
                     status, landing = get(port, module_url)
                     if marker not in landing:
                         raise SystemExit(f"edit {i}: the module's table of steps does not show the new title")
+                if i == edits - 1:
+                    # The print page is made when first asked for, from the
+                    # build being served: it must show the last edit too.
+                    status, printed = get(port, "/print/")
+                    if status != 200 or marker not in printed:
+                        raise SystemExit(f"edit {i}: the print page does not show the edit")
                 # Saves come seconds apart when someone writes; leave the server
                 # time to finish the facilitator version of the last save.
                 time.sleep(1.0)
@@ -110,7 +119,9 @@ def main():
         latencies.sort()
         p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)]
         print(f"{len(latencies)} edits: p50 {statistics.median(latencies):.1f} ms, "
-              f"p95 {p95:.1f} ms, min {latencies[0]:.1f} ms, max {latencies[-1]:.1f} ms")
+              f"p95 {p95:.1f} ms, min {latencies[0]:.1f} ms, max {latencies[-1]:.1f} ms "
+              f"(p50 of body edits {statistics.median(by_kind['body']):.1f} ms, "
+              f"of title edits {statistics.median(by_kind['title'] or [0]):.1f} ms)")
     finally:
         server.kill()
         server.wait()

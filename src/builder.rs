@@ -446,6 +446,7 @@ fn render_version(
             return None;
         }
     };
+    diagnostics.extend(site.warnings.iter().cloned());
     if options.check_only && client.is_none() {
         diagnostics.extend(crate::audit::modules_without_duration(&site));
     }

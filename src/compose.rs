@@ -63,6 +63,9 @@ pub struct Site {
     pub assets: Vec<Arc<Asset>>,
     /// Clock times of modules and breaks.
     pub agenda: Agenda,
+    /// What composing found worth saying without failing (an overlay page
+    /// removing a page the base does not have…).
+    pub warnings: Vec<Diagnostic>,
     /// For each page: its module (index into `modules`), if any.
     module_index: Vec<Option<usize>>,
     /// For each page: its position in `reading_order` or `exercises`.
@@ -371,6 +374,7 @@ pub fn compose(
         exercise_by_id,
         assets,
         agenda,
+        warnings: problems,
     })
 }
 

@@ -72,6 +72,10 @@ fn masterclass() -> Fixture {
         "---\ntitle: Fiche\nremove: true\n---\n",
     );
     f.write(
+        "clients/lemoine/content/nulle-part.md",
+        "---\ntitle: Nulle part\nremove: true\n---\n",
+    );
+    f.write(
         "clients/belcourt/client.yaml",
         "name: Cabinet Belcourt\nsector: conseil\nvars: { persona: Nadia }\ntheme: { primary: \"#1d3557\" }\n",
     );
@@ -81,7 +85,10 @@ fn masterclass() -> Fixture {
 #[test]
 fn each_client_gets_a_complete_version_of_its_own() {
     let f = masterclass();
-    f.build();
+    f.run(&["build"])
+        .expect(0)
+        .says("clients/lemoine/content/nulle-part.md")
+        .says("`remove: true`, but the base content has no page at this path");
     for file in [
         "public/index.html",
         "public/clients/lemoine/index.html",

@@ -226,6 +226,30 @@ fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
     );
     expect_event(&stream, "reload");
 
+    // A body that fails to render, then a fix that touches only the body:
+    // the next build must not start from the failed one.
+    f.write(
+        "content/modules/02-confiance.md",
+        &page(
+            "title: Confiance\nduration: 45 min",
+            "Voir {{ client.inconnue }} encore.",
+        ),
+    );
+    let error = expect_event(&stream, "error");
+    assert!(error.contains("content/modules/02-confiance.md"), "{error}");
+    for round in ["CORPS-REPARE-1", "CORPS-REPARE-2"] {
+        f.write(
+            "content/modules/02-confiance.md",
+            &page(
+                "title: Confiance\nduration: 45 min",
+                &format!("{round} : voir [l'ouverture](01-ouverture.md) encore."),
+            ),
+        );
+        expect_event(&stream, "reload");
+        let (_, fixed) = get(port, "/modules/confiance/");
+        assert!(String::from_utf8_lossy(&fixed).contains(round), "{round}");
+    }
+
     // A CSS-only change: swap stylesheets, no reload.
     f.write("static/extra.css", "body { color: navy; }");
     expect_event(&stream, "css");

@@ -84,7 +84,7 @@ impl Sink for MemorySink {
 /// What rendering a version's print page later needs: the snapshot keeps
 /// it, so the page shows exactly that build, whenever it is asked for.
 struct PrintRecipe {
-    site: Site,
+    site: Arc<Site>,
     version: Version,
     config: Arc<Config>,
     theme: Arc<Theme>,
@@ -222,6 +222,14 @@ pub struct Session {
     segments: Arc<content::Segments>,
     cache: Arc<BodyCache>,
     memos: HashMap<String, Arc<PageMemo>>,
+    /// Source pages an edit replaced without touching their front matter
+    /// (old, new): every version's composition is then the last one with
+    /// these pages swapped in, since composing reads only front matter and
+    /// paths.
+    patch: Option<Vec<(Arc<SourcePage>, Arc<SourcePage>)>>,
+    /// The compositions of the last successful build, by version folder
+    /// (empty after a failed build: the next one composes afresh).
+    sites: FastMap<String, Arc<Site>>,
     /// Render print pages with the other pages (after the theme or the
     /// configuration changed, so their templates are checked at once), not
     /// when first asked for.
@@ -259,6 +267,8 @@ impl Session {
             cache: Arc::new(BodyCache::new()),
             memos: HashMap::new(),
             eager_print: true,
+            patch: None,
+            sites: FastMap::default(),
             client,
         })
     }
@@ -270,7 +280,9 @@ impl Session {
 
     /// Brings the loaded project up to date with `changes`.
     pub fn apply(&mut self, changes: &Changes) -> Result<(), Error> {
+        self.patch = None;
         if changes.everything {
+            self.sites.clear();
             let project = Project::open(Some(&self.project.root))?;
             let (loaded, segments) = load_all(&project)?;
             self.project = project;
@@ -280,7 +292,8 @@ impl Session {
             self.eager_print = true;
             return Ok(());
         }
-        if !changes.content.is_empty() && !self.reload_pages(&changes.content) {
+        let only_content = changes.overlays.is_empty() && !changes.statics;
+        if !changes.content.is_empty() && !self.reload_pages(&changes.content, only_content) {
             let diagnostics = Diagnostics::new();
             let set = content::load(&self.project.root, Path::new("content"), &diagnostics);
             if diagnostics.has_errors() {
@@ -335,7 +348,7 @@ impl Session {
     /// Re-reads edited Markdown files in place; `false` when the tree's
     /// shape changed (a file added, removed, renamed, or not Markdown), which
     /// needs the whole content folder walked again.
-    fn reload_pages(&mut self, rels: &[String]) -> bool {
+    fn reload_pages(&mut self, rels: &[String], may_patch: bool) -> bool {
         let root = self.project.root.clone();
         let mut replacements = Vec::new();
         for rel in rels {
@@ -355,11 +368,22 @@ impl Session {
                 _ => return false,
             }
         }
+        let mut patch = Vec::new();
         for (index, rel) in replacements {
             match content::reload_page(&root, Path::new("content"), rel, &self.segments) {
-                Ok(page) => self.loaded.pages[index] = Arc::new(page),
+                Ok(page) => {
+                    let new = Arc::new(page);
+                    let old = std::mem::replace(&mut self.loaded.pages[index], Arc::clone(&new));
+                    patch.push((old, new));
+                }
                 Err(_) => return false,
             }
+        }
+        let same_front = patch
+            .iter()
+            .all(|(old, new)| old.front_text == new.front_text);
+        if may_patch && same_front && !patch.is_empty() {
+            self.patch = Some(patch);
         }
         true
     }
@@ -423,6 +447,7 @@ impl Session {
         let mut rendered = 0;
         let mut pages = 0;
         let mut memos = HashMap::new();
+        let mut sites = Vec::new();
         let mut problems = Vec::new();
         let mut timings = Vec::new();
         for (client, facilitator, prefix, label) in &plans {
@@ -441,24 +466,29 @@ impl Session {
                 Some(c) => (&c.pages, &c.assets),
                 None => (&[], &[]),
             };
-            let site = match compose(
-                &self.project.config,
-                &self.project.config_text,
-                &loaded.pages,
-                &loaded.assets,
-                overlay_pages,
-                overlay_assets,
-                &ComposeOptions {
-                    drafts: false,
-                    client: profile,
-                },
-            ) {
-                Ok(site) => site,
+            let composed = match (&self.patch, self.sites.get(prefix)) {
+                (Some(patch), Some(last)) => Ok(patched(last, patch)),
+                _ => compose(
+                    &self.project.config,
+                    &self.project.config_text,
+                    &loaded.pages,
+                    &loaded.assets,
+                    overlay_pages,
+                    overlay_assets,
+                    &ComposeOptions {
+                        drafts: false,
+                        client: profile,
+                    },
+                ),
+            };
+            let site = match composed {
+                Ok(site) => Arc::new(site),
                 Err(mut errors) => {
                     problems.append(&mut errors);
                     continue;
                 }
             };
+            diagnostics.extend(site.warnings.iter().cloned());
             timings.push(("  compose".to_string(), phase.elapsed()));
             let options = BuildOptions {
                 facilitator: *facilitator,
@@ -493,7 +523,7 @@ impl Session {
                     };
                     if !self.eager_print {
                         let recipe = PrintRecipe {
-                            site,
+                            site: Arc::clone(&site),
                             version,
                             config: Arc::clone(&config),
                             theme: Arc::clone(&loaded.theme),
@@ -505,7 +535,6 @@ impl Session {
                         );
                     }
                     snapshot.set_layer(prefix, Arc::new(layer));
-                    timings.push(("  layer".to_string(), phase.elapsed()));
                     timings.push((format!("version {label}"), phase.elapsed()));
                     for (name, time) in &summary.timings {
                         timings.push((format!("  {name}"), *time));
@@ -513,15 +542,18 @@ impl Session {
                     rendered += summary.rendered;
                     pages += summary.pages;
                     memos.insert(prefix.clone(), memo);
+                    sites.push((prefix.clone(), site));
                 }
                 Err(mut errors) => problems.append(&mut errors),
             }
         }
         if !problems.is_empty() || diagnostics.has_errors() {
+            self.sites.clear();
             problems.extend(diagnostics.into_sorted());
             return Err(problems);
         }
         self.memos.extend(memos);
+        self.sites.extend(sites);
         if group != Group::Participant {
             self.eager_print = false;
         }
@@ -578,6 +610,17 @@ impl Session {
             })
             .collect()
     }
+}
+
+/// The composition `last` with the pages of `patch` swapped in.
+fn patched(last: &Site, patch: &[(Arc<SourcePage>, Arc<SourcePage>)]) -> Site {
+    let mut site = last.clone();
+    for page in &mut site.pages {
+        if let Some((_, new)) = patch.iter().find(|(old, _)| Arc::ptr_eq(old, page)) {
+            *page = Arc::clone(new);
+        }
+    }
+    site
 }
 
 fn load_all(project: &Project) -> Result<(Loaded, Arc<content::Segments>), Error> {
