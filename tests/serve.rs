@@ -369,3 +369,38 @@ fn the_first_build_may_fail_and_the_server_waits_for_a_fix() {
 fn page_text() -> String {
     page("title: Confiance\nduration: 45 min", "Réparé.")
 }
+
+#[test]
+fn warnings_from_reading_the_sources_are_shown_once() {
+    let f = project();
+    f.write(
+        "content/modules/07-ouverture.md",
+        &page("title: Ouverture bis\nduration: 10 min", "Encore."),
+    );
+    let server = Server::start(f.root());
+    let stream = events(server.port);
+    expect_event(&stream, "hello");
+    let warning = "share the URL name `ouverture`";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.stderr().contains(warning) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        server.stderr().matches(warning).count(),
+        1,
+        "{}",
+        server.stderr()
+    );
+    f.write(
+        "content/modules/02-confiance.md",
+        &page("title: Confiance\nduration: 45 min", "Un autre texte."),
+    );
+    expect_event(&stream, "reload");
+    expect_facilitator_event(&stream, "reload");
+    assert_eq!(
+        server.stderr().matches(warning).count(),
+        1,
+        "not repeated on every save:\n{}",
+        server.stderr()
+    );
+}

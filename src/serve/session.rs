@@ -222,6 +222,9 @@ pub struct Session {
     segments: Arc<content::Segments>,
     cache: Arc<BodyCache>,
     memos: HashMap<String, Arc<PageMemo>>,
+    /// Warnings from reading the sources (names that keep their number
+    /// prefix…), reported once, with the next build.
+    news: Vec<Diagnostic>,
     /// Source pages an edit replaced without touching their front matter
     /// (old, new): every version's composition is then the last one with
     /// these pages swapped in, since composing reads only front matter and
@@ -242,7 +245,7 @@ impl Session {
     /// Opens the project and reads everything once.
     pub fn open(root: Option<&Path>, client: Option<String>) -> Result<Session, Error> {
         let project = Project::open(root)?;
-        let (loaded, segments) = load_all(&project)?;
+        let (loaded, segments, news) = load_all(&project)?;
         if let Some(slug) = &client
             && !loaded.clients.iter().any(|c| &c.client.slug == slug)
         {
@@ -267,6 +270,7 @@ impl Session {
             cache: Arc::new(BodyCache::new()),
             memos: HashMap::new(),
             eager_print: true,
+            news,
             patch: None,
             sites: FastMap::default(),
             client,
@@ -284,7 +288,8 @@ impl Session {
         if changes.everything {
             self.sites.clear();
             let project = Project::open(Some(&self.project.root))?;
-            let (loaded, segments) = load_all(&project)?;
+            let (loaded, segments, news) = load_all(&project)?;
+            self.news = news;
             self.project = project;
             self.loaded = loaded;
             self.segments = segments;
@@ -302,6 +307,7 @@ impl Session {
             self.loaded.pages = set.pages.into_iter().map(Arc::new).collect();
             self.loaded.assets = set.assets.into_iter().map(Arc::new).collect();
             self.segments = set.segments;
+            self.news = diagnostics.into_sorted();
         }
         for slug in &changes.overlays {
             let diagnostics = Diagnostics::new();
@@ -323,6 +329,7 @@ impl Session {
             }
             client.pages = set.pages.into_iter().map(Arc::new).collect();
             client.assets = set.assets.into_iter().map(Arc::new).collect();
+            self.news.extend(diagnostics.into_sorted());
         }
         if changes.statics {
             let root = self.project.root.clone();
@@ -407,6 +414,9 @@ impl Session {
     ) -> Result<(Snapshot, Vec<VersionLink>, RebuildReport), Vec<Diagnostic>> {
         let started = Instant::now();
         let diagnostics = Diagnostics::new();
+        if group != Group::Facilitator {
+            diagnostics.extend(std::mem::take(&mut self.news));
+        }
         let loaded = &self.loaded;
         let plans: Vec<(Option<&builder::LoadedClient>, bool, String, String)> = match &self.client
         {
@@ -623,12 +633,15 @@ fn patched(last: &Site, patch: &[(Arc<SourcePage>, Arc<SourcePage>)]) -> Site {
     site
 }
 
-fn load_all(project: &Project) -> Result<(Loaded, Arc<content::Segments>), Error> {
+/// Everything read from disk, with the warnings reading it gave.
+type LoadedAll = (Loaded, Arc<content::Segments>, Vec<Diagnostic>);
+
+fn load_all(project: &Project) -> Result<LoadedAll, Error> {
     let diagnostics = Diagnostics::new();
     match builder::load(project, &diagnostics) {
         Some(loaded) if !diagnostics.has_errors() => {
             let segments = Arc::clone(&loaded.segments);
-            Ok((loaded, segments))
+            Ok((loaded, segments, diagnostics.into_sorted()))
         }
         _ => Err(Error::Content(diagnostics.into_sorted())),
     }

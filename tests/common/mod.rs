@@ -246,6 +246,7 @@ pub struct Server {
     child: Child,
     /// The port it announced.
     pub port: u16,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -258,10 +259,20 @@ impl Server {
             .args(["serve", "--port", &port.to_string()])
             .current_dir(project)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start atelier serve");
         let stdout = child.stdout.take().expect("stdout");
+        let stderr_pipe = child.stderr.take().expect("stderr");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let collected = std::sync::Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+                let mut text = collected.lock().unwrap_or_else(|p| p.into_inner());
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
         let (sender, receiver) = channel();
         // Keeps draining stdout, so the server never blocks on a full pipe.
         std::thread::spawn(move || {
@@ -269,7 +280,11 @@ impl Server {
                 let _ = sender.send(line);
             }
         });
-        let mut server = Server { child, port: 0 };
+        let mut server = Server {
+            child,
+            port: 0,
+            stderr,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(line) = receiver.recv_timeout(Duration::from_millis(200))
@@ -281,6 +296,16 @@ impl Server {
             }
         }
         panic!("atelier serve did not announce its address within 20 s");
+    }
+}
+
+impl Server {
+    /// What the server printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
