@@ -158,18 +158,15 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
             .and_then(|()| session.build(generation, Group::Participant));
         match first {
             Ok((mut snapshot, versions, report)) => {
-                print_warnings(&report.warnings, options.quiet);
-                for (folder, layer) in state.current().layers() {
-                    if folder == FACILITATOR_PREFIX {
-                        snapshot.set_layer(folder, Arc::clone(layer));
-                    }
-                }
+                snapshot.adopt(&state.current(), |folder| folder == FACILITATOR_PREFIX);
                 state.publish_scoped(
                     snapshot,
                     versions,
                     change,
                     Scope::Except(FACILITATOR_PREFIX.into()),
                 );
+                // Printed once the tabs are told: not on the way to the reload.
+                print_warnings(&report.warnings, options.quiet);
                 report_rebuild(&report, options, &say);
             }
             Err(problems) => {
@@ -179,13 +176,10 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
             }
         }
         match session.build(generation, Group::Facilitator) {
-            Ok((snapshot, versions, report)) => {
-                let mut merged = Snapshot::new(generation);
-                for (folder, layer) in state.current().layers().chain(snapshot.layers()) {
-                    merged.set_layer(folder, Arc::clone(layer));
-                }
+            Ok((mut snapshot, versions, report)) => {
+                snapshot.adopt(&state.current(), |folder| folder != FACILITATOR_PREFIX);
                 state.publish_scoped(
-                    merged,
+                    snapshot,
                     versions,
                     change,
                     Scope::Only(FACILITATOR_PREFIX.into()),

@@ -99,11 +99,14 @@ impl Snapshot {
             .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
     }
 
-    /// The layers, with their folders.
-    pub fn layers(&self) -> impl Iterator<Item = (&str, &Arc<Layer>)> {
-        self.layers
-            .iter()
-            .map(|(folder, layer)| (folder.as_str(), layer))
+    /// Takes from `other` the versions whose folder `keep` accepts (the
+    /// ones this build did not render), sharing them.
+    pub fn adopt(&mut self, other: &Snapshot, keep: impl Fn(&str) -> bool) {
+        for (folder, layer) in &other.layers {
+            if keep(folder) {
+                self.set_layer(folder, Arc::clone(layer));
+            }
+        }
     }
 
     /// The layer `key` belongs to and the path inside it.
