@@ -19,11 +19,6 @@ use crate::markdown::{LinkOutcome, ROOT_MARKER};
 /// asset map is combined entry by entry, by addition.
 pub(super) fn site_key(site: &Site, assets: &FastMap<&str, &str>) -> u64 {
     use std::hash::{Hash, Hasher};
-    let entry = |parts: &dyn Fn(&mut ahash::AHasher)| {
-        let mut hasher = crate::hashing::fingerprint_hasher();
-        parts(&mut hasher);
-        hasher.finish()
-    };
     // `by_rel` holds exactly the published pages, by their own `rel`.
     let published = super::published_pages(site);
     debug_assert_eq!(published.len(), site.by_rel.len());
@@ -39,12 +34,10 @@ pub(super) fn site_key(site: &Site, assets: &FastMap<&str, &str>) -> u64 {
     };
     let files = assets
         .iter()
-        .map(|(rel, output)| {
-            entry(&|h| {
-                1u8.hash(h);
-                rel.hash(h);
-                output.hash(h);
-            })
+        .map(|entry| {
+            let mut hasher = crate::hashing::fingerprint_hasher();
+            entry.hash(&mut hasher);
+            hasher.finish()
         })
         .fold(0u64, u64::wrapping_add);
     let mut hasher = crate::hashing::fingerprint_hasher();

@@ -15,8 +15,6 @@ mod print;
 mod values;
 
 use std::collections::{BTreeMap, HashSet};
-
-use crate::hashing::FastMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,6 +25,7 @@ use crate::compose::{PageId, Site};
 use crate::config::Config;
 use crate::content::{Field, PageKind};
 use crate::error::{Diagnostic, Diagnostics};
+use crate::hashing::FastMap;
 use crate::markdown::{AnchorCheck, LinkProblem};
 use crate::theme::Theme;
 pub use body::Body;
@@ -234,6 +233,34 @@ type Widgets = FastMap<String, WidgetHtml>;
 /// Pages rendered and written per batch: bounds the memory held at once.
 const BATCH: usize = 512;
 
+/// The last rendering of `path`, when its fingerprint is still `now`.
+fn reusable(previous: Option<&PageMemo>, path: &str, now: Option<u64>) -> Option<Arc<[u8]>> {
+    let now = now?;
+    match previous?.get(path) {
+        Some((before, bytes)) if *before == now => Some(Arc::clone(bytes)),
+        _ => None,
+    }
+}
+
+/// The body of page `id`: an exercise's was rendered first (its widget is
+/// embedded elsewhere), any other comes from the cache or is rendered now.
+fn body_of(
+    shared: &Shared,
+    exercise_bodies: &FastMap<PageId, Result<Arc<Body>, Vec<Diagnostic>>>,
+    id: PageId,
+) -> Result<Arc<Body>, Vec<Diagnostic>> {
+    match exercise_bodies.get(&id) {
+        Some(Ok(body)) => Ok(Arc::clone(body)),
+        Some(Err(errors)) => Err(errors.clone()),
+        None => body::body_for(shared, id),
+    }
+}
+
+/// Whether a page's body goes into the print page.
+fn printed(kind: PageKind) -> bool {
+    matches!(kind, PageKind::Module | PageKind::Step)
+}
+
 /// What [`prepare`] computes once per version before any page is rendered.
 struct Prepared<'a> {
     shared: Shared<'a>,
@@ -356,14 +383,10 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
     let bodies: Vec<(PageId, Result<String, Vec<Diagnostic>>)> = site
         .reading_order
         .par_iter()
-        .filter(|&&id| matches!(site.pages[id].kind, PageKind::Module | PageKind::Step))
+        .filter(|&&id| printed(site.pages[id].kind))
         .map(|&id| {
-            let body = match exercise_bodies.get(&id) {
-                Some(Ok(body)) => Ok(Arc::clone(body)),
-                Some(Err(errors)) => Err(errors.clone()),
-                None => body::body_for(shared, id),
-            };
-            let html = body.map(|body| pages::finish(shared, &body, print::PRINT_ROOT, true));
+            let html = body_of(shared, &exercise_bodies, id)
+                .map(|body| pages::finish(shared, &body, print::PRINT_ROOT, true));
             (id, html)
         })
         .collect();
@@ -427,7 +450,9 @@ pub fn render_site(
         ..RenderSummary::default()
     };
     let published = published_pages(site);
-    let version_hash = {
+    // What fingerprints need (preview server only): what other pages lend
+    // each page, and the version-wide values every page shows.
+    let fingerprinting = remember.then(|| {
         use std::hash::{Hash, Hasher};
         let mut hasher = crate::hashing::fingerprint_hasher();
         serde_json::to_vec(&SiteValue::new(config, version))
@@ -436,12 +461,11 @@ pub fn render_site(
         shared.labels.hash(&mut hasher);
         format!("{version:?}").hash(&mut hasher);
         theme.generation.hash(&mut hasher);
-        hasher.finish()
-    };
-    let lent = remember.then(|| pages::Lent::new(&shared));
+        (pages::Lent::new(&shared), hasher.finish())
+    });
     lap("front matter, exercises");
 
-    // 3. Every page, in reading order and in batches: Markdown, template,
+    // Every page, in reading order and in batches: Markdown, template,
     //    write; bodies flow into the print page and are dropped.
     let shared = &shared;
     let write = |rel: &str, bytes: &[u8]| -> Result<(), Diagnostic> {
@@ -486,24 +510,13 @@ pub fn render_site(
             .par_iter()
             .map(|&id| {
                 let result = (|| {
-                    let body = match exercise_bodies.get(&id) {
-                        Some(Ok(body)) => Arc::clone(body),
-                        Some(Err(errors)) => return Err(errors.clone()),
-                        None => body::body_for(shared, id)?,
-                    };
+                    let body = body_of(shared, &exercise_bodies, id)?;
                     let page = &site.pages[id];
                     let path = output_path(&page.url);
-                    let fingerprint = if let Some(lent) = &lent {
+                    let fingerprint = fingerprinting.as_ref().and_then(|(lent, version_hash)| {
                         pages::fingerprint(shared, lent, id, &body).map(|f| f ^ version_hash)
-                    } else {
-                        None
-                    };
-                    let reused = match (fingerprint, previous.and_then(|p| p.get(&path))) {
-                        (Some(now), Some((before, bytes))) if now == *before => {
-                            Some(Arc::clone(bytes))
-                        }
-                        _ => None,
-                    };
+                    });
+                    let reused = reusable(previous, &path, fingerprint);
                     let mut fresh = reused.is_none();
                     let mut fingerprint = fingerprint;
                     let bytes: Arc<[u8]> = match reused {
@@ -529,9 +542,8 @@ pub fn render_site(
                             None
                         }
                     };
-                    let print_body = (printing
-                        && matches!(page.kind, PageKind::Module | PageKind::Step))
-                    .then(|| pages::finish(shared, &body, print::PRINT_ROOT, true));
+                    let print_body = (printing && printed(page.kind))
+                        .then(|| pages::finish(shared, &body, print::PRINT_ROOT, true));
                     let keep = job.cache.is_some() || version.collect_texts;
                     Ok((memo, fresh, Outcome::new(body, keep), print_body))
                 })();
@@ -566,13 +578,14 @@ pub fn render_site(
     }
     lap("pages");
 
-    // 4. Pages that are not content files (the exercise list is always
-    //    written: the theme's navigation links to it).
+    // Files that are not content pages (the exercise list is always
+    // written: the theme's navigation links to it).
     type RenderSpecial = fn(&Shared) -> Result<pages::Special, Diagnostic>;
-    let specials: [(&str, RenderSpecial); 3] = [
+    let specials: [(&str, RenderSpecial); 4] = [
         ("index.html", |shared| pages::render_landing(shared, None)),
         ("exercises/index.html", pages::render_exercise_list),
         ("404.html", pages::render_not_found),
+        ("sitemap.xml", |shared| Ok(sitemap(shared))),
     ];
     for (path, render) in specials {
         if path == "index.html" && site.landing.is_some() {
@@ -591,38 +604,12 @@ pub fn render_site(
                 .map_err(|e| Diagnostic::general(format!("cannot write {path}: {e}"))),
         });
         match special {
-            Ok(fresh) => {
+            Ok(fresh) if path.ends_with(".html") => {
                 summary.pages += 1;
                 summary.rendered += usize::from(fresh);
             }
+            Ok(_) => {}
             Err(d) => problems.push(d),
-        }
-    }
-    // The sitemap changes only with the URLs: the preview server reuses it.
-    let urls = sitemap_urls(shared);
-    let sitemap_fingerprint = remember.then(|| {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = crate::hashing::fingerprint_hasher();
-        (&version.base_url, &urls).hash(&mut hasher);
-        hasher.finish()
-    });
-    match (
-        sitemap_fingerprint,
-        previous.and_then(|p| p.get("sitemap.xml")),
-    ) {
-        (Some(now), Some((before, bytes))) if now == *before => {
-            summary
-                .memo
-                .insert("sitemap.xml".into(), (now, Arc::clone(bytes)));
-        }
-        (Some(now), _) => {
-            let bytes: Arc<[u8]> = Arc::from(sitemap(shared, &urls).into_bytes());
-            summary.memo.insert("sitemap.xml".into(), (now, bytes));
-        }
-        (None, _) => {
-            if let Err(d) = write("sitemap.xml", sitemap(shared, &urls).as_bytes()) {
-                problems.push(d);
-            }
         }
     }
     for file in &theme.static_files {
@@ -741,8 +728,9 @@ fn check_links(shared: &Shared, outcomes: &FastMap<PageId, Outcome>, diagnostics
     }
 }
 
-/// The URLs the sitemap lists, in order.
-fn sitemap_urls<'a>(shared: &Shared<'a>) -> Vec<&'a str> {
+/// The sitemap, or (preview server) its last rendering while the URLs it
+/// lists are the same.
+fn sitemap(shared: &Shared) -> pages::Special {
     let site = shared.site;
     let mut urls: Vec<&str> = vec![""];
     urls.extend(
@@ -752,10 +740,27 @@ fn sitemap_urls<'a>(shared: &Shared<'a>) -> Vec<&'a str> {
             .filter(|u| !u.is_empty()),
     );
     urls.push("exercises/");
-    urls
+    let fingerprint = shared.remember.then(|| {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = crate::hashing::fingerprint_hasher();
+        (&shared.version.base_url, &urls).hash(&mut hasher);
+        hasher.finish()
+    });
+    match reusable(shared.previous, "sitemap.xml", fingerprint) {
+        Some(bytes) => pages::Special {
+            bytes,
+            fingerprint,
+            fresh: false,
+        },
+        None => pages::Special {
+            bytes: Arc::from(sitemap_xml(shared, &urls).into_bytes()),
+            fingerprint,
+            fresh: true,
+        },
+    }
 }
 
-fn sitemap(shared: &Shared, urls: &[&str]) -> String {
+fn sitemap_xml(shared: &Shared, urls: &[&str]) -> String {
     let base = shared
         .version
         .base_url

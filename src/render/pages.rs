@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use tera::Context;
+use tera::{Context, Value};
 
 use crate::compose::PageId;
 use crate::content::{Front, PageKind};
@@ -301,12 +301,16 @@ pub(super) fn render_landing(shared: &Shared, body: Option<&Body>) -> Result<Spe
         .unwrap_or_else(|| "Pause".into());
     let agenda = AgendaValue::new(&site.agenda, &modules, &break_label);
     let arc_svg = arc::svg(&modules, &shared.version.language);
-    let mut context = base_context(shared, "");
-    context.insert("page", &page);
-    context.insert("agenda", &agenda);
-    context.insert("arc_svg", &arc_svg);
-    context.insert("modules", &modules);
-    context.insert("exercises", &exercise_cards(shared));
+    let values = [
+        ("page", Value::from_serializable(&page)),
+        ("agenda", Value::from_serializable(&agenda)),
+        ("arc_svg", Value::from_serializable(&arc_svg)),
+        ("modules", Value::from_serializable(&modules)),
+        (
+            "exercises",
+            Value::from_serializable(&exercise_cards(shared)),
+        ),
+    ];
     let template = site
         .landing
         .and_then(|id| {
@@ -319,10 +323,9 @@ pub(super) fn render_landing(shared: &Shared, body: Option<&Body>) -> Result<Spe
         .unwrap_or_else(|| "index.html".into());
     render_special(
         shared,
-        "index.html",
+        ("index.html", ""),
         &template,
-        &context,
-        &["page", "agenda", "arc_svg", "modules", "exercises"],
+        values,
         Path::new("content/_index.md"),
     )
 }
@@ -338,27 +341,32 @@ pub(super) struct Special {
     pub fresh: bool,
 }
 
-/// Keys every page context has (see [`base_context`]).
+/// Keys [`base_context`] gives every page context.
 const BASE_KEYS: [&str; 4] = ["site", "t", "lang", "root"];
 
-/// Renders `template` with `context` as the page at `path`, or, in the
-/// preview server, reuses its last rendering when every value of the
-/// context (`keys` and the base keys) serializes the same: the template
-/// sees nothing else, so the page is the same.
-fn render_special(
+/// Renders `template` as the page at `path` (`root` leads from it to the
+/// output root), with the base context and `values`; or, in the preview
+/// server, reuses its last rendering when every value of that context
+/// serializes the same: the template sees nothing else, so the page is the
+/// same.
+fn render_special<const N: usize>(
     shared: &Shared,
-    path: &str,
+    (path, root): (&str, &str),
     template: &str,
-    context: &Context,
-    keys: &[&str],
+    values: [(&'static str, Value); N],
     source: &Path,
 ) -> Result<Special, Diagnostic> {
+    let keys = values.each_ref().map(|(key, _)| *key);
+    let mut context = base_context(shared, root);
+    for (key, value) in values {
+        context.insert_value(key, value);
+    }
     let fingerprint = shared.remember.then(|| {
         use std::hash::{Hash, Hasher};
         let mut writer = HashWriter(crate::hashing::fingerprint_hasher());
         shared.theme.generation.hash(&mut writer.0);
         template.hash(&mut writer.0);
-        for key in BASE_KEYS.iter().chain(keys) {
+        for key in BASE_KEYS.iter().chain(&keys) {
             key.hash(&mut writer.0);
             if let Some(value) = context.get(key) {
                 // Writing into a hasher cannot fail.
@@ -367,12 +375,9 @@ fn render_special(
         }
         writer.0.finish()
     });
-    if let (Some(now), Some(previous)) = (fingerprint, shared.previous)
-        && let Some((before, bytes)) = previous.get(path)
-        && *before == now
-    {
+    if let Some(bytes) = super::reusable(shared.previous, path, fingerprint) {
         return Ok(Special {
-            bytes: Arc::clone(bytes),
+            bytes,
             fingerprint,
             fresh: false,
         });
@@ -380,7 +385,7 @@ fn render_special(
     let html = shared
         .theme
         .tera
-        .render(template, context)
+        .render(template, &context)
         .map_err(|e| shared.theme.render_error(&e, source))?;
     Ok(Special {
         bytes: Arc::from(html.into_bytes()),
@@ -446,18 +451,18 @@ pub(super) fn special_page(
 }
 
 pub(super) fn render_exercise_list(shared: &Shared) -> Result<Special, Diagnostic> {
-    let mut context = base_context(shared, "../");
-    context.insert(
-        "page",
-        &special_page(shared, "exercises", "exercises", "Exercises", "exercises/"),
-    );
-    context.insert("exercises", &exercise_cards(shared));
+    let page = special_page(shared, "exercises", "exercises", "Exercises", "exercises/");
     render_special(
         shared,
-        "exercises/index.html",
+        ("exercises/index.html", "../"),
         "exercises.html",
-        &context,
-        &["page", "exercises"],
+        [
+            ("page", Value::from_serializable(&page)),
+            (
+                "exercises",
+                Value::from_serializable(&exercise_cards(shared)),
+            ),
+        ],
         Path::new("exercises/index.html"),
     )
 }
@@ -470,7 +475,6 @@ pub(super) fn render_not_found(shared: &Shared) -> Result<Special, Diagnostic> {
         .as_ref()
         .map(|b| format!("{}/", b.trim_end_matches('/')))
         .unwrap_or_default();
-    let mut context = base_context(shared, &root);
     let mut page = special_page(
         shared,
         "not_found",
@@ -480,13 +484,11 @@ pub(super) fn render_not_found(shared: &Shared) -> Result<Special, Diagnostic> {
     );
     page.href = "404.html".into();
     page.permalink = None;
-    context.insert("page", &page);
     render_special(
         shared,
+        ("404.html", &root),
         "404.html",
-        "404.html",
-        &context,
-        &["page"],
+        [("page", Value::from_serializable(&page))],
         Path::new("404.html"),
     )
 }
