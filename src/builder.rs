@@ -305,18 +305,16 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     // The base version first: it fills the body cache every client reads.
     // Clients then render side by side, so one version's sequential parts
     // (print page, link checks) overlap another's parallel ones.
-    let render_one = |plan: &Plan| {
-        render_version(
-            project,
-            options,
-            &loaded,
-            plan,
-            sink,
-            cache.as_ref(),
-            collect_texts,
-            &diagnostics,
-        )
+    let run = BuildRun {
+        project,
+        options,
+        loaded: &loaded,
+        sink,
+        cache: cache.as_ref(),
+        collect_texts,
+        diagnostics: &diagnostics,
     };
+    let render_one = |plan: &Plan| run.render_version(plan);
     let base = plans.iter().position(|p| p.client.is_none());
     let first: Vec<(usize, Option<VersionOutcome>)> = base
         .map(|i| (i, render_one(&plans[i])))
@@ -409,79 +407,91 @@ struct VersionOutcome {
     summary: render::RenderSummary,
 }
 
-/// Composes and renders one version into its folder of the output. `None`
-/// when it failed (its problems are in `diagnostics`).
-#[allow(clippy::too_many_arguments)]
-fn render_version(
-    project: &Project,
-    options: &BuildOptions,
-    loaded: &Loaded,
-    plan: &Plan,
-    sink: &dyn Sink,
-    cache: Option<&BodyCache>,
+/// What every version of one build shares.
+struct BuildRun<'a> {
+    project: &'a Project,
+    options: &'a BuildOptions,
+    loaded: &'a Loaded,
+    sink: &'a dyn Sink,
+    cache: Option<&'a BodyCache>,
     collect_texts: bool,
-    diagnostics: &Diagnostics,
-) -> Option<VersionOutcome> {
-    let phase = Instant::now();
-    let client = plan.client.map(|c| &c.client);
-    let (overlay_pages, overlay_assets) = match plan.client {
-        Some(c) => (c.pages.as_slice(), c.assets.as_slice()),
-        None => (&[][..], &[][..]),
-    };
-    let site = match compose(
-        &project.config,
-        &project.config_text,
-        &loaded.pages,
-        &loaded.assets,
-        overlay_pages,
-        overlay_assets,
-        &ComposeOptions {
-            drafts: options.drafts,
-            client,
-        },
-    ) {
-        Ok(site) => site,
-        Err(problems) => {
-            diagnostics.extend(problems);
-            return None;
-        }
-    };
-    diagnostics.extend(site.warnings.iter().cloned());
-    if options.check_only && client.is_none() {
-        diagnostics.extend(crate::audit::modules_without_duration(&site));
-    }
-    let version = version_of(project, options, client, collect_texts);
-    let static_files = merged_static(
-        &loaded.static_files,
-        plan.client.map(|c| c.static_files.as_slice()),
-    );
-    let prefixed = PrefixedSink {
-        inner: sink,
-        prefix: plan.prefix.clone(),
-    };
-    let job = RenderJob {
-        site: &site,
-        config: &project.config,
-        theme: &loaded.theme,
-        version: &version,
-        static_files: &static_files,
-        cache,
-        previous: None,
-        remember: false,
-        print: true,
-    };
-    match render::render_site(&job, &prefixed, diagnostics) {
-        Ok(summary) => Some(VersionOutcome {
-            label: match client {
-                Some(c) => format!("version {}", c.slug),
-                None => "base version".to_string(),
+    diagnostics: &'a Diagnostics,
+}
+
+impl BuildRun<'_> {
+    /// Composes and renders one version into its folder of the output.
+    /// `None` when it failed (its problems are in `diagnostics`).
+    fn render_version(&self, plan: &Plan) -> Option<VersionOutcome> {
+        let BuildRun {
+            project,
+            options,
+            loaded,
+            sink,
+            cache,
+            collect_texts,
+            diagnostics,
+        } = *self;
+        let phase = Instant::now();
+        let client = plan.client.map(|c| &c.client);
+        let (overlay_pages, overlay_assets) = match plan.client {
+            Some(c) => (c.pages.as_slice(), c.assets.as_slice()),
+            None => (&[][..], &[][..]),
+        };
+        let site = match compose(
+            &project.config,
+            &project.config_text,
+            &loaded.pages,
+            &loaded.assets,
+            overlay_pages,
+            overlay_assets,
+            &ComposeOptions {
+                drafts: options.drafts,
+                client,
             },
-            elapsed: phase.elapsed(),
-            summary,
-        }),
-        Err(problems) => {
-            diagnostics.extend(problems);
-            None
+        ) {
+            Ok(site) => site,
+            Err(problems) => {
+                diagnostics.extend(problems);
+                return None;
+            }
+        };
+        diagnostics.extend(site.warnings.iter().cloned());
+        if options.check_only && client.is_none() {
+            diagnostics.extend(crate::audit::modules_without_duration(&site));
+        }
+        let version = version_of(project, options, client, collect_texts);
+        let static_files = merged_static(
+            &loaded.static_files,
+            plan.client.map(|c| c.static_files.as_slice()),
+        );
+        let prefixed = PrefixedSink {
+            inner: sink,
+            prefix: plan.prefix.clone(),
+        };
+        let job = RenderJob {
+            site: &site,
+            config: &project.config,
+            theme: &loaded.theme,
+            version: &version,
+            static_files: &static_files,
+            cache,
+            previous: None,
+            remember: false,
+            print: true,
+        };
+        match render::render_site(&job, &prefixed, diagnostics) {
+            Ok(summary) => Some(VersionOutcome {
+                label: match client {
+                    Some(c) => format!("version {}", c.slug),
+                    None => "base version".to_string(),
+                },
+                elapsed: phase.elapsed(),
+                summary,
+            }),
+            Err(problems) => {
+                diagnostics.extend(problems);
+                None
+            }
         }
     }
 }
