@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use crate::config::{CONFIG_FILE, Config};
 use crate::error::{Diagnostic, Error, Result};
 
@@ -14,8 +16,9 @@ use crate::error::{Diagnostic, Error, Result};
 pub struct Project {
     /// Absolute path of the folder holding `atelier.yaml`.
     pub root: PathBuf,
-    /// Parsed `atelier.yaml`.
-    pub config: Config,
+    /// Parsed `atelier.yaml` (shared with what the preview server renders
+    /// later, such as print pages).
+    pub config: Arc<Config>,
     /// Its text, to point errors found later at the right line.
     pub config_text: String,
 }
@@ -63,7 +66,7 @@ impl Project {
         let config = Config::parse(&config_text, Path::new(CONFIG_FILE)).map_err(Error::Content)?;
         Ok(Project {
             root,
-            config,
+            config: Arc::new(config),
             config_text,
         })
     }

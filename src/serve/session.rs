@@ -453,7 +453,6 @@ impl Session {
             })
             .collect();
         let mut snapshot = Snapshot::new(generation);
-        let config = Arc::new(self.project.config.clone());
         let mut rendered = 0;
         let mut pages = 0;
         let mut memos = HashMap::new();
@@ -535,7 +534,7 @@ impl Session {
                         let recipe = PrintRecipe {
                             site: Arc::clone(&site),
                             version,
-                            config: Arc::clone(&config),
+                            config: Arc::clone(&self.project.config),
                             theme: Arc::clone(&loaded.theme),
                             cache: Arc::clone(&self.cache),
                         };
