@@ -498,7 +498,7 @@ impl Session {
                 }
             };
             diagnostics.extend(site.warnings.iter().cloned());
-            timings.push(("  compose".to_string(), phase.elapsed()));
+            let composing = phase.elapsed();
             let options = BuildOptions {
                 facilitator: *facilitator,
                 drafts: false,
@@ -545,6 +545,7 @@ impl Session {
                     }
                     snapshot.set_layer(prefix, Arc::new(layer));
                     timings.push((format!("version {label}"), phase.elapsed()));
+                    timings.push(("  compose".to_string(), composing));
                     for (name, time) in &summary.timings {
                         timings.push((format!("  {name}"), *time));
                     }
