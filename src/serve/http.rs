@@ -75,10 +75,9 @@ const MAX_IGNORED_BODY: u64 = 64 * 1024;
 /// from their build.
 pub const HASHED_MAX: usize = 1024 * 1024;
 
-/// The tag injected into every HTML page served.
-/// The injected tag names the build the page comes from: a tab that missed
-/// an event while it was loading sees, at its first `hello`, that the server
-/// has moved on, and reloads.
+/// The tag injected into every HTML page served. It names the build the
+/// page comes from: a tab that missed an event while it was loading sees, at
+/// its first `hello`, that the server has moved on, and reloads.
 fn live_script_tag(build: &str) -> String {
     format!(r#"<script src="/__atelier/livereload.js" data-build="{build}" defer></script>"#)
 }
