@@ -151,6 +151,10 @@ struct Shared<'a> {
     /// [`links::site_key`]): a body whose links were resolved in a version
     /// with the same key resolves them the same way here.
     links_key: u64,
+    /// Each module's step links as template values, built when a page of
+    /// the module is first rendered: every page of a module lists the same
+    /// steps, only the current one differs.
+    module_steps: Vec<std::sync::OnceLock<Vec<pages::StepValues>>>,
 }
 
 /// A page's front-matter strings after variables and typography.
@@ -300,6 +304,11 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
         previous: job.previous,
         remember: job.remember,
         links_key: 0,
+        module_steps: site
+            .modules
+            .iter()
+            .map(|_| std::sync::OnceLock::new())
+            .collect(),
     };
     shared.links_key = links::site_key(site, &shared.assets);
     let mut problems = Vec::new();

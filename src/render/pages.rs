@@ -167,21 +167,21 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
             })
         })
         .collect();
-    let module_value = module.filter(|m| !m.steps.is_empty()).map(|m| ModuleNav {
-        title: link(m.page).title,
-        href: output_path(&site.pages[m.page].url),
-        duration: m.duration.map(|d| d.label()),
-        steps: m
-            .steps
-            .iter()
-            .map(|&s| StepLink {
-                title: link(s).title,
-                href: output_path(&site.pages[s].url),
-                duration: site.pages[s].front.duration().map(|d| d.label()),
-                current: s == id,
-            })
-            .collect(),
-    });
+    let module_value = module_index
+        .zip(module)
+        .filter(|(_, m)| !m.steps.is_empty())
+        .map(|(index, m)| ModuleNav {
+            title: link(m.page).title,
+            href: output_path(&site.pages[m.page].url),
+            duration: m.duration.map(|d| d.label()),
+            steps: Value::from(
+                module_steps(shared, index)
+                    .iter()
+                    .zip(&m.steps)
+                    .map(|(values, &step)| values.get(step == id).clone())
+                    .collect::<Vec<Value>>(),
+            ),
+        });
     let duration = match page.kind {
         PageKind::Module => module.and_then(|m| m.duration),
         _ => page.front.duration(),
@@ -207,6 +207,48 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
         next: next.map(link),
         exercise: None,
     }
+}
+
+/// A step link as a template value, in its two forms: as a sibling and as
+/// the page being shown.
+pub(super) struct StepValues {
+    sibling: Value,
+    current: Value,
+}
+
+impl StepValues {
+    fn get(&self, current: bool) -> &Value {
+        if current {
+            &self.current
+        } else {
+            &self.sibling
+        }
+    }
+}
+
+/// The step links of module `index`, converted once per version.
+fn module_steps<'s>(shared: &'s Shared, index: usize) -> &'s [StepValues] {
+    shared.module_steps[index].get_or_init(|| {
+        let site = shared.site;
+        site.modules[index]
+            .steps
+            .iter()
+            .map(|&step| {
+                let value = |current| {
+                    Value::from_serializable(&StepLink {
+                        title: shared.texts[step].title.clone(),
+                        href: output_path(&site.pages[step].url),
+                        duration: site.pages[step].front.duration().map(|d| d.label()),
+                        current,
+                    })
+                };
+                StepValues {
+                    sibling: value(false),
+                    current: value(true),
+                }
+            })
+            .collect()
+    })
 }
 
 pub(super) fn render_page(shared: &Shared, id: PageId, body: &Body) -> Result<Vec<u8>, Diagnostic> {

@@ -139,7 +139,8 @@ pub(super) struct ModuleNav {
     pub title: String,
     pub href: String,
     pub duration: Option<String>,
-    pub steps: Vec<StepLink>,
+    /// [`StepLink`]s, converted once per module (see `pages::module_steps`).
+    pub steps: tera::Value,
 }
 
 #[derive(Serialize)]
