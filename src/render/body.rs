@@ -27,6 +27,19 @@ pub struct Body {
     /// Where the version-specific parts go (root links, exercise widgets),
     /// found once however many versions and pages embed this body.
     pieces: OnceLock<Vec<Piece>>,
+    /// Its page content and table of contents as template values, for a
+    /// body shared by several versions: converted once, not once per version.
+    values: OnceLock<BodyValues>,
+}
+
+/// A shared body's template values, valid for pages at one root.
+#[derive(Debug)]
+pub(super) struct BodyValues {
+    root: String,
+    /// The finished HTML (`page.content`).
+    pub(super) content: tera::Value,
+    /// `page.toc`.
+    pub(super) toc: tera::Value,
 }
 
 /// A part of a rendered body.
@@ -47,6 +60,7 @@ impl Body {
             rendered,
             used,
             pieces: OnceLock::new(),
+            values: OnceLock::new(),
         }
     }
 
@@ -61,6 +75,22 @@ impl Body {
     /// The body cut at its version-specific parts.
     pub(super) fn pieces(&self) -> &[Piece] {
         self.pieces.get_or_init(|| pieces_of(&self.rendered.html))
+    }
+
+    /// Its content and table of contents as template values for a page at
+    /// `root`, converted once for all versions, when that is sound: the body
+    /// embeds no exercise widget (widgets differ per version) and the first
+    /// page asking for them had the same root. `None` otherwise.
+    pub(super) fn values(&self, root: &str, finish: impl FnOnce() -> String) -> Option<&BodyValues> {
+        if self.embedded_exercises().next().is_some() {
+            return None;
+        }
+        let values = self.values.get_or_init(|| BodyValues {
+            root: root.to_string(),
+            content: tera::Value::from(finish()),
+            toc: tera::Value::from_serializable(&self.rendered.toc),
+        });
+        (values.root == root).then_some(values)
     }
 }
 

@@ -182,6 +182,16 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
                     .collect::<Vec<Value>>(),
             ),
         });
+    let shared_values = (shared.cache.is_some() && !shared.remember)
+        .then(|| body.values(&root, || finish(shared, body, &root, false)))
+        .flatten();
+    let (content, toc) = match shared_values {
+        Some(values) => (values.content.clone(), values.toc.clone()),
+        None => (
+            Value::from(finish(shared, body, &root, false)),
+            Value::from_serializable(&body.rendered.toc),
+        ),
+    };
     let duration = match page.kind {
         PageKind::Module => module.and_then(|m| m.duration),
         _ => page.front.duration(),
@@ -194,8 +204,8 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
         url: page.url.clone(),
         href: output_path(&page.url),
         permalink: permalink(shared, &page.url),
-        content: finish(shared, body, &root, false),
-        toc: body.rendered.toc.clone(),
+        content,
+        toc,
         duration: duration.map(|d| d.label()),
         start: start.map(|s| s.to_string()),
         emotion,
@@ -291,7 +301,7 @@ pub(super) fn render_page(shared: &Shared, id: PageId, body: &Body) -> Result<Ve
     }
     let mut context = base_context(shared, &root);
     context.insert("page", &value);
-    let mut html = Vec::with_capacity(value.content.len() + 16 * 1024);
+    let mut html = Vec::with_capacity(body.rendered.html.len() + 16 * 1024);
     shared
         .theme
         .tera

@@ -10,7 +10,6 @@ use serde::Serialize;
 use crate::agenda::{Agenda, AgendaItem};
 use crate::config::Config;
 use crate::content::Field;
-use crate::markdown::TocEntry;
 
 use super::Version;
 
@@ -169,7 +168,7 @@ pub(super) struct ExerciseValue {
     pub html: String,
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize)]
 pub(super) struct PageValue {
     pub kind: &'static str,
     pub title: String,
@@ -178,8 +177,10 @@ pub(super) struct PageValue {
     pub url: String,
     pub href: String,
     pub permalink: Option<String>,
-    pub content: String,
-    pub toc: Vec<TocEntry>,
+    /// The finished body HTML (a string value).
+    pub content: tera::Value,
+    /// [`TocEntry`](crate::markdown::TocEntry)s.
+    pub toc: tera::Value,
     pub duration: Option<String>,
     pub start: Option<String>,
     pub emotion: Option<String>,
@@ -190,6 +191,32 @@ pub(super) struct PageValue {
     pub prev: Option<LinkValue>,
     pub next: Option<LinkValue>,
     pub exercise: Option<ExerciseValue>,
+}
+
+impl Default for PageValue {
+    fn default() -> Self {
+        PageValue {
+            kind: "",
+            title: String::new(),
+            description: None,
+            summary: None,
+            url: String::new(),
+            href: String::new(),
+            permalink: None,
+            content: tera::Value::from(""),
+            toc: tera::Value::from(Vec::<tera::Value>::new()),
+            duration: None,
+            start: None,
+            emotion: None,
+            intensity: None,
+            objectives: Vec::new(),
+            exercises: Vec::new(),
+            module: None,
+            prev: None,
+            next: None,
+            exercise: None,
+        }
+    }
 }
 
 #[derive(Serialize, Clone)]
