@@ -16,7 +16,7 @@ use crate::content::{self, Asset, SourcePage};
 use crate::error::{Diagnostic, Diagnostics, Error, Result, display_path};
 use crate::output::Staging;
 use crate::project::Project;
-use crate::render::{self, BodyCache, PageText, RenderJob, Sink, Version};
+use crate::render::{self, ArticleCache, BodyCache, PageText, RenderJob, Sink, Version};
 use crate::theme::Theme;
 use crate::uniqueness::{self, ClientReport, VersionTexts};
 
@@ -301,6 +301,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         None => &NullSink,
     };
     let cache = (plans.len() > 1).then(BodyCache::new);
+    let articles = (plans.len() > 1).then(ArticleCache::new);
 
     // The base version first: it fills the body cache every client reads.
     // Clients then render side by side, so one version's sequential parts
@@ -311,6 +312,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         loaded: &loaded,
         sink,
         cache: cache.as_ref(),
+        articles: articles.as_ref(),
         collect_texts,
         diagnostics: &diagnostics,
     };
@@ -414,6 +416,7 @@ struct BuildRun<'a> {
     loaded: &'a Loaded,
     sink: &'a dyn Sink,
     cache: Option<&'a BodyCache>,
+    articles: Option<&'a ArticleCache>,
     collect_texts: bool,
     diagnostics: &'a Diagnostics,
 }
@@ -428,6 +431,7 @@ impl BuildRun<'_> {
             loaded,
             sink,
             cache,
+            articles,
             collect_texts,
             diagnostics,
         } = *self;
@@ -475,6 +479,7 @@ impl BuildRun<'_> {
             version: &version,
             static_files: &static_files,
             cache,
+            articles,
             previous: None,
             remember: false,
             print: true,

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result, display_path};
+use crate::hashing::FastSet;
 use crate::render::Sink;
 
 /// File atelier writes at the root of every output folder it creates.
@@ -26,7 +27,8 @@ const SOURCE_FOLDERS: [&str; 5] = ["content", "clients", "static", "templates", 
 pub struct Staging {
     target: PathBuf,
     staging: PathBuf,
-    created: Mutex<std::collections::HashSet<PathBuf>>,
+    /// Folders made so far, relative to the staging folder.
+    created: Mutex<FastSet<String>>,
 }
 
 impl Staging {
@@ -129,14 +131,15 @@ impl Staging {
         remove_marked(&self.staging);
     }
 
-    /// Creates the folder `path` goes in. The lock guards only the set of
-    /// folders already made, never a system call, so writers do not queue.
-    fn ensure_parent(&self, path: &Path) -> std::io::Result<()> {
-        let Some(parent) = path.parent() else {
+    /// Creates the folder `rel` (at `path` in the staging folder) goes in.
+    /// The lock guards only the set of folders already made, never a system
+    /// call, so writers do not queue.
+    fn ensure_parent(&self, rel: &str, path: &Path) -> std::io::Result<()> {
+        let (Some((folder, _)), Some(parent)) = (rel.rsplit_once('/'), path.parent()) else {
             return Ok(());
         };
         let lock = || self.created.lock().unwrap_or_else(|p| p.into_inner());
-        if lock().contains(parent) {
+        if lock().contains(folder) {
             return Ok(());
         }
         match fs::create_dir(parent) {
@@ -144,7 +147,7 @@ impl Staging {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(_) => fs::create_dir_all(parent)?,
         }
-        lock().insert(parent.to_path_buf());
+        lock().insert(folder.to_string());
         Ok(())
     }
 
@@ -162,19 +165,19 @@ impl Staging {
 impl Sink for Staging {
     fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
         let path = self.path_of(rel)?;
-        self.ensure_parent(&path)?;
+        self.ensure_parent(rel, &path)?;
         fs::write(path, bytes)
     }
 
     fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()> {
         let path = self.path_of(rel)?;
-        self.ensure_parent(&path)?;
+        self.ensure_parent(rel, &path)?;
         fs::copy(source, path).map(|_| ())
     }
 
     fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
         let path = self.path_of(rel)?;
-        self.ensure_parent(&path)?;
+        self.ensure_parent(rel, &path)?;
         Ok(Box::new(std::io::BufWriter::with_capacity(
             1 << 16,
             fs::File::create(path)?,

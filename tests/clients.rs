@@ -313,3 +313,76 @@ fn a_link_to_a_module_a_client_does_not_include_is_reported() {
         .says("content/modules/01-ouverture.md:5")
         .says("not in this version");
 }
+
+/// Files under `dir` by path relative to it, the output marker left out.
+fn tree(f: &Fixture, dir: &str) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let base = f.path(dir);
+    f.snapshot(dir)
+        .into_iter()
+        .map(|(path, bytes)| {
+            (
+                path.strip_prefix(&base).expect("inside").to_path_buf(),
+                bytes,
+            )
+        })
+        .filter(|(path, _)| path != std::path::Path::new(".atelier-output"))
+        .collect()
+}
+
+/// Versions built together share bodies, page values and articles; a client
+/// built alone shares nothing. Both must give the same bytes, including on
+/// pages that show another page's client-specific title (steps, pager), a
+/// client's own clock times, and pages left out of one client's selection.
+#[test]
+fn client_versions_built_together_equal_each_built_alone() {
+    let f = masterclass();
+    f.write(
+        "content/modules/04-etapes/_index.md",
+        &page("title: Étapes", "Le module en étapes."),
+    );
+    f.write(
+        "content/modules/04-etapes/01-pour-qui.md",
+        &page(
+            "title: Pour {{ client.name }}\nduration: 20 min",
+            "Une étape [vers la suivante](02-commune.md).",
+        ),
+    );
+    f.write(
+        "content/modules/04-etapes/02-commune.md",
+        &page(
+            "title: Commune\nduration: 10 min",
+            "## Partie\n\nTexte commun.\n\n## Suite\n\nEncore.",
+        ),
+    );
+    f.write(
+        "content/modules/04-etapes/03-fin.md",
+        &page("title: Fin\nduration: 15 min", "Fin commune."),
+    );
+    f.write(
+        "clients/belcourt/client.yaml",
+        "name: Cabinet Belcourt\nsector: conseil\nvars: { persona: Nadia }\ntheme: { primary: \"#1d3557\" }\nschedule: { start: \"08:15\" }\nlanguage: en\n",
+    );
+    f.run(&["build", "--out", "together"]).expect(0);
+    for client in ["lemoine", "belcourt"] {
+        let alone = format!("alone-{client}");
+        f.run(&["build", "--client", client, "--out", &alone])
+            .expect(0);
+        let together = tree(&f, &format!("together/clients/{client}"));
+        let alone = tree(&f, &alone);
+        assert_eq!(
+            together.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            alone.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            "{client}: not the same files"
+        );
+        for ((path, shared), (_, own)) in together.iter().zip(&alone) {
+            assert!(
+                shared == own,
+                "{client}: {} differs when built with the other versions",
+                path.display()
+            );
+        }
+    }
+    let commune = f.read("together/clients/belcourt/modules/etapes/commune/index.html");
+    assert!(commune.contains("Pour Cabinet Belcourt"), "{commune}");
+    assert!(!commune.contains("Maison Lemoine"));
+}

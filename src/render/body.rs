@@ -81,7 +81,11 @@ impl Body {
     /// `root`, converted once for all versions, when that is sound: the body
     /// embeds no exercise widget (widgets differ per version) and the first
     /// page asking for them had the same root. `None` otherwise.
-    pub(super) fn values(&self, root: &str, finish: impl FnOnce() -> String) -> Option<&BodyValues> {
+    pub(super) fn values(
+        &self,
+        root: &str,
+        finish: impl FnOnce() -> String,
+    ) -> Option<&BodyValues> {
         if self.embedded_exercises().next().is_some() {
             return None;
         }

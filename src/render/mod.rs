@@ -7,6 +7,7 @@
 //! into the output [`Sink`]. Nothing here knows where files end up.
 
 mod arc;
+mod article;
 mod body;
 mod cache;
 mod links;
@@ -28,6 +29,7 @@ use crate::error::{Diagnostic, Diagnostics};
 use crate::hashing::FastMap;
 use crate::markdown::{AnchorCheck, LinkProblem};
 use crate::theme::Theme;
+pub use article::ArticleCache;
 pub use body::Body;
 pub use cache::BodyCache;
 pub use print::PRINT_PATH;
@@ -115,6 +117,8 @@ pub struct RenderJob<'a> {
     pub static_files: &'a [(String, std::path::PathBuf)],
     /// Bodies shared with other versions of the same build.
     pub cache: Option<&'a BodyCache>,
+    /// Articles shared with other versions of the same build.
+    pub articles: Option<&'a ArticleCache>,
     /// The last rendering of this version (preview server), to reuse pages.
     pub previous: Option<&'a PageMemo>,
     /// Keep fingerprints and bytes of the pages in the summary's `memo`
@@ -155,6 +159,9 @@ struct Shared<'a> {
     /// the module is first rendered: every page of a module lists the same
     /// steps, only the current one differs.
     module_steps: Vec<std::sync::OnceLock<Vec<pages::StepValues>>>,
+    /// Articles shared with other versions, and what their keys need.
+    articles: Option<&'a ArticleCache>,
+    article_keys: Option<article::Keys>,
 }
 
 /// A page's front-matter strings after variables and typography.
@@ -309,6 +316,8 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
             .iter()
             .map(|_| std::sync::OnceLock::new())
             .collect(),
+        articles: job.articles,
+        article_keys: None,
     };
     shared.links_key = links::site_key(site, &shared.assets);
     let mut problems = Vec::new();
@@ -368,6 +377,9 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
             }
             Err(d) => problems.push(d),
         }
+    }
+    if shared.articles.is_some() {
+        shared.article_keys = Some(article::Keys::new(&shared));
     }
     Prepared {
         shared,

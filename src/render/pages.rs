@@ -261,10 +261,13 @@ fn module_steps<'s>(shared: &'s Shared, index: usize) -> &'s [StepValues] {
     })
 }
 
-pub(super) fn render_page(shared: &Shared, id: PageId, body: &Body) -> Result<Vec<u8>, Diagnostic> {
+pub(super) fn render_page(
+    shared: &Shared,
+    id: PageId,
+    body: &Arc<Body>,
+) -> Result<Vec<u8>, Diagnostic> {
     let page = &shared.site.pages[id];
     let root = root_prefix(&page.url);
-    let mut value = page_value(shared, id, body);
     let template = match (page.front.template(), page.kind) {
         (Some(name), _) => {
             let name = if name.ends_with(".html") {
@@ -289,18 +292,35 @@ pub(super) fn render_page(shared: &Shared, id: PageId, body: &Body) -> Result<Ve
         (None, PageKind::Landing) => "index.html".to_string(),
         (None, PageKind::Page) => "page.html".to_string(),
     };
-    if page.kind == PageKind::Exercise {
-        let mut exercise = exercise_value(shared, id, &body.rendered);
-        exercise.instructions = finish_body(shared, &exercise.instructions, &root, false);
-        exercise.html = shared
-            .widgets
-            .get(&page.slug)
-            .map(|(live, _)| live.replace(ROOT_MARKER, &root))
-            .unwrap_or_default();
-        value.exercise = Some(exercise);
-    }
+    let value = || {
+        let mut value = page_value(shared, id, body);
+        value.permalink = None;
+        if page.kind == PageKind::Exercise {
+            let mut exercise = exercise_value(shared, id, &body.rendered);
+            exercise.instructions = finish_body(shared, &exercise.instructions, &root, false);
+            exercise.html = shared
+                .widgets
+                .get(&page.slug)
+                .map(|(live, _)| live.replace(ROOT_MARKER, &root))
+                .unwrap_or_default();
+            value.exercise = Some(exercise);
+        }
+        value
+    };
+    let parts = super::article::parts(shared, id, body, &template, value)?;
     let mut context = base_context(shared, &root);
-    context.insert("page", &value);
+    if let Some(article) = parts.article {
+        context.insert_value("article", article);
+    }
+    let page_value = match permalink(shared, &page.url) {
+        Some(permalink) => {
+            let mut map = parts.page.into_map().unwrap_or_default();
+            map.insert(tera::value::Key::Str("permalink"), Value::from(permalink));
+            Value::from(map)
+        }
+        None => parts.page,
+    };
+    context.insert_value("page", page_value);
     let mut html = Vec::with_capacity(body.rendered.html.len() + 16 * 1024);
     shared
         .theme
