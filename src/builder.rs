@@ -139,19 +139,12 @@ pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
         },
         || client::load_all(root),
     );
+    // Overlays are read once the base tree is known: their URLs are decided
+    // among the base's names.
     let clients: Vec<LoadedClient> = match clients {
         Ok(clients) => clients
             .into_par_iter()
-            .map(|client| {
-                let overlay = content::load(root, &client.content_dir(), diagnostics);
-                let static_files = static_files(root, &client.static_dir(), diagnostics);
-                LoadedClient {
-                    pages: overlay.pages.into_iter().map(Arc::new).collect(),
-                    assets: overlay.assets.into_iter().map(Arc::new).collect(),
-                    static_files,
-                    client,
-                }
-            })
+            .map(|client| load_client(root, client, &base.segments, diagnostics))
             .collect(),
         Err(problems) => {
             diagnostics.extend(problems);
@@ -176,6 +169,23 @@ pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
         static_files: static_files(root, Path::new("static"), diagnostics),
         clients,
     })
+}
+
+/// Reads a client's overlay content and static files.
+pub fn load_client(
+    root: &Path,
+    client: Client,
+    base: &content::Segments,
+    diagnostics: &Diagnostics,
+) -> LoadedClient {
+    let overlay = content::load_overlay(root, &client.content_dir(), base, diagnostics);
+    let static_files = static_files(root, &client.static_dir(), diagnostics);
+    LoadedClient {
+        pages: overlay.pages.into_iter().map(Arc::new).collect(),
+        assets: overlay.assets.into_iter().map(Arc::new).collect(),
+        static_files,
+        client,
+    }
 }
 
 /// One version to build: which client (if any), where under the output.

@@ -386,3 +386,42 @@ fn client_versions_built_together_equal_each_built_alone() {
     assert!(commune.contains("Pour Cabinet Belcourt"), "{commune}");
     assert!(!commune.contains("Maison Lemoine"));
 }
+
+/// An overlay page takes the URL of the base page it replaces, even where
+/// the base keeps `NN-` prefixes because two siblings share a name: URLs are
+/// decided among the names of both trees, and the collision is reported once.
+#[test]
+fn overlay_pages_keep_the_urls_of_the_pages_they_replace() {
+    let f = Fixture::new(&[
+        (
+            "content/modules/01-intro/_index.md",
+            &page("title: Intro", "Un."),
+        ),
+        (
+            "content/modules/01-intro/01-etape.md",
+            &page("title: Étape", "Base."),
+        ),
+        (
+            "content/modules/05-intro/_index.md",
+            &page("title: Intro bis", "Deux."),
+        ),
+        (
+            "clients/lemoine/content/modules/01-intro/01-etape.md",
+            &page("title: Étape", "ETAPE-LEMOINE"),
+        ),
+    ]);
+    f.write("atelier.yaml", "title: Atelier\n");
+    f.write("clients/lemoine/client.yaml", "name: Maison Lemoine\n");
+    let run = f.run(&["build"]);
+    run.expect(0);
+    assert!(f.exists("public/modules/01-intro/etape/index.html"));
+    let step = f.read("public/clients/lemoine/modules/01-intro/etape/index.html");
+    assert!(step.contains("ETAPE-LEMOINE"), "{step}");
+    assert!(!f.exists("public/clients/lemoine/modules/intro"));
+    assert_eq!(
+        run.stderr.matches("share the URL name").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}

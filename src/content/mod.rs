@@ -60,11 +60,33 @@ pub fn is_ignored_name(name: &str) -> bool {
         || name == "Thumbs.db"
 }
 
-/// Reads every file under `root/dir` (e.g. `content` or `clients/x/content`).
+/// Reads every file under `root/dir` (`content`).
 ///
 /// A missing folder is an empty set. Problems are recorded in `diagnostics`;
 /// files with problems are left out of the result.
 pub fn load(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> ContentSet {
+    load_tree(root, dir, None, diagnostics)
+}
+
+/// Reads a client's overlay `root/dir` (`clients/x/content`), which lies over
+/// the base tree whose segments are `base`: a file's URL is decided among
+/// its siblings in both trees, so an overlay page has the URL of the base
+/// page it replaces, and its folders the URLs of the base folders.
+pub fn load_overlay(
+    root: &Path,
+    dir: &Path,
+    base: &Segments,
+    diagnostics: &Diagnostics,
+) -> ContentSet {
+    load_tree(root, dir, Some(base), diagnostics)
+}
+
+fn load_tree(
+    root: &Path,
+    dir: &Path,
+    under: Option<&Segments>,
+    diagnostics: &Diagnostics,
+) -> ContentSet {
     let base = root.join(dir);
     if !base.is_dir() {
         return ContentSet::default();
@@ -149,6 +171,7 @@ pub fn load(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> ContentSet {
             .iter()
             .map(String::as_str)
             .chain(markdown.iter().map(|(_, _, rel)| rel.as_str())),
+        under,
         dir,
         diagnostics,
     );
@@ -209,18 +232,29 @@ fn output_path_of_asset(rel: &str, segments: &Segments) -> String {
 #[derive(Debug, Default)]
 pub struct Segments {
     prefixed: std::collections::HashSet<String>,
+    /// Every folder and `.md` file the segments were computed from (those
+    /// of the tree below, for an overlay), so an overlay can be laid over it.
+    names: std::collections::HashSet<String>,
+    /// Where the tree is, relative to the project (`content`).
+    dir: PathBuf,
 }
 
 impl Segments {
-    /// Computes the segments of `paths` (content-relative folders and `.md` files).
+    /// Computes the segments of `paths` (content-relative folders and `.md`
+    /// files of the tree at `dir`), laid over the tree of `under` if any:
+    /// siblings are then those of both trees, and only collisions involving
+    /// a name of this tree are reported (the tree below reported its own).
     fn new<'a>(
         paths: impl Iterator<Item = &'a str>,
-        root: &Path,
+        under: Option<&Segments>,
+        dir: &Path,
         diagnostics: &Diagnostics,
     ) -> Segments {
-        let mut groups: std::collections::BTreeMap<(String, String), Vec<&'a str>> =
+        let own: std::collections::HashSet<String> = paths.map(str::to_string).collect();
+        let below = under.map(|u| &u.names);
+        let mut groups: std::collections::BTreeMap<(String, String), Vec<&str>> =
             Default::default();
-        for path in paths {
+        for path in own.iter().chain(below.into_iter().flatten()) {
             let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
             let stem = name.strip_suffix(".md").unwrap_or(name);
             if stem == "_index" {
@@ -232,7 +266,9 @@ impl Segments {
                 .push(path);
         }
         let mut prefixed = std::collections::HashSet::new();
-        for ((_, slug), members) in groups {
+        for ((_, slug), mut members) in groups {
+            members.sort_unstable();
+            members.dedup();
             if members.len() < 2 {
                 continue;
             }
@@ -243,13 +279,22 @@ impl Segments {
             if full.len() != members.len() {
                 continue;
             }
+            prefixed.extend(members.iter().map(|m| m.to_string()));
+            let new_here = |m: &&str| below.is_none_or(|b| !b.contains(*m));
+            if !members.iter().any(new_here) {
+                continue;
+            }
             let shown: Vec<String> = members
                 .iter()
-                .map(|m| display_path(&root.join(m)))
+                .map(|m| match under {
+                    Some(under) if !own.contains(*m) => display_path(&under.dir.join(m)),
+                    _ => display_path(&dir.join(m)),
+                })
                 .collect();
+            let first = members.iter().position(new_here).unwrap_or_default();
             diagnostics.push(
                 Diagnostic::warning(
-                    &shown[0],
+                    &shown[first],
                     format!(
                         "{} share the URL name `{slug}` once their number prefix is dropped, so their URLs keep the prefix",
                         shown.join(" and ")
@@ -257,9 +302,16 @@ impl Segments {
                 )
                 .with_help("give them distinct names to get prefix-free URLs"),
             );
-            prefixed.extend(members.iter().map(|m| m.to_string()));
         }
-        Segments { prefixed }
+        let mut names = own;
+        if let Some(below) = below {
+            names.extend(below.iter().cloned());
+        }
+        Segments {
+            prefixed,
+            names,
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// The segment of one folder or file, given its content-relative path.
@@ -593,6 +645,7 @@ mod tests {
                 "a/emotion.md",
             ]
             .into_iter(),
+            None,
             Path::new("content"),
             &diagnostics,
         );

@@ -299,6 +299,7 @@ impl Session {
             return Ok(());
         }
         let only_content = changes.overlays.is_empty() && !changes.statics;
+        let mut overlays: Vec<&str> = changes.overlays.iter().map(String::as_str).collect();
         if !changes.content.is_empty() && !self.reload_pages(&changes.content, only_content) {
             let diagnostics = Diagnostics::new();
             let set = content::load(&self.project.root, Path::new("content"), &diagnostics);
@@ -309,8 +310,16 @@ impl Session {
             self.loaded.assets = set.assets.into_iter().map(Arc::new).collect();
             self.segments = set.segments;
             self.news = diagnostics.into_sorted();
+            // Overlay URLs are decided among the base's names: read them again.
+            overlays = self
+                .loaded
+                .clients
+                .iter()
+                .map(|c| c.client.slug.as_str())
+                .collect();
         }
-        for slug in &changes.overlays {
+        let overlays: Vec<String> = overlays.into_iter().map(str::to_string).collect();
+        for slug in &overlays {
             let diagnostics = Diagnostics::new();
             let Some(client) = self
                 .loaded
@@ -320,9 +329,10 @@ impl Session {
             else {
                 continue;
             };
-            let set = content::load(
+            let set = content::load_overlay(
                 &self.project.root,
                 &client.client.content_dir(),
+                &self.segments,
                 &diagnostics,
             );
             if diagnostics.has_errors() {
