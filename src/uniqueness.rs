@@ -13,13 +13,14 @@
 //! Pages whose rendered body is the very same as the base's (shared by the
 //! body cache) are known identical without looking at their words.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::hashing::{FastMap, FastSet};
 use crate::render::PageText;
 
 /// One client's figures.
@@ -63,9 +64,19 @@ pub struct VersionTexts<'a> {
 type TextKey = (usize, u64);
 
 fn key_of(page: &PageText) -> TextKey {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = crate::hashing::fingerprint_hasher();
     page.title.hash(&mut hasher);
     (Arc::as_ptr(&page.body) as usize, hasher.finish())
+}
+
+/// A version's pages by URL, each with its text's identity, computed once.
+type Keyed<'a> = FastMap<&'a str, (TextKey, &'a PageText)>;
+
+fn keyed(pages: &BTreeMap<String, PageText>) -> Keyed<'_> {
+    pages
+        .iter()
+        .map(|(url, page)| (url.as_str(), (key_of(page), page)))
+        .collect()
 }
 
 /// Word sequences of each distinct page text, computed once and only for the
@@ -73,35 +84,30 @@ fn key_of(page: &PageText) -> TextKey {
 /// compared in parallel.
 #[derive(Default)]
 struct Shingles {
-    sets: HashMap<TextKey, PageShingles>,
-    sizes: HashMap<TextKey, usize>,
+    sets: FastMap<TextKey, PageShingles>,
+    /// Shingle counts of the base's pages and of every page that differs.
+    sizes: FastMap<TextKey, usize>,
     /// `different` of every client page against the base page at its URL,
     /// both ways: comparisons between two clients mostly come down to these.
-    against_base: HashMap<(TextKey, TextKey), usize>,
+    against_base: FastMap<(TextKey, TextKey), usize>,
 }
 
 impl Shingles {
-    /// Reads every distinct page once, in parallel: sizes of all, shingles of
-    /// those that differ from the base and of the base pages they replace,
-    /// and the difference of each such pair.
-    fn prepare(base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) -> Shingles {
-        let mut all: HashMap<TextKey, &PageText> = HashMap::new();
-        let mut compared: HashMap<TextKey, &PageText> = HashMap::new();
-        let mut pairs: HashSet<(TextKey, TextKey)> = HashSet::new();
-        for page in base.values() {
-            all.insert(key_of(page), page);
-        }
+    /// Reads every distinct text once, in parallel: sizes of the base's
+    /// pages, shingles of the client pages that differ from the base and of
+    /// the base pages they replace, and the difference of each such pair.
+    fn prepare(base: &Keyed, clients: &[Keyed]) -> Shingles {
+        let mut compared: FastMap<TextKey, &PageText> = FastMap::default();
+        let mut pairs: FastSet<(TextKey, TextKey)> = FastSet::default();
         for client in clients {
-            for (url, page) in client.pages {
-                let key = key_of(page);
-                all.insert(key, page);
+            for (url, &(key, page)) in client {
                 match base.get(url) {
-                    Some(theirs) if key_of(theirs) == key => {}
-                    Some(theirs) => {
+                    Some(&(theirs, _)) if theirs == key => {}
+                    Some(&(theirs, their_page)) => {
                         compared.insert(key, page);
-                        compared.insert(key_of(theirs), theirs);
-                        pairs.insert((key, key_of(theirs)));
-                        pairs.insert((key_of(theirs), key));
+                        compared.insert(theirs, their_page);
+                        pairs.insert((key, theirs));
+                        pairs.insert((theirs, key));
                     }
                     None => {
                         compared.insert(key, page);
@@ -109,7 +115,9 @@ impl Shingles {
                 }
             }
         }
-        let sets: HashMap<TextKey, PageShingles> = compared
+        let sets: FastMap<TextKey, PageShingles> = compared
+            .into_iter()
+            .collect::<Vec<_>>()
             .into_par_iter()
             .map(|(key, page)| {
                 let list = shingles(&page.title, &page.body.rendered.html);
@@ -117,23 +125,22 @@ impl Shingles {
                 (key, (list, set))
             })
             .collect();
-        let sizes: HashMap<TextKey, usize> = all
+        let mut sizes: FastMap<TextKey, usize> = base
+            .values()
+            .filter(|(key, _)| !sets.contains_key(key))
+            .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|(key, page)| match sets.get(&key) {
-                Some(set) => (key, set.0.len()),
-                None => {
-                    let words =
-                        count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
-                    (key, words.saturating_sub(2).max(usize::from(words > 0)))
-                }
-            })
+            .map(|&(key, page)| (key, text_size(page)))
             .collect();
+        sizes.extend(sets.iter().map(|(&key, set)| (key, set.0.len())));
         let mut shingles = Shingles {
             sets,
             sizes,
-            against_base: HashMap::new(),
+            against_base: FastMap::default(),
         };
         let against_base = pairs
+            .into_iter()
+            .collect::<Vec<_>>()
             .into_par_iter()
             .filter_map(|(own, other)| Some(((own, other), shingles.count(own, other)?)))
             .collect();
@@ -148,32 +155,30 @@ impl Shingles {
         Some(own.0.iter().filter(|s| !theirs.1.contains(s)).count())
     }
 
-    /// How many shingles the page has.
-    fn size(&self, page: &PageText) -> usize {
-        let key = key_of(page);
-        match self.sizes.get(&key) {
-            Some(&size) => size,
-            None => {
-                let words =
-                    count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
-                words.saturating_sub(2).max(usize::from(words > 0))
-            }
-        }
+    /// How many shingles the text has.
+    fn size(&self, key: TextKey, page: &PageText) -> usize {
+        self.sizes
+            .get(&key)
+            .copied()
+            .unwrap_or_else(|| text_size(page))
     }
 
     /// Shingles of `page` absent from `other` (the whole page when there is none).
-    fn different(&self, page: &PageText, other: Option<&PageText>) -> usize {
-        let Some(other) = other else {
-            return self.size(page);
+    fn different(
+        &self,
+        (own_key, page): (TextKey, &PageText),
+        other: Option<(TextKey, &PageText)>,
+    ) -> usize {
+        let Some((other_key, other)) = other else {
+            return self.size(own_key, page);
         };
-        let pair = (key_of(page), key_of(other));
-        if pair.0 == pair.1 {
+        if own_key == other_key {
             return 0;
         }
-        if let Some(&known) = self.against_base.get(&pair) {
+        if let Some(&known) = self.against_base.get(&(own_key, other_key)) {
             return known;
         }
-        self.count(pair.0, pair.1).unwrap_or_else(|| {
+        self.count(own_key, other_key).unwrap_or_else(|| {
             let own = shingles(&page.title, &page.body.rendered.html);
             let theirs: ShingleSet = shingles(&other.title, &other.body.rendered.html)
                 .into_iter()
@@ -181,6 +186,12 @@ impl Shingles {
             own.iter().filter(|s| !theirs.contains(s)).count()
         })
     }
+}
+
+/// How many shingles a page's text has, counted without building them.
+fn text_size(page: &PageText) -> usize {
+    let words = count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
+    words.saturating_sub(2).max(usize::from(words > 0))
 }
 
 /// Words of plain text, counted as [`word_hashes`] splits them.
@@ -302,9 +313,9 @@ type PageShingles = (Vec<u64>, ShingleSet);
 
 /// A version's pages with what sets them apart from the base.
 struct Profile<'a> {
-    pages: &'a BTreeMap<String, PageText>,
+    pages: &'a Keyed<'a>,
     /// URLs whose text differs from the base's.
-    differing: Vec<&'a str>,
+    differing: FastSet<&'a str>,
     /// Total shingles of the version.
     total: usize,
 }
@@ -312,13 +323,14 @@ struct Profile<'a> {
 /// Share of `a`'s text not found at the same URL in `b`. Pages where both
 /// equal the base are equal to each other: only the differing ones are read.
 fn share_between(shingles: &Shingles, a: &Profile, b: &Profile) -> f64 {
-    let mut urls: Vec<&str> = a.differing.iter().chain(&b.differing).copied().collect();
-    urls.sort_unstable();
-    urls.dedup();
-    let different: usize = urls
-        .into_iter()
-        .filter_map(|url| a.pages.get(url).map(|page| (page, b.pages.get(url))))
-        .map(|(page, other)| shingles.different(page, other))
+    let different: usize = a
+        .differing
+        .iter()
+        .chain(b.differing.iter().filter(|url| !a.differing.contains(*url)))
+        .filter_map(|url| {
+            let &page = a.pages.get(url)?;
+            Some(shingles.different(page, b.pages.get(url).copied()))
+        })
         .sum();
     if a.total == 0 {
         0.0
@@ -329,47 +341,54 @@ fn share_between(shingles: &Shingles, a: &Profile, b: &Profile) -> f64 {
 
 /// Computes every client's report against the base version.
 pub fn report(base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) -> Vec<ClientReport> {
-    let shingles = Shingles::prepare(base, clients);
-    let profiles: Vec<Profile> = clients
+    let (base_keys, client_keys): (Keyed, Vec<Keyed>) = rayon::join(
+        || keyed(base),
+        || clients.par_iter().map(|c| keyed(c.pages)).collect(),
+    );
+    let shingles = Shingles::prepare(&base_keys, &client_keys);
+    let profiles: Vec<Profile> = client_keys
         .par_iter()
-        .map(|client| {
-            let differing: Vec<&str> = client
-                .pages
+        .map(|pages| {
+            let differing: FastSet<&str> = pages
                 .iter()
-                .filter(|(url, page)| base.get(*url).is_none_or(|b| key_of(b) != key_of(page)))
-                .map(|(url, _)| url.as_str())
+                .filter(|(url, (key, _))| base_keys.get(*url).is_none_or(|(b, _)| b != key))
+                .map(|(url, _)| *url)
                 .collect();
-            let total = client.pages.values().map(|page| shingles.size(page)).sum();
+            let total = pages
+                .values()
+                .map(|&(key, page)| shingles.size(key, page))
+                .sum();
             Profile {
-                pages: client.pages,
+                pages,
                 differing,
                 total,
             }
         })
         .collect();
+    let base_profile = Profile {
+        pages: &base_keys,
+        differing: FastSet::default(),
+        total: 0,
+    };
     clients
         .par_iter()
         .zip(&profiles)
         .map(|(client, profile)| {
-            let mut per_page: Vec<(f64, usize, PathBuf)> = client
+            let mut per_page: Vec<(f64, usize, &str, &std::path::Path)> = profile
                 .pages
                 .iter()
-                .map(|(url, page)| {
-                    let size = shingles.size(page);
-                    let own = if profile.differing.contains(&url.as_str()) && size > 0 {
-                        shingles.different(page, base.get(url)) as f64 / size as f64
+                .map(|(url, &(key, page))| {
+                    let size = shingles.size(key, page);
+                    let own = if profile.differing.contains(url) && size > 0 {
+                        shingles.different((key, page), base_keys.get(url).copied()) as f64
+                            / size as f64
                     } else {
                         0.0
                     };
-                    (own, size, page.file.clone())
+                    (own, size, *url, page.file.as_path())
                 })
                 .collect();
-            per_page.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-            let base_profile = Profile {
-                pages: base,
-                differing: Vec::new(),
-                total: 0,
-            };
+            per_page.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)));
             let share = share_between(&shingles, profile, &base_profile);
             let most_similar = clients
                 .iter()
@@ -391,7 +410,7 @@ pub fn report(base: &BTreeMap<String, PageText>, clients: &[VersionTexts]) -> Ve
                 generic_pages: per_page
                     .into_iter()
                     .take(3)
-                    .map(|(_, _, file)| file)
+                    .map(|(_, _, _, file)| file.to_path_buf())
                     .collect(),
             }
         })
