@@ -208,28 +208,47 @@ fn count_words(text: &str) -> usize {
     count
 }
 
+/// Where the tag opened just before `from` ends: after its `>`, or at the
+/// end of an unterminated tag.
+fn after_tag(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'>')
+        .map_or(bytes.len(), |at| from + at + 1)
+}
+
+/// The character starting at byte `at` of `text` (a character boundary).
+fn char_at(text: &str, at: usize) -> char {
+    text.get(at..)
+        .and_then(|rest| rest.chars().next())
+        .unwrap_or(' ')
+}
+
 /// Words of HTML text, tags skipped, without building the text (a tag ends
-/// a word, as `strip_tags` turns it into a space).
+/// a word, as `strip_tags` turns it into a space). Bytes are read directly
+/// and tags skipped in one search; only non-ASCII characters are decoded.
 fn count_words_in_html(html: &str) -> usize {
+    let bytes = html.as_bytes();
     let mut count = 0;
     let mut in_word = false;
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                in_word = false;
-            }
-            '>' if in_tag => in_tag = false,
-            _ if in_tag => {}
-            c => {
-                let alnum = c.is_alphanumeric();
-                if alnum && !in_word {
-                    count += 1;
-                }
-                in_word = alnum;
-            }
+    let mut at = 0;
+    while at < bytes.len() {
+        let b = bytes[at];
+        let alnum = if b == b'<' {
+            at = after_tag(bytes, at + 1);
+            false
+        } else if b.is_ascii() {
+            at += 1;
+            b.is_ascii_alphanumeric()
+        } else {
+            let c = char_at(html, at);
+            at += c.len_utf8();
+            c.is_alphanumeric()
+        };
+        if alnum && !in_word {
+            count += 1;
         }
+        in_word = alnum;
     }
     count
 }
@@ -241,29 +260,35 @@ fn word_hashes(title: &str, html: &str) -> Vec<u64> {
     const PRIME: u64 = 0x0100_0000_01b3;
     let mut hashes = Vec::with_capacity(html.len() / 12);
     for (source, markup) in [(title, false), (html, true)] {
+        let bytes = source.as_bytes();
         let mut hash: Option<u64> = None;
-        let mut in_tag = false;
-        for c in source.chars() {
-            if markup {
-                if in_tag {
-                    in_tag = c != '>';
+        let mut at = 0;
+        while at < bytes.len() {
+            let b = bytes[at];
+            if b.is_ascii() {
+                at += 1;
+                if b.is_ascii_alphanumeric() {
+                    let h = hash.unwrap_or(SEED) ^ u64::from(b.to_ascii_lowercase());
+                    hash = Some(h.wrapping_mul(PRIME));
                     continue;
                 }
-                if c == '<' {
-                    in_tag = true;
+                if markup && b == b'<' {
+                    at = after_tag(bytes, at);
+                }
+            } else {
+                let c = char_at(source, at);
+                at += c.len_utf8();
+                if c.is_alphanumeric() {
+                    let mut h = hash.unwrap_or(SEED);
+                    for lower in c.to_lowercase() {
+                        h ^= u64::from(lower);
+                        h = h.wrapping_mul(PRIME);
+                    }
+                    hash = Some(h);
+                    continue;
                 }
             }
-            if c.is_ascii_alphanumeric() {
-                let h = hash.unwrap_or(SEED) ^ u64::from(c.to_ascii_lowercase());
-                hash = Some(h.wrapping_mul(PRIME));
-            } else if !c.is_ascii() && c.is_alphanumeric() {
-                let mut h = hash.unwrap_or(SEED);
-                for lower in c.to_lowercase() {
-                    h ^= u64::from(lower);
-                    h = h.wrapping_mul(PRIME);
-                }
-                hash = Some(h);
-            } else if let Some(h) = hash.take() {
+            if let Some(h) = hash.take() {
                 hashes.push(h);
             }
         }
@@ -439,6 +464,56 @@ mod tests {
                 },
                 Vec::new(),
             )),
+        }
+    }
+
+    /// The words of `html` as plain text: tags replaced by spaces, split on
+    /// what is not alphanumeric, lowercased; the meaning the fast readers
+    /// above must keep.
+    fn reference_words(html: &str) -> Vec<String> {
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' if !in_tag => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                _ if in_tag => {}
+                c => text.push(c),
+            }
+            if in_tag {
+                text.push(' ');
+            }
+        }
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    }
+
+    #[test]
+    fn fast_word_readers_keep_the_plain_text_meaning() {
+        for html in [
+            "<p>Un <em>mot</em>, deux—trois <a href=\"x>y\">quatre</a></p>",
+            "Été À l'ŒUVRE <b>ß</b>straße 2026 ! <unterminated tag",
+            "a<b>c</b>d  <br/>e>f < g",
+            "",
+            "<>",
+            "日本語のテキスト et émoji 🎉 fin",
+        ] {
+            let words = reference_words(html);
+            assert_eq!(count_words_in_html(html), words.len(), "{html}");
+            let expected: Vec<u64> = words
+                .iter()
+                .map(|w| {
+                    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                    for c in w.chars() {
+                        h ^= u64::from(c);
+                        h = h.wrapping_mul(0x0100_0000_01b3);
+                    }
+                    h
+                })
+                .collect();
+            assert_eq!(word_hashes("", html), expected, "{html}");
         }
     }
 
