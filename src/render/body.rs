@@ -30,6 +30,8 @@ pub struct Body {
     /// Its page content and table of contents as template values, for a
     /// body shared by several versions: converted once, not once per version.
     values: OnceLock<BodyValues>,
+    /// Its HTML on the print page, for a body shared by several versions.
+    print: OnceLock<Option<Arc<str>>>,
 }
 
 /// A shared body's template values, valid for pages at one root.
@@ -61,6 +63,7 @@ impl Body {
             used,
             pieces: OnceLock::new(),
             values: OnceLock::new(),
+            print: OnceLock::new(),
         }
     }
 
@@ -75,6 +78,19 @@ impl Body {
     /// The body cut at its version-specific parts.
     pub(super) fn pieces(&self) -> &[Piece] {
         self.pieces.get_or_init(|| pieces_of(&self.rendered.html))
+    }
+
+    /// Its HTML on the print page, made once for all versions when it embeds
+    /// no exercise widget (widgets differ per version); `None` otherwise.
+    pub(super) fn print_html(&self, finish: impl FnOnce() -> String) -> Option<&Arc<str>> {
+        self.print
+            .get_or_init(|| {
+                self.embedded_exercises()
+                    .next()
+                    .is_none()
+                    .then(|| Arc::from(finish()))
+            })
+            .as_ref()
     }
 
     /// Its content and table of contents as template values for a page at

@@ -432,6 +432,40 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
     }
 }
 
+/// A body as the print page shows it: shared by every version when it
+/// embeds no exercise widget, else this version's own.
+enum PrintHtml {
+    Shared(Arc<str>),
+    Own(String),
+}
+
+impl PrintHtml {
+    fn as_str(&self) -> &str {
+        match self {
+            PrintHtml::Shared(html) => html,
+            PrintHtml::Own(html) => html,
+        }
+    }
+}
+
+/// Runs `render` with this thread's page buffer, emptied: pages written at
+/// once need no allocation of their own. A buffer grown by a huge page is
+/// not kept.
+fn with_page_buffer<T>(render: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        buffer.clear();
+        let result = render(&mut buffer);
+        if buffer.capacity() > 1 << 20 {
+            *buffer = Vec::new();
+        }
+        result
+    })
+}
+
 /// Renders one version of the site into `sink`. Pages are written as soon
 /// as they are rendered; on errors the caller abandons the sink (a staging
 /// folder). Warnings go to `diagnostics`.
@@ -522,7 +556,7 @@ pub fn render_site(
                     Option<(String, u64, Arc<[u8]>)>,
                     bool,
                     Outcome,
-                    Option<String>,
+                    Option<PrintHtml>,
                 ),
                 Vec<Diagnostic>,
             >,
@@ -540,31 +574,51 @@ pub fn render_site(
                     let reused = reusable(previous, &path, fingerprint);
                     let mut fresh = reused.is_none();
                     let mut fingerprint = fingerprint;
-                    let bytes: Arc<[u8]> = match reused {
-                        Some(bytes) => bytes,
+                    let bytes: Option<Arc<[u8]>> = match reused {
+                        Some(bytes) => Some(bytes),
                         None if page.kind == PageKind::Landing => {
                             let landing =
                                 pages::render_landing(shared, Some(&body)).map_err(|d| vec![d])?;
                             fresh = landing.fresh;
                             fingerprint = landing.fingerprint;
-                            landing.bytes
+                            Some(landing.bytes)
                         }
+                        // Remembered: the bytes live on in the memo.
+                        None if fingerprint.is_some() => {
+                            let mut html = Vec::new();
+                            pages::render_page(shared, id, &body, &mut html)
+                                .map_err(|d| vec![d])?;
+                            Some(Arc::from(html))
+                        }
+                        // Written at once, from this thread's buffer.
                         None => {
-                            Arc::from(pages::render_page(shared, id, &body).map_err(|d| vec![d])?)
+                            with_page_buffer(|html| {
+                                pages::render_page(shared, id, &body, html).map_err(|d| vec![d])?;
+                                sink.write(&path, html).map_err(|e| {
+                                    vec![Diagnostic::general(format!("cannot write {path}: {e}"))]
+                                })
+                            })?;
+                            None
                         }
                     };
                     // A remembered page is served from the memo, not the sink.
-                    let memo = match fingerprint {
-                        Some(fingerprint) => Some((path, fingerprint, bytes)),
-                        None => {
+                    let memo = match (fingerprint, bytes) {
+                        (Some(fingerprint), Some(bytes)) => Some((path, fingerprint, bytes)),
+                        (None, Some(bytes)) => {
                             sink.write_shared(&path, bytes).map_err(|e| {
                                 vec![Diagnostic::general(format!("cannot write {path}: {e}"))]
                             })?;
                             None
                         }
+                        (_, None) => None,
                     };
-                    let print_body = (printing && printed(page.kind))
-                        .then(|| pages::finish(shared, &body, print::PRINT_ROOT, true));
+                    let print_body = (printing && printed(page.kind)).then(|| {
+                        let finish = || pages::finish(shared, &body, print::PRINT_ROOT, true);
+                        match job.cache.and(body.print_html(finish)) {
+                            Some(shared) => PrintHtml::Shared(Arc::clone(shared)),
+                            None => PrintHtml::Own(finish()),
+                        }
+                    });
                     let keep = job.cache.is_some() || version.collect_texts;
                     Ok((memo, fresh, Outcome::new(body, keep), print_body))
                 })();
@@ -580,7 +634,7 @@ pub fn render_site(
                     summary.rendered += usize::from(fresh);
                     if let (Some(stream), Some(body)) = (print.as_mut(), print_body)
                         && stream.expects(id)
-                        && let Err(d) = stream.push(&body)
+                        && let Err(d) = stream.push(body.as_str())
                     {
                         problems.push(d);
                     }

@@ -261,11 +261,13 @@ fn module_steps<'s>(shared: &'s Shared, index: usize) -> &'s [StepValues] {
     })
 }
 
+/// Renders page `id` into `html` (appended).
 pub(super) fn render_page(
     shared: &Shared,
     id: PageId,
     body: &Arc<Body>,
-) -> Result<Vec<u8>, Diagnostic> {
+    html: &mut Vec<u8>,
+) -> Result<(), Diagnostic> {
     let page = &shared.site.pages[id];
     let root = root_prefix(&page.url);
     let template = match (page.front.template(), page.kind) {
@@ -321,13 +323,12 @@ pub(super) fn render_page(
         None => parts.page,
     };
     context.insert_value("page", page_value);
-    let mut html = Vec::with_capacity(body.rendered.html.len() + 16 * 1024);
+    html.reserve(body.rendered.html.len() + 16 * 1024);
     shared
         .theme
         .tera
-        .render_to(&template, &context, &mut html)
-        .map_err(|e| shared.theme.render_error(&e, &page.file))?;
-    Ok(html)
+        .render_to(&template, &context, html)
+        .map_err(|e| shared.theme.render_error(&e, &page.file))
 }
 
 pub(super) fn render_landing(shared: &Shared, body: Option<&Body>) -> Result<Special, Diagnostic> {
