@@ -401,15 +401,30 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         None => None,
     };
     timings.push(("swap output".into(), phase.elapsed()));
+    // What every version shared is freed beside the report, not before it:
+    // tens of thousands of bodies and pages take a while to free, one by one.
+    let texts: Vec<_> = texts.into_iter().map(|(_, pages, _)| pages).collect();
+    let versions = plans.len();
+    drop(plans);
+    free_in_background((texts, cache, articles, loaded));
     Ok(BuildReport {
         pages,
-        versions: plans.len(),
+        versions,
         elapsed: started.elapsed(),
         warnings: all,
         out,
         timings,
         uniqueness,
     })
+}
+
+/// Drops `value` on a thread of its own, so the caller need not wait for
+/// it (a command that ends right after never does). If no thread can be
+/// started, the closure holding it, and so `value`, is dropped right here.
+fn free_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("atelier-free".into())
+        .spawn(move || drop(value));
 }
 
 /// One rendered version, for the build report.
