@@ -164,6 +164,16 @@ struct Shared<'a> {
     article_keys: Option<article::Keys>,
 }
 
+impl Shared<'_> {
+    /// Whether this rendering is one of several versions of one build that
+    /// share what they can (bodies' finished HTML, articles): not in the
+    /// preview server, which keeps bodies for the whole session and renders
+    /// again only what changed.
+    fn shares_across_versions(&self) -> bool {
+        self.cache.is_some() && !self.remember
+    }
+}
+
 /// A page's front-matter strings after variables and typography.
 #[derive(Debug, Clone, Default)]
 struct PageStrings {
@@ -614,7 +624,11 @@ pub fn render_site(
                     };
                     let print_body = (printing && printed(page.kind)).then(|| {
                         let finish = || pages::finish(shared, &body, print::PRINT_ROOT, true);
-                        match job.cache.and(body.print_html(finish)) {
+                        match shared
+                            .shares_across_versions()
+                            .then(|| body.print_html(finish))
+                            .flatten()
+                        {
                             Some(shared) => PrintHtml::Shared(Arc::clone(shared)),
                             None => PrintHtml::Own(finish()),
                         }

@@ -182,7 +182,8 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
                     .collect::<Vec<Value>>(),
             ),
         });
-    let shared_values = (shared.cache.is_some() && !shared.remember)
+    let shared_values = shared
+        .shares_across_versions()
         .then(|| body.values(&root, || finish(shared, body, &root, false)))
         .flatten();
     let (content, toc) = match shared_values {
