@@ -289,6 +289,42 @@ fn template_errors_name_the_template_file_and_line() {
     f.run(&["build"]).expect(1).says("templates/page.html:3");
 }
 
+/// An article template is overridden like any other; it sees the page but
+/// not `site` (what names a version belongs in the frame), and using `site`
+/// there is an error that says so, with the file and line.
+#[test]
+fn article_templates_are_overridable_and_see_no_site() {
+    let f = Fixture::new(&[
+        ("content/apropos.md", &page("title: À propos", "Bonjour")),
+        (
+            "templates/articles/page.html",
+            "<section id=\"mon-article\">{{ page.title }}{% if page.permalink %}LIEN{% endif %}</section>",
+        ),
+    ]);
+    f.write(
+        "atelier.yaml",
+        "title: Atelier\nbase_url: https://example.org/a/\n",
+    );
+    f.build();
+    let html = f.read("public/apropos/index.html");
+    assert!(
+        html.contains("<section id=\"mon-article\">À propos</section>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<link rel=\"canonical\" href=\"https://example.org/a/apropos/\">"),
+        "the frame still has the permalink: {html}"
+    );
+    f.write(
+        "templates/articles/page.html",
+        "<section>\n{{ site.title }}\n</section>",
+    );
+    f.run(&["build"])
+        .expect(1)
+        .says("templates/articles/page.html:2")
+        .says("`site` is not defined");
+}
+
 #[test]
 fn not_found_page_and_sitemap_use_base_url() {
     let f = Fixture::new(&[("content/modules/01-a.md", &page("title: A", "x"))]);
