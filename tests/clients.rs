@@ -329,6 +329,49 @@ fn tree(f: &Fixture, dir: &str) -> Vec<(std::path::PathBuf, Vec<u8>)> {
         .collect()
 }
 
+/// Builds `client` alone and compares it, file by file, with its version in
+/// the build at `together`.
+fn assert_same_as_built_alone(f: &Fixture, together: &str, client: &str) {
+    let alone = format!("alone-{client}");
+    f.run(&["build", "--client", client, "--out", &alone])
+        .expect(0);
+    let shared = tree(f, &format!("{together}/clients/{client}"));
+    let own = tree(f, &alone);
+    assert_eq!(
+        shared.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        own.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        "{client}: not the same files"
+    );
+    for ((path, shared), (_, own)) in shared.iter().zip(&own) {
+        assert!(
+            shared == own,
+            "{client}: {} differs when built with the other versions:\n{}\n---\n{}",
+            path.display(),
+            String::from_utf8_lossy(shared),
+            String::from_utf8_lossy(own)
+        );
+    }
+}
+
+/// A page whose only neighbour is the same page, but on the other side:
+/// its pager must not be shared between the two versions.
+#[test]
+fn a_neighbour_on_the_other_side_is_not_the_same_page() {
+    let f = Fixture::new(&[
+        ("content/modules/01-alpha.md", &page("title: Alpha", "A")),
+        ("content/modules/02-beta.md", &page("title: Beta", "B")),
+    ]);
+    f.write("atelier.yaml", "title: Atelier\n");
+    f.write(
+        "clients/inverse/client.yaml",
+        "name: Inverse\nmodules: [beta, alpha]\n",
+    );
+    f.run(&["build", "--out", "together"]).expect(0);
+    assert_same_as_built_alone(&f, "together", "inverse");
+    let alpha = f.read("together/clients/inverse/modules/alpha/index.html");
+    assert!(alpha.contains("rel=\"prev\""), "{alpha}");
+}
+
 /// Versions built together share bodies, page values and articles; a client
 /// built alone shares nothing. Both must give the same bytes, including on
 /// pages that show another page's client-specific title (steps, pager), a
@@ -364,23 +407,7 @@ fn client_versions_built_together_equal_each_built_alone() {
     );
     f.run(&["build", "--out", "together"]).expect(0);
     for client in ["lemoine", "belcourt"] {
-        let alone = format!("alone-{client}");
-        f.run(&["build", "--client", client, "--out", &alone])
-            .expect(0);
-        let together = tree(&f, &format!("together/clients/{client}"));
-        let alone = tree(&f, &alone);
-        assert_eq!(
-            together.iter().map(|(p, _)| p).collect::<Vec<_>>(),
-            alone.iter().map(|(p, _)| p).collect::<Vec<_>>(),
-            "{client}: not the same files"
-        );
-        for ((path, shared), (_, own)) in together.iter().zip(&alone) {
-            assert!(
-                shared == own,
-                "{client}: {} differs when built with the other versions",
-                path.display()
-            );
-        }
+        assert_same_as_built_alone(&f, "together", client);
     }
     let commune = f.read("together/clients/belcourt/modules/etapes/commune/index.html");
     assert!(commune.contains("Pour Cabinet Belcourt"), "{commune}");

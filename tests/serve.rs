@@ -404,3 +404,35 @@ fn warnings_from_reading_the_sources_are_shown_once() {
         server.stderr()
     );
 }
+
+/// Moving a module before another through its own front matter leaves the
+/// other page's source untouched, yet its neighbour changes side: its pager
+/// must be rendered again, not reused.
+#[test]
+fn a_neighbour_moving_to_the_other_side_renders_the_page_again() {
+    let f = Fixture::new(&[
+        ("content/modules/01-alpha.md", &page("title: Alpha", "A")),
+        ("content/modules/02-beta.md", &page("title: Beta", "B")),
+    ]);
+    let server = Server::start(f.root());
+    let port = server.port;
+    let stream = events(port);
+    expect_event(&stream, "hello");
+    let (_, before) = get(port, "/modules/alpha/");
+    assert!(String::from_utf8_lossy(&before).contains("rel=\"next\""));
+    f.write(
+        "content/modules/02-beta.md",
+        &page("title: Beta\norder: 0", "B"),
+    );
+    expect_event(&stream, "reload");
+    let (_, served) = get(port, "/modules/alpha/");
+    f.run(&["build", "--out", "built"]).expect(0);
+    let built = std::fs::read(f.path("built/modules/alpha/index.html")).expect("read");
+    assert!(
+        without_live_script(&served) == built,
+        "served:\n{}\nbuilt:\n{}",
+        String::from_utf8_lossy(&served),
+        String::from_utf8_lossy(&built)
+    );
+    assert!(String::from_utf8_lossy(&built).contains("rel=\"prev\""));
+}

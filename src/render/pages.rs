@@ -74,18 +74,20 @@ pub(super) fn fingerprint(
     let mut hasher = crate::hashing::fingerprint_hasher();
     // What other pages lend this one (an edit to a neighbour's body leaves
     // this page as it is).
+    // Options are hashed whole: a neighbour before the page and the same
+    // neighbour after it must not hash alike.
     let (prev, next) = site.neighbours(id);
-    for target in prev.into_iter().chain(next) {
-        lent.pages[target].hash(&mut hasher);
-    }
-    if let Some(index) = site.module_index_of(id) {
-        lent.modules[index].hash(&mut hasher);
-    }
+    prev.map(|target| lent.pages[target]).hash(&mut hasher);
+    next.map(|target| lent.pages[target]).hash(&mut hasher);
+    site.module_index_of(id)
+        .map(|index| lent.modules[index])
+        .hash(&mut hasher);
     if let Front::Module(front) = &page.front {
         for exercise in &front.exercises {
-            if let Some(&target) = site.exercise_by_id.get(exercise) {
-                lent.pages[target].hash(&mut hasher);
-            }
+            site.exercise_by_id
+                .get(exercise)
+                .map(|&target| lent.pages[target])
+                .hash(&mut hasher);
         }
     }
     (Arc::as_ptr(page) as usize).hash(&mut hasher);
