@@ -96,7 +96,13 @@ pub(super) fn parts(
     {
         return Ok(found.parts.clone());
     }
-    let page = Value::from_serializable(&value());
+    let source = &shared.site.pages[id];
+    let page = Value::try_from_serializable(&value()).map_err(|e| {
+        Diagnostic::error(
+            &source.file,
+            format!("cannot pass this page to its template: {e}"),
+        )
+    })?;
     let article = match template_for(shared, template) {
         Some(article) => Some(render(shared, id, &article, &page)?),
         None => None,
