@@ -232,8 +232,8 @@ fn output_path_of_asset(rel: &str, segments: &Segments) -> String {
 #[derive(Debug, Default)]
 pub struct Segments {
     prefixed: std::collections::HashSet<String>,
-    /// Every folder and `.md` file the segments were computed from (those
-    /// of the tree below, for an overlay), so an overlay can be laid over it.
+    /// Every folder and `.md` file of this tree, so an overlay can be laid
+    /// over it.
     names: std::collections::HashSet<String>,
     /// Where the tree is, relative to the project (`content`).
     dir: PathBuf,
@@ -303,13 +303,9 @@ impl Segments {
                 .with_help("give them distinct names to get prefix-free URLs"),
             );
         }
-        let mut names = own;
-        if let Some(below) = below {
-            names.extend(below.iter().cloned());
-        }
         Segments {
             prefixed,
-            names,
+            names: own,
             dir: dir.to_path_buf(),
         }
     }
