@@ -80,29 +80,30 @@ impl Body {
         self.pieces.get_or_init(|| pieces_of(&self.rendered.html))
     }
 
-    /// Its HTML on the print page, made once for all versions when it embeds
-    /// no exercise widget (widgets differ per version); `None` otherwise.
+    /// Whether its finished HTML is the same in every version: it embeds no
+    /// exercise widget (widgets differ per version).
+    fn same_in_every_version(&self) -> bool {
+        self.embedded_exercises().next().is_none()
+    }
+
+    /// Its HTML on the print page, made once for all versions when it is the
+    /// same in every version; `None` otherwise.
     pub(super) fn print_html(&self, finish: impl FnOnce() -> String) -> Option<&Arc<str>> {
         self.print
-            .get_or_init(|| {
-                self.embedded_exercises()
-                    .next()
-                    .is_none()
-                    .then(|| Arc::from(finish()))
-            })
+            .get_or_init(|| self.same_in_every_version().then(|| Arc::from(finish())))
             .as_ref()
     }
 
     /// Its content and table of contents as template values for a page at
     /// `root`, converted once for all versions, when that is sound: the body
-    /// embeds no exercise widget (widgets differ per version) and the first
-    /// page asking for them had the same root. `None` otherwise.
+    /// is the same in every version and the first page asking for them had
+    /// the same root. `None` otherwise.
     pub(super) fn values(
         &self,
         root: &str,
         finish: impl FnOnce() -> String,
     ) -> Option<&BodyValues> {
-        if self.embedded_exercises().next().is_some() {
+        if !self.same_in_every_version() {
             return None;
         }
         let values = self.values.get_or_init(|| BodyValues {

@@ -411,20 +411,19 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
     let shared = &shared;
     let mut print = print::PrintStream::open(shared, sink).map_err(|d| vec![d])?;
     let site = job.site;
-    let bodies: Vec<(PageId, Result<String, Vec<Diagnostic>>)> = site
+    let bodies: Vec<(PageId, Result<PrintHtml, Vec<Diagnostic>>)> = site
         .reading_order
         .par_iter()
         .filter(|&&id| printed(site.pages[id].kind))
         .map(|&id| {
-            let html = body_of(shared, &exercise_bodies, id)
-                .map(|body| pages::finish(shared, &body, print::PRINT_ROOT, true));
+            let html = body_of(shared, &exercise_bodies, id).map(|body| print_html(shared, &body));
             (id, html)
         })
         .collect();
     for (id, html) in bodies {
         match html {
             Ok(html) if print.expects(id) => {
-                if let Err(d) = print.push(&html) {
+                if let Err(d) = print.push(html.as_str()) {
                     problems.push(d);
                 }
             }
@@ -455,6 +454,19 @@ impl PrintHtml {
             PrintHtml::Shared(html) => html,
             PrintHtml::Own(html) => html,
         }
+    }
+}
+
+/// A body's HTML on the print page of this version.
+fn print_html(shared: &Shared, body: &Body) -> PrintHtml {
+    let finish = || pages::finish(shared, body, print::PRINT_ROOT, true);
+    match shared
+        .shares_across_versions()
+        .then(|| body.print_html(finish))
+        .flatten()
+    {
+        Some(html) => PrintHtml::Shared(Arc::clone(html)),
+        None => PrintHtml::Own(finish()),
     }
 }
 
@@ -622,17 +634,8 @@ pub fn render_site(
                         }
                         (_, None) => None,
                     };
-                    let print_body = (printing && printed(page.kind)).then(|| {
-                        let finish = || pages::finish(shared, &body, print::PRINT_ROOT, true);
-                        match shared
-                            .shares_across_versions()
-                            .then(|| body.print_html(finish))
-                            .flatten()
-                        {
-                            Some(shared) => PrintHtml::Shared(Arc::clone(shared)),
-                            None => PrintHtml::Own(finish()),
-                        }
-                    });
+                    let print_body =
+                        (printing && printed(page.kind)).then(|| print_html(shared, &body));
                     let keep = job.cache.is_some() || version.collect_texts;
                     Ok((memo, fresh, Outcome::new(body, keep), print_body))
                 })();
