@@ -21,7 +21,7 @@ use crate::hashing::FastMap;
 
 use super::Shared;
 use super::body::Body;
-use super::pages::{self, Lent};
+use super::pages;
 use super::values::PageValue;
 
 /// Folder of article templates, beside the page templates.
@@ -57,11 +57,9 @@ struct Cached {
     _source: (Arc<SourcePage>, Arc<Body>),
 }
 
-/// What keys need from a version, computed once per version.
+/// The version-wide values an article reads (strings and language), hashed
+/// once per version for every key.
 pub(super) struct Keys {
-    /// What pages lend the pages that show them (see [`Lent`]).
-    lent: Lent,
-    /// The version-wide values an article reads: strings and language.
     version: u64,
 }
 
@@ -71,7 +69,6 @@ impl Keys {
         shared.labels.hash(&mut hasher);
         shared.version.language.hash(&mut hasher);
         Keys {
-            lent: Lent::new(shared),
             version: hasher.finish(),
         }
     }
@@ -135,7 +132,7 @@ fn lock(cache: &ArticleCache) -> std::sync::MutexGuard<'_, FastMap<u64, Cached>>
 /// the template, and the version's strings and language. `None` for pages
 /// whose value is never fingerprinted (exercises, landing page).
 fn key(shared: &Shared, keys: &Keys, id: PageId, body: &Arc<Body>, template: &str) -> Option<u64> {
-    let fingerprint = pages::fingerprint(shared, &keys.lent, id, body)?;
+    let fingerprint = pages::fingerprint(shared, id, body)?;
     let page = &shared.site.pages[id];
     let mut hasher = crate::hashing::fingerprint_hasher();
     fingerprint.hash(&mut hasher);

@@ -159,7 +159,11 @@ struct Shared<'a> {
     /// the module is first rendered: every page of a module lists the same
     /// steps, only the current one differs.
     module_steps: Vec<std::sync::OnceLock<Vec<pages::StepValues>>>,
-    /// Articles shared with other versions, and what their keys need.
+    /// What other pages lend each page, for fingerprints: computed only when
+    /// pages are fingerprinted (preview server, shared articles).
+    lent: Option<pages::Lent>,
+    /// Articles shared with other versions, and the version-wide values
+    /// their keys include.
     articles: Option<&'a ArticleCache>,
     article_keys: Option<article::Keys>,
 }
@@ -326,6 +330,7 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
             .iter()
             .map(|_| std::sync::OnceLock::new())
             .collect(),
+        lent: None,
         articles: job.articles,
         article_keys: None,
     };
@@ -387,6 +392,9 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
             }
             Err(d) => problems.push(d),
         }
+    }
+    if job.remember || shared.articles.is_some() {
+        shared.lent = Some(pages::Lent::new(&shared));
     }
     if shared.articles.is_some() {
         shared.article_keys = Some(article::Keys::new(&shared));
@@ -527,9 +535,9 @@ pub fn render_site(
         ..RenderSummary::default()
     };
     let published = published_pages(site);
-    // What fingerprints need (preview server only): what other pages lend
-    // each page, and the version-wide values every page shows.
-    let fingerprinting = remember.then(|| {
+    // The version-wide values every page shows, for fingerprints (preview
+    // server only).
+    let version_hash = remember.then(|| {
         use std::hash::{Hash, Hasher};
         let mut hasher = crate::hashing::fingerprint_hasher();
         serde_json::to_vec(&SiteValue::new(config, version))
@@ -538,7 +546,7 @@ pub fn render_site(
         shared.labels.hash(&mut hasher);
         format!("{version:?}").hash(&mut hasher);
         theme.generation.hash(&mut hasher);
-        (pages::Lent::new(&shared), hasher.finish())
+        hasher.finish()
     });
     lap("front matter, exercises");
 
@@ -590,8 +598,8 @@ pub fn render_site(
                     let body = body_of(shared, &exercise_bodies, id)?;
                     let page = &site.pages[id];
                     let path = output_path(&page.url);
-                    let fingerprint = fingerprinting.as_ref().and_then(|(lent, version_hash)| {
-                        pages::fingerprint(shared, lent, id, &body).map(|f| f ^ version_hash)
+                    let fingerprint = version_hash.and_then(|version_hash| {
+                        pages::fingerprint(shared, id, &body).map(|f| f ^ version_hash)
                     });
                     let reused = reusable(previous, &path, fingerprint);
                     let mut fresh = reused.is_none();

@@ -58,14 +58,11 @@ impl Lent {
 /// version-wide values: equal fingerprints, equal pages. It hashes what
 /// [`page_value`] reads (its source and body by identity, its strings, its
 /// neighbours' and module's titles and URLs, its clock time, the widgets it
-/// embeds) without building the value. `None` for pages never reused.
-pub(super) fn fingerprint(
-    shared: &Shared,
-    lent: &Lent,
-    id: PageId,
-    body: &Arc<Body>,
-) -> Option<u64> {
+/// embeds) without building the value. `None` for pages never reused, and
+/// when the version computed no [`Lent`] (nothing fingerprints its pages).
+pub(super) fn fingerprint(shared: &Shared, id: PageId, body: &Arc<Body>) -> Option<u64> {
     use std::hash::{Hash, Hasher};
+    let lent = shared.lent.as_ref()?;
     let site = shared.site;
     let page = &site.pages[id];
     if page.kind == PageKind::Exercise || page.kind == PageKind::Landing {
