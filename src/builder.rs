@@ -172,7 +172,7 @@ pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
 }
 
 /// Reads a client's overlay content and static files.
-pub fn load_client(
+fn load_client(
     root: &Path,
     client: Client,
     base: &content::Segments,

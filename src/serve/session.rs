@@ -299,7 +299,7 @@ impl Session {
             return Ok(());
         }
         let only_content = changes.overlays.is_empty() && !changes.statics;
-        let mut overlays: Vec<&str> = changes.overlays.iter().map(String::as_str).collect();
+        let mut overlays: HashSet<String> = changes.overlays.clone();
         if !changes.content.is_empty() && !self.reload_pages(&changes.content, only_content) {
             let diagnostics = Diagnostics::new();
             let set = content::load(&self.project.root, Path::new("content"), &diagnostics);
@@ -315,10 +315,9 @@ impl Session {
                 .loaded
                 .clients
                 .iter()
-                .map(|c| c.client.slug.as_str())
+                .map(|c| c.client.slug.clone())
                 .collect();
         }
-        let overlays: Vec<String> = overlays.into_iter().map(str::to_string).collect();
         for slug in &overlays {
             let diagnostics = Diagnostics::new();
             let Some(client) = self
