@@ -33,6 +33,11 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it.
     pub help: Option<String>,
+    /// The one version this is about (a client slug, or `base`) when the
+    /// problem exists only there, like a link to a page that version leaves
+    /// out; `None` when it does not depend on the version. Kept apart from
+    /// the message so reports can group one problem across versions.
+    pub version: Option<String>,
 }
 
 impl Diagnostic {
@@ -45,6 +50,7 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             help: None,
+            version: None,
         }
     }
 
@@ -65,6 +71,7 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             help: None,
+            version: None,
         }
     }
 
@@ -84,6 +91,12 @@ impl Diagnostic {
     /// Adds the "how to fix it" part.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Says which version (client slug, or `base`) the problem is about.
+    pub fn in_version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
         self
     }
 
@@ -113,6 +126,11 @@ impl fmt::Display for Diagnostic {
                 (Some(line), None) => writeln!(f, "  --> {file}:{line}")?,
                 _ => writeln!(f, "  --> {file}")?,
             }
+        }
+        match self.version.as_deref() {
+            Some("base") => writeln!(f, "   = in: the base version")?,
+            Some(slug) => writeln!(f, "   = in: the version for client `{slug}`")?,
+            None => {}
         }
         if let Some(help) = &self.help {
             for (i, line) in help.lines().enumerate() {
