@@ -30,6 +30,19 @@ pub struct Module {
     pub duration: Option<Minutes>,
 }
 
+/// Why a page that exists is not published in a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeftOut {
+    /// `draft: true`, and drafts are not built.
+    Draft,
+    /// An overlay page of the client with `remove: true` hides it.
+    Removed,
+    /// Its front matter's `clients:` rule excludes this version.
+    ClientRule,
+    /// A module, or a step of one, missing from the client's `modules:`.
+    NotSelected,
+}
+
 /// What to compose.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ComposeOptions<'a> {
@@ -57,6 +70,9 @@ pub struct Site {
     /// Every published page by its own content-relative source path, to
     /// rewrite `.md` links (the link key of a version hashes the same pages).
     pub by_rel: FastMap<String, PageId>,
+    /// Pages that exist but are not in this version, by source path, with
+    /// why: a link to one keeps its text and loses its link here.
+    pub left_out: FastMap<String, LeftOut>,
     /// Exercise page by id (slug).
     pub exercise_by_id: FastMap<String, PageId>,
     /// Files copied beside the pages.
@@ -141,17 +157,19 @@ pub fn compose(
             }
         }
     }
+    let mut left_out: FastMap<String, LeftOut> = FastMap::default();
     let pages: Vec<Arc<SourcePage>> = chosen
         .into_iter()
         .zip(removed)
-        .filter(|(page, removed)| {
-            !removed
-                && (options.drafts || !page.front.draft())
-                && page
-                    .front
-                    .clients()
-                    .is_none_or(|rule| rule.includes(options.client.map(|c| c.slug.as_str())))
-        })
+        .filter(
+            |(page, removed)| match left_out_by_rules(page, *removed, options) {
+                Some(reason) => {
+                    left_out.insert(page.rel.clone(), reason);
+                    false
+                }
+                None => true,
+            },
+        )
         .map(|(page, _)| page)
         .collect();
 
@@ -284,6 +302,13 @@ pub fn compose(
                 }
             }
         }
+        for module in &modules {
+            if !selection.contains(&pages[module.page].slug) {
+                for &id in std::iter::once(&module.page).chain(&module.steps) {
+                    left_out.insert(pages[id].rel.clone(), LeftOut::NotSelected);
+                }
+            }
+        }
         modules = selected;
     }
 
@@ -371,11 +396,34 @@ pub fn compose(
         others,
         reading_order,
         by_rel,
+        left_out,
         exercise_by_id,
         assets,
         agenda,
         warnings: problems,
     })
+}
+
+/// Why `page` is not in this version by its own rules, if it is not: an
+/// overlay removed it, it is a draft, or its `clients:` rule excludes it.
+fn left_out_by_rules(
+    page: &SourcePage,
+    removed: bool,
+    options: &ComposeOptions,
+) -> Option<LeftOut> {
+    if removed {
+        Some(LeftOut::Removed)
+    } else if !options.drafts && page.front.draft() {
+        Some(LeftOut::Draft)
+    } else if page
+        .front
+        .clients()
+        .is_some_and(|rule| !rule.includes(options.client.map(|c| c.slug.as_str())))
+    {
+        Some(LeftOut::ClientRule)
+    } else {
+        None
+    }
 }
 
 /// An error for an `exercises:` entry naming no exercise, with the closest ids.

@@ -405,6 +405,15 @@ fn client_versions_built_together_equal_each_built_alone() {
         "clients/belcourt/client.yaml",
         "name: Cabinet Belcourt\nsector: conseil\nvars: { persona: Nadia }\ntheme: { primary: \"#1d3557\" }\nschedule: { start: \"08:15\" }\nlanguage: en\n",
     );
+    // A shared page linking to a module lemoine's selection leaves out, and
+    // to a page only belcourt has: the same body cannot serve every version.
+    f.write(
+        "content/liens.md",
+        &page(
+            "title: Liens",
+            "Une page commune, voir [la confiance](modules/02-confiance.md) et [la réserve](reserve.html).",
+        ),
+    );
     f.run(&["build", "--out", "together"]).expect(0);
     for client in ["lemoine", "belcourt"] {
         assert_same_as_built_alone(&f, "together", client);
@@ -412,6 +421,14 @@ fn client_versions_built_together_equal_each_built_alone() {
     let commune = f.read("together/clients/belcourt/modules/etapes/commune/index.html");
     assert!(commune.contains("Pour Cabinet Belcourt"), "{commune}");
     assert!(!commune.contains("Maison Lemoine"));
+    let liens = f.read("together/clients/lemoine/liens/index.html");
+    assert!(
+        liens.contains("voir la confiance et la réserve."),
+        "{liens}"
+    );
+    let fiche = f.read("together/clients/belcourt/liens/index.html");
+    assert!(fiche.contains(">la confiance</a>"), "{fiche}");
+    assert!(fiche.contains(">la réserve</a>"), "{fiche}");
 }
 
 /// An overlay page takes the URL of the base page it replaces, even where

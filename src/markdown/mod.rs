@@ -57,6 +57,17 @@ pub enum LinkOutcome {
         /// How to fix it.
         help: String,
     },
+    /// The target is a page this version does not publish: the link goes
+    /// and its text stays, so no page holds a link that leads nowhere.
+    Unlinked {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
+        /// The page exists but this version leaves it out: the problem is
+        /// this version's, and its report names the version.
+        versioned: bool,
+    },
 }
 
 /// A problem with one link, located in the source file.
@@ -70,6 +81,8 @@ pub struct LinkProblem {
     pub message: String,
     /// How to fix it.
     pub help: String,
+    /// Only this version has the problem (a page it leaves out).
+    pub versioned: bool,
 }
 
 /// An anchor to verify once every page's heading ids are known.
@@ -146,6 +159,9 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
     let mut pending_heading: Option<(u8, Option<String>, Vec<String>)> = None;
 
     let mut pending_text = String::new();
+    // Inside a link whose target this version does not publish: its text
+    // is written, its tags are not (links do not nest).
+    let mut unlinked = false;
     for (event, range) in Parser::new_ext(markdown, parser_options()).into_offset_iter() {
         if !pending_text.is_empty() && !matches!(event, Event::Text(_)) {
             flush_text(&mut pending_text, typography.as_mut(), &mut out);
@@ -232,29 +248,31 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
                 dest_url,
                 title,
                 id,
-            }) => {
-                let dest_url = rewrite_link(
-                    link_type,
-                    dest_url,
-                    false,
-                    range.start,
-                    options,
-                    &locate,
-                    &mut rendered,
-                );
-                out.push(Event::Start(Tag::Link {
+            }) => match rewrite_link(
+                link_type,
+                dest_url,
+                false,
+                range.start,
+                options,
+                &locate,
+                &mut rendered,
+            ) {
+                Some(dest_url) => out.push(Event::Start(Tag::Link {
                     link_type,
                     dest_url,
                     title,
                     id,
-                }));
-            }
+                })),
+                None => unlinked = true,
+            },
+            Event::End(TagEnd::Link) if unlinked => unlinked = false,
             Event::Start(Tag::Image {
                 link_type,
                 dest_url,
                 title,
                 id,
             }) => {
+                let written = dest_url.clone();
                 let dest_url = rewrite_link(
                     link_type,
                     dest_url,
@@ -263,7 +281,8 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
                     options,
                     &locate,
                     &mut rendered,
-                );
+                )
+                .unwrap_or(written);
                 out.push(Event::Start(Tag::Image {
                     link_type,
                     dest_url,
@@ -325,6 +344,9 @@ fn flush_text(
     }
 }
 
+/// The destination to write for a link or image, `None` when the link is
+/// to go (its text stays); problems and anchors to check are noted in
+/// `rendered`.
 fn rewrite_link<'a>(
     link_type: LinkType,
     dest: CowStr<'a>,
@@ -333,12 +355,22 @@ fn rewrite_link<'a>(
     options: &RenderOptions,
     locate: &dyn Fn(usize) -> (usize, usize),
     rendered: &mut Rendered,
-) -> CowStr<'a> {
+) -> Option<CowStr<'a>> {
     if matches!(link_type, LinkType::Autolink | LinkType::Email) {
-        return dest;
+        return Some(dest);
     }
+    let problem = |rendered: &mut Rendered, message, help, versioned| {
+        let (line, column) = locate(offset);
+        rendered.link_problems.push(LinkProblem {
+            line,
+            column,
+            message,
+            help,
+            versioned,
+        });
+    };
     match (options.resolve_link)(&dest, is_image) {
-        LinkOutcome::Keep => dest,
+        LinkOutcome::Keep => Some(dest),
         LinkOutcome::Rewrite { href, anchor } => {
             if let Some((target, anchor)) = anchor {
                 let (line, column) = locate(offset);
@@ -349,17 +381,19 @@ fn rewrite_link<'a>(
                     anchor,
                 });
             }
-            CowStr::from(href)
+            Some(CowStr::from(href))
         }
         LinkOutcome::Broken { message, help } => {
-            let (line, column) = locate(offset);
-            rendered.link_problems.push(LinkProblem {
-                line,
-                column,
-                message,
-                help,
-            });
-            dest
+            problem(rendered, message, help, false);
+            Some(dest)
+        }
+        LinkOutcome::Unlinked {
+            message,
+            help,
+            versioned,
+        } => {
+            problem(rendered, message, help, versioned);
+            None
         }
     }
 }
@@ -518,5 +552,29 @@ mod tests {
             (r.link_problems[0].line, r.link_problems[0].column),
             (12, 5)
         );
+    }
+
+    #[test]
+    fn an_unlinked_link_keeps_its_text_and_loses_its_tags() {
+        let resolve = |_: &str, _: bool| LinkOutcome::Unlinked {
+            message: "left out".into(),
+            help: "fix".into(),
+            versioned: true,
+        };
+        let line = |i: usize| i + 1;
+        let r = render(
+            "Voir [la *page*](x.md#a) et ![image](x.md).\n",
+            &RenderOptions {
+                french: false,
+                resolve_link: &resolve,
+                source_line: &line,
+            },
+        );
+        assert_eq!(
+            r.html,
+            "<p>Voir la <em>page</em> et <img src=\"x.md\" alt=\"image\" />.</p>\n"
+        );
+        assert_eq!(r.link_problems.len(), 2);
+        assert!(r.link_problems[0].versioned);
     }
 }

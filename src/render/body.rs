@@ -362,7 +362,7 @@ fn render_body(
     }
 
     let resolve = |dest: &str, is_image: bool| {
-        let outcome = links::resolve(shared.site, &shared.assets, page, dest, is_image);
+        let outcome = links::resolve(shared, page, dest, is_image);
         record(&mut |d| d.links.push((dest.to_string(), is_image, outcome.clone())));
         outcome
     };

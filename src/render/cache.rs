@@ -50,7 +50,7 @@ impl Dependencies {
             shared.site.exercise_by_id.contains_key(exercise) == *present
         }) && (self.links_key == shared.links_key
             || self.links.iter().all(|(dest, is_image, outcome)| {
-                &links::resolve(shared.site, &shared.assets, page, dest, *is_image) == outcome
+                &links::resolve(shared, page, dest, *is_image) == outcome
             }))
     }
 }

@@ -5,19 +5,21 @@
 //! preview; here they become links relative to the output root (prefixed with
 //! [`ROOT_MARKER`]), and a target that does not exist is reported.
 
-use crate::hashing::FastMap;
+use crate::hashing::{FastMap, FastSet};
 
-use crate::compose::Site;
+use super::Shared;
+use crate::compose::{LeftOut, Site};
 use crate::content::SourcePage;
 use crate::markdown::{LinkOutcome, ROOT_MARKER};
 
 /// A key of everything [`resolve`] reads from a version: which source path
-/// is which page at which URL, and which assets exist. Two versions with the
-/// same key resolve every link the same way, so bodies shared between them
-/// need not resolve their links again. `by_rel` maps a page's own `rel` to
-/// its id, so it is read in page order (a map has none); the unordered
-/// asset map is combined entry by entry, by addition.
-pub(super) fn site_key(site: &Site, assets: &FastMap<&str, &str>) -> u64 {
+/// is which page at which URL, which pages are left out and why, and which
+/// assets and static files exist. Two versions with the same key resolve
+/// every link the same way, so bodies shared between them need not resolve
+/// their links again. `by_rel` maps a page's own `rel` to its id, so it is
+/// read in page order (a map has none); the unordered maps are combined
+/// entry by entry, by addition.
+pub(super) fn site_key(site: &Site, assets: &FastMap<&str, &str>, statics: &FastSet<&str>) -> u64 {
     use std::hash::{Hash, Hasher};
     // `by_rel` holds exactly the published pages, by their own `rel`.
     let published = super::published_pages(site);
@@ -32,27 +34,41 @@ pub(super) fn site_key(site: &Site, assets: &FastMap<&str, &str>) -> u64 {
         }
         hasher.finish()
     };
+    let unordered = |entry: &dyn Fn(&mut ahash::AHasher)| {
+        let mut hasher = crate::hashing::fingerprint_hasher();
+        entry(&mut hasher);
+        hasher.finish()
+    };
     let files = assets
         .iter()
-        .map(|entry| {
-            let mut hasher = crate::hashing::fingerprint_hasher();
-            entry.hash(&mut hasher);
-            hasher.finish()
-        })
+        .map(|entry| unordered(&|h| entry.hash(h)))
+        .fold(0u64, u64::wrapping_add);
+    let left_out = site
+        .left_out
+        .iter()
+        .map(|entry| unordered(&|h| entry.hash(h)))
+        .fold(0u64, u64::wrapping_add);
+    let statics_key = statics
+        .iter()
+        .map(|entry| unordered(&|h| entry.hash(h)))
         .fold(0u64, u64::wrapping_add);
     let mut hasher = crate::hashing::fingerprint_hasher();
-    (site.by_rel.len(), assets.len(), pages, files).hash(&mut hasher);
+    (
+        (site.by_rel.len(), assets.len(), pages, files),
+        (site.left_out.len(), left_out, statics.len(), statics_key),
+    )
+        .hash(&mut hasher);
     hasher.finish()
 }
 
-/// Resolves `dest`, written in `page`, against `site`.
+/// Resolves `dest`, written in `page`, against the version in `shared`.
 pub(super) fn resolve(
-    site: &Site,
-    assets: &FastMap<&str, &str>,
+    shared: &Shared,
     page: &SourcePage,
     dest: &str,
     is_image: bool,
 ) -> LinkOutcome {
+    let site = shared.site;
     let dest = dest.trim();
     if dest.is_empty() || dest.starts_with("//") || has_scheme(dest) {
         return LinkOutcome::Keep;
@@ -63,16 +79,6 @@ pub(super) fn resolve(
             anchor: (!anchor.is_empty()).then(|| (None, percent_decode(anchor))),
         };
     }
-    if dest.starts_with('/') {
-        return LinkOutcome::Broken {
-            message: format!(
-                "absolute link `{dest}` breaks when the site is not at the root of its host"
-            ),
-            help:
-                "link to the Markdown file or asset with a relative path, e.g. `../exercises/x.md`"
-                    .into(),
-        };
-    }
     let (path, fragment) = match dest.split_once('#') {
         Some((path, fragment)) => (path, Some(fragment)),
         None => (dest, None),
@@ -81,57 +87,192 @@ pub(super) fn resolve(
         Some((path, query)) => (path, Some(query)),
         None => (path, None),
     };
-    let Some(target) = join(&page.rel, &percent_decode(path)) else {
+    let suffix = |mut href: String| {
+        if let Some(query) = query {
+            href.push('?');
+            href.push_str(query);
+        }
+        if let Some(fragment) = fragment {
+            href.push('#');
+            href.push_str(fragment);
+        }
+        href
+    };
+    if dest.starts_with('/') {
+        return absolute(shared, page, dest, &percent_decode(path));
+    }
+    let decoded = percent_decode(path);
+    let what = if is_image { "image" } else { "file" };
+    let Some(target) = join(&page.rel, &decoded) else {
+        if let Some(file) = static_target(page, &decoded) {
+            return match shared.statics.contains(file.as_str()) {
+                true => LinkOutcome::Rewrite {
+                    href: suffix(format!("{ROOT_MARKER}{file}")),
+                    anchor: None,
+                },
+                false => LinkOutcome::Broken {
+                    message: format!("link to a missing {what} in static/: `{dest}`"),
+                    help: format!(
+                        "put the {what} at static/{file} (copied to the output root), or fix the path (relative to this file)"
+                    ),
+                },
+            };
+        }
         return LinkOutcome::Broken {
             message: format!("link `{dest}` goes above the content folder"),
-            help: "links between pages stay inside content/; files for every page go in static/"
+            help: "links between pages stay inside content/; a file in the project's static/ folder is reached with a relative path into it, e.g. `../../static/logo.png` from content/modules/"
                 .into(),
         };
     };
-    let what = if is_image { "image" } else { "file" };
-    if target.ends_with(".md") {
-        return match site.by_rel.get(&target) {
-            Some(&id) => {
-                let mut href = format!("{ROOT_MARKER}{}index.html", site.pages[id].url);
-                if let Some(fragment) = fragment {
-                    href.push('#');
-                    href.push_str(fragment);
-                }
-                LinkOutcome::Rewrite {
-                    href,
-                    anchor: fragment
-                        .filter(|f| !f.is_empty())
-                        .map(|f| (Some(id), percent_decode(f))),
-                }
-            }
-            None => LinkOutcome::Broken {
-                message: format!("link to a page that is not in this version: `{dest}`"),
-                help: format!(
-                    "no page content/{target} here (missing, draft, or left out of this client's version); check the path relative to this file"
-                ),
-            },
+    if let Some(asset) = shared.assets.get(target.as_str()) {
+        return LinkOutcome::Rewrite {
+            href: suffix(format!("{ROOT_MARKER}{asset}")),
+            anchor: None,
         };
     }
-    match assets.get(target.as_str()) {
-        Some(output) => {
-            let mut href = format!("{ROOT_MARKER}{output}");
-            if let Some(query) = query {
-                href.push('?');
-                href.push_str(query);
-            }
-            if let Some(fragment) = fragment {
-                href.push('#');
-                href.push_str(fragment);
-            }
-            LinkOutcome::Rewrite { href, anchor: None }
-        }
+    match page_source(site, &target) {
+        Some(source) => to_page(site, source, dest, fragment, is_image),
         None => LinkOutcome::Broken {
             message: format!("link to a missing {what}: `{dest}`"),
-            help: format!(
-                "put the {what} at content/{target}, or fix the path (relative to this file)"
-            ),
+            help: match target.strip_suffix(".html") {
+                Some(stem) if !is_image => format!(
+                    "no page content/{stem}.md and no file content/{target}; fix the path (relative to this file)"
+                ),
+                _ => format!(
+                    "put the {what} at content/{target}, or fix the path (relative to this file)"
+                ),
+            },
         },
     }
+}
+
+/// The source path of the page a content-relative `target` names, if it
+/// names one (published here or not): `x.md` itself, or `x.html` written
+/// the mdBook way beside a source `x.md` (`index.html`: `_index.md`).
+fn page_source<'t>(site: &Site, target: &'t str) -> Option<std::borrow::Cow<'t, str>> {
+    let known = |rel: &str| site.by_rel.contains_key(rel) || site.left_out.contains_key(rel);
+    if target.ends_with(".md") {
+        return Some(target.into());
+    }
+    let stem = target.strip_suffix(".html")?;
+    let beside = format!("{stem}.md");
+    if known(&beside) {
+        return Some(beside.into());
+    }
+    let folder = stem.strip_suffix("index")?;
+    let module = format!("{folder}_index.md");
+    known(&module).then(|| module.into())
+}
+
+/// A link to the page at `source`: its URL when this version publishes it,
+/// otherwise the link goes and its text stays (a page left out of this
+/// version, or no page at all).
+fn to_page(
+    site: &Site,
+    source: std::borrow::Cow<str>,
+    dest: &str,
+    fragment: Option<&str>,
+    is_image: bool,
+) -> LinkOutcome {
+    if let Some(&id) = site.by_rel.get(source.as_ref()) {
+        let mut href = format!("{ROOT_MARKER}{}index.html", site.pages[id].url);
+        if let Some(fragment) = fragment {
+            href.push('#');
+            href.push_str(fragment);
+        }
+        return LinkOutcome::Rewrite {
+            href,
+            anchor: fragment
+                .filter(|f| !f.is_empty())
+                .map(|f| (Some(id), percent_decode(f))),
+        };
+    }
+    let (message, help, versioned) = match site.left_out.get(source.as_ref()) {
+        Some(reason) => (
+            format!(
+                "link to a page that is not in this version: `{dest}` (its text is kept, without the link)"
+            ),
+            left_out_help(*reason, &source),
+            *reason != LeftOut::Draft,
+        ),
+        None => (
+            format!("link to a missing page: `{dest}` (its text is kept, without the link)"),
+            format!("no page content/{source}; check the path (relative to this file)"),
+            false,
+        ),
+    };
+    if is_image {
+        return LinkOutcome::Broken { message, help };
+    }
+    LinkOutcome::Unlinked {
+        message,
+        help,
+        versioned,
+    }
+}
+
+/// How to bring a left-out page back, or to stop linking to it.
+fn left_out_help(reason: LeftOut, source: &str) -> String {
+    let why = match reason {
+        LeftOut::Draft => {
+            format!("content/{source} is a draft (`draft: true`; `--drafts` builds it)")
+        }
+        LeftOut::Removed => {
+            format!("this client's overlay hides content/{source} with `remove: true`")
+        }
+        LeftOut::ClientRule => {
+            format!("the `clients:` rule in the front matter of {source} leaves this version out")
+        }
+        LeftOut::NotSelected => format!(
+            "content/{source} belongs to a module missing from this client's `modules:` in client.yaml"
+        ),
+    };
+    format!("{why}; publish the page in this version, or put the link in a `::: except` block")
+}
+
+/// A root-absolute link: it breaks when the site is not at the root of its
+/// host, so it is reported, with the relative path to write when it names a
+/// file of `static/` (`/static/logo.png` or `/logo.png`).
+fn absolute(shared: &Shared, page: &SourcePage, dest: &str, path: &str) -> LinkOutcome {
+    let rest = path.trim_start_matches('/');
+    let file = [rest.strip_prefix("static/"), Some(rest)]
+        .into_iter()
+        .flatten()
+        .find(|file| shared.statics.contains(file));
+    let help = match file {
+        Some(file) => format!(
+            "static/ is copied to the output root; write the path relative to this file: `{}static/{file}`",
+            "../".repeat(crate::error::display_path(&page.file).matches('/').count())
+        ),
+        None => "link to the Markdown file or asset with a relative path, e.g. `../exercises/x.md`"
+            .to_string(),
+    };
+    LinkOutcome::Broken {
+        message: format!(
+            "absolute link `{dest}` breaks when the site is not at the root of its host"
+        ),
+        help,
+    }
+}
+
+/// The output path of a file of `static/` that a relative link from `page`
+/// reaches, as the author's editor sees the files: `../../static/logo.png`
+/// from `content/modules/x.md`; from an overlay page, its client's
+/// `static/` too (both land at the version's output root, the client's
+/// copy replacing the project's).
+fn static_target(page: &SourcePage, link: &str) -> Option<String> {
+    let file = crate::error::display_path(&page.file);
+    let reached = join(&file, link)?;
+    if let Some(rest) = reached.strip_prefix("static/") {
+        return Some(rest.to_string());
+    }
+    let mut parts = file.splitn(3, '/');
+    let (Some("clients"), Some(slug)) = (parts.next(), parts.next()) else {
+        return None;
+    };
+    reached
+        .strip_prefix(&format!("clients/{slug}/static/"))
+        .map(str::to_string)
 }
 
 fn has_scheme(dest: &str) -> bool {

@@ -141,6 +141,9 @@ struct Shared<'a> {
     site_value: Value,
     labels_value: Value,
     assets: FastMap<&'a str, &'a str>,
+    /// Output paths of the version's files from `static/` (the project's
+    /// with the client's over them), which relative links may reach.
+    statics: crate::hashing::FastSet<&'a str>,
     /// Front-matter strings of every page, by id (after variables).
     texts: Vec<Arc<PageStrings>>,
     /// Every exercise widget, rendered once.
@@ -319,6 +322,11 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
             .iter()
             .map(|a| (a.rel.as_str(), a.output.as_str()))
             .collect(),
+        statics: job
+            .static_files
+            .iter()
+            .map(|(output, _)| output.as_str())
+            .collect(),
         texts: Vec::new(),
         widgets: Widgets::default(),
         cache,
@@ -334,7 +342,7 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
         articles: job.articles,
         article_keys: None,
     };
-    shared.links_key = links::site_key(site, &shared.assets);
+    shared.links_key = links::site_key(site, &shared.assets, &shared.statics);
     let mut problems = Vec::new();
     let mut variables = HashSet::new();
     let published = published_pages(site);
@@ -757,6 +765,11 @@ pub fn render_site(
     }
 }
 
+/// How diagnostics name a version: its client's slug, or `base`.
+fn version_name(version: &Version) -> &str {
+    version.client.as_ref().map_or("base", |c| c.slug.as_str())
+}
+
 /// Pages that get their own HTML file, in a stable order.
 fn published_pages(site: &Site) -> Vec<PageId> {
     site.landing
@@ -792,11 +805,13 @@ fn check_links(shared: &Shared, outcomes: &FastMap<PageId, Outcome>, diagnostics
     for (&id, outcome) in outcomes {
         let page = &shared.site.pages[id];
         for problem in outcome.link_problems() {
-            report(
-                Diagnostic::warning(&page.file, problem.message.clone())
-                    .at(problem.line, problem.column)
-                    .with_help(problem.help.clone()),
-            );
+            let diagnostic = Diagnostic::warning(&page.file, problem.message.clone())
+                .at(problem.line, problem.column)
+                .with_help(problem.help.clone());
+            report(match problem.versioned {
+                true => diagnostic.in_version(version_name(shared.version)),
+                false => diagnostic,
+            });
         }
         for check in outcome.anchors() {
             let target = check.target.unwrap_or(id);

@@ -89,6 +89,8 @@ struct PrintRecipe {
     config: Arc<Config>,
     theme: Arc<Theme>,
     cache: Arc<BodyCache>,
+    /// The version's static files, which links in bodies may reach.
+    static_files: Vec<(String, std::path::PathBuf)>,
 }
 
 impl PrintRecipe {
@@ -99,7 +101,7 @@ impl PrintRecipe {
             config: &self.config,
             theme: &self.theme,
             version: &self.version,
-            static_files: &[],
+            static_files: &self.static_files,
             cache: Some(&self.cache),
             articles: None,
             previous: None,
@@ -548,6 +550,7 @@ impl Session {
                             config: Arc::clone(&self.project.config),
                             theme: Arc::clone(&loaded.theme),
                             cache: Arc::clone(&self.cache),
+                            static_files: static_files.clone(),
                         };
                         layer.lazy.insert(
                             render::PRINT_PATH.to_string(),
