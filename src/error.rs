@@ -37,7 +37,9 @@ pub struct Diagnostic {
     /// problem exists only there, like a link to a page that version leaves
     /// out; `None` when it does not depend on the version. Kept apart from
     /// the message so reports can group one problem across versions.
-    pub version: Option<String>,
+    /// Boxed (one pointer): it is rare, and every `Result<_, Diagnostic>`
+    /// stays small.
+    pub version: Option<Box<String>>,
 }
 
 impl Diagnostic {
@@ -96,7 +98,7 @@ impl Diagnostic {
 
     /// Says which version (client slug, or `base`) the problem is about.
     pub fn in_version(mut self, version: impl Into<String>) -> Self {
-        self.version = Some(version.into());
+        self.version = Some(Box::new(version.into()));
         self
     }
 
@@ -127,7 +129,7 @@ impl fmt::Display for Diagnostic {
                 _ => writeln!(f, "  --> {file}")?,
             }
         }
-        match self.version.as_deref() {
+        match self.version.as_deref().map(String::as_str) {
             Some("base") => writeln!(f, "   = in: the base version")?,
             Some(slug) => writeln!(f, "   = in: the version for client `{slug}`")?,
             None => {}
@@ -188,7 +190,8 @@ impl Diagnostics {
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         items.sort_by(|a, b| {
-            (&a.file, a.line, a.column, &a.message).cmp(&(&b.file, b.line, b.column, &b.message))
+            (&a.file, a.line, a.column, &a.message, &a.version)
+                .cmp(&(&b.file, b.line, b.column, &b.message, &b.version))
         });
         items.dedup();
         items
