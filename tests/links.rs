@@ -257,10 +257,16 @@ fn a_missing_file_in_static_is_a_warning_and_a_check_error() {
         "content/modules/01-a.md",
         &page("title: A", "![Logo](../../static/absent.svg)\n"),
     );
+    f.write(
+        "clients/lemoine/content/modules/03-propre.md",
+        &page("title: Propre", "![Le sien](../../static/absent.svg)\n"),
+    );
     f.build()
         .says("warning: link to a missing image in static/: `../../static/absent.svg`")
         .says("content/modules/01-a.md:4:1")
-        .says("put the image at static/absent.svg");
+        .says("put the image at static/absent.svg")
+        .says("clients/lemoine/content/modules/03-propre.md:4:1")
+        .says("put the image at clients/lemoine/static/absent.svg");
     f.run(&["check"])
         .expect(1)
         .says("error: link to a missing image in static/");

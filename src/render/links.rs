@@ -87,44 +87,20 @@ pub(super) fn resolve(
         Some((path, query)) => (path, Some(query)),
         None => (path, None),
     };
-    let suffix = |mut href: String| {
-        if let Some(query) = query {
-            href.push('?');
-            href.push_str(query);
-        }
-        if let Some(fragment) = fragment {
-            href.push('#');
-            href.push_str(fragment);
-        }
-        href
-    };
+    let suffix = |href: String| with_suffix(href, query, fragment);
     if dest.starts_with('/') {
         return absolute(shared, page, dest, &percent_decode(path));
     }
     let decoded = percent_decode(path);
     let what = if is_image { "image" } else { "file" };
     let Some(target) = join(&page.rel, &decoded) else {
-        if let Some(file) = static_target(page, &decoded) {
-            return match shared.statics.contains(file.as_str()) {
-                true => LinkOutcome::Rewrite {
-                    href: suffix(format!("{ROOT_MARKER}{file}")),
-                    anchor: None,
-                },
-                false => LinkOutcome::Broken {
-                    message: format!("link to a missing {what} in static/: `{dest}`"),
-                    help: format!(
-                        "put the {what} at static/{file} (copied to the output root), or fix the path (relative to this file)"
-                    ),
-                },
-            };
-        }
-        return LinkOutcome::Broken {
-            message: format!("link `{dest}` goes above the content folder"),
-            help: "links between pages stay inside content/; a file in the project's static/ folder is reached with a relative path into it, e.g. `../../static/logo.png` from content/modules/"
-                .into(),
-        };
+        return above_content(shared, page, dest, &decoded, what, suffix);
     };
-    if let Some(asset) = shared.assets.get(target.as_str()) {
+    // A file of that name comes first: it is what the author's editor opens.
+    if let Some(asset) = (!target.ends_with(".md"))
+        .then(|| shared.assets.get(target.as_str()))
+        .flatten()
+    {
         return LinkOutcome::Rewrite {
             href: suffix(format!("{ROOT_MARKER}{asset}")),
             anchor: None,
@@ -146,6 +122,51 @@ pub(super) fn resolve(
     }
 }
 
+/// `href` with the link's query and fragment put back.
+fn with_suffix(mut href: String, query: Option<&str>, fragment: Option<&str>) -> String {
+    if let Some(query) = query {
+        href.push('?');
+        href.push_str(query);
+    }
+    if let Some(fragment) = fragment {
+        href.push('#');
+        href.push_str(fragment);
+    }
+    href
+}
+
+/// A relative link that climbs above the content folder: fine when it
+/// reaches a file of `static/`, which is at the output root.
+fn above_content(
+    shared: &Shared,
+    page: &SourcePage,
+    dest: &str,
+    decoded: &str,
+    what: &str,
+    suffix: impl Fn(String) -> String,
+) -> LinkOutcome {
+    let Some((folder, file)) = static_target(page, decoded) else {
+        return LinkOutcome::Broken {
+            message: format!("link `{dest}` goes above the content folder"),
+            help: "links between pages stay inside content/; a file in the project's static/ folder is reached with a relative path into it, e.g. `../../static/logo.png` from content/modules/"
+                .into(),
+        };
+    };
+    if shared.statics.contains(file.as_str()) {
+        LinkOutcome::Rewrite {
+            href: suffix(format!("{ROOT_MARKER}{file}")),
+            anchor: None,
+        }
+    } else {
+        LinkOutcome::Broken {
+            message: format!("link to a missing {what} in static/: `{dest}`"),
+            help: format!(
+                "put the {what} at {folder}{file} (copied to the output root), or fix the path (relative to this file)"
+            ),
+        }
+    }
+}
+
 /// The source path of the page a content-relative `target` names, if it
 /// names one (published here or not): `x.md` itself, or `x.html` written
 /// the mdBook way beside a source `x.md` (`index.html`: `_index.md`).
@@ -159,7 +180,10 @@ fn page_source<'t>(site: &Site, target: &'t str) -> Option<std::borrow::Cow<'t, 
     if known(&beside) {
         return Some(beside.into());
     }
-    let folder = stem.strip_suffix("index")?;
+    let folder = match stem.strip_suffix("index")? {
+        folder if folder.is_empty() || folder.ends_with('/') => folder,
+        _ => return None,
+    };
     let module = format!("{folder}_index.md");
     known(&module).then(|| module.into())
 }
@@ -255,24 +279,24 @@ fn absolute(shared: &Shared, page: &SourcePage, dest: &str, path: &str) -> LinkO
     }
 }
 
-/// The output path of a file of `static/` that a relative link from `page`
-/// reaches, as the author's editor sees the files: `../../static/logo.png`
-/// from `content/modules/x.md`; from an overlay page, its client's
-/// `static/` too (both land at the version's output root, the client's
-/// copy replacing the project's).
-fn static_target(page: &SourcePage, link: &str) -> Option<String> {
+/// The file of `static/` that a relative link from `page` reaches, as the
+/// author's editor sees the files (`../../static/logo.png` from
+/// `content/modules/x.md`), as (its folder, its output path); from an
+/// overlay page, its client's `static/` too. Both land at the version's
+/// output root, the client's copy replacing the project's.
+fn static_target(page: &SourcePage, link: &str) -> Option<(String, String)> {
     let file = crate::error::display_path(&page.file);
     let reached = join(&file, link)?;
-    if let Some(rest) = reached.strip_prefix("static/") {
-        return Some(rest.to_string());
-    }
     let mut parts = file.splitn(3, '/');
-    let (Some("clients"), Some(slug)) = (parts.next(), parts.next()) else {
-        return None;
+    let own = match (parts.next(), parts.next()) {
+        (Some("clients"), Some(slug)) => Some(format!("clients/{slug}/static/")),
+        _ => None,
     };
-    reached
-        .strip_prefix(&format!("clients/{slug}/static/"))
-        .map(str::to_string)
+    let folder = std::iter::once("static/".to_string())
+        .chain(own)
+        .find(|folder| reached.starts_with(folder.as_str()))?;
+    let output = reached[folder.len()..].to_string();
+    Some((folder, output))
 }
 
 fn has_scheme(dest: &str) -> bool {

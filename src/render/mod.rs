@@ -808,9 +808,10 @@ fn check_links(shared: &Shared, outcomes: &FastMap<PageId, Outcome>, diagnostics
             let diagnostic = Diagnostic::warning(&page.file, problem.message.clone())
                 .at(problem.line, problem.column)
                 .with_help(problem.help.clone());
-            report(match problem.versioned {
-                true => diagnostic.in_version(version_name(shared.version)),
-                false => diagnostic,
+            report(if problem.versioned {
+                diagnostic.in_version(version_name(shared.version))
+            } else {
+                diagnostic
             });
         }
         for check in outcome.anchors() {
