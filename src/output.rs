@@ -80,6 +80,8 @@ impl Staging {
             )));
         }
         refuse_dangling_link(&target)?;
+        // Safe before the lock: another build only ever puts marked folders there.
+        refuse_foreign_folder(&target)?;
         let parent = target.parent().unwrap_or(Path::new("/")).to_path_buf();
         let name = target
             .file_name()
@@ -87,7 +89,6 @@ impl Staging {
             .unwrap_or_else(|| "public".into());
         fs::create_dir_all(&parent).map_err(|e| Error::io("cannot create", &parent, e))?;
         let lock = lock_output(&parent, &name, || on_wait(&target))?;
-        refuse_foreign_folder(&target)?;
         remove_stale(&parent, &name);
         let staging = parent.join(format!(".{name}{STAGING_INFIX}{}", std::process::id()));
         if staging.exists() {
