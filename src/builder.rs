@@ -37,6 +37,9 @@ pub struct BuildOptions {
     pub clients: Vec<String>,
     /// Warnings are errors (`check --strict`).
     pub strict: bool,
+    /// Print nothing but errors (`-q`): not even that the build waits for
+    /// another build of the same output to finish.
+    pub quiet: bool,
 }
 
 /// What a successful build did.
@@ -304,7 +307,14 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
             "public"
         };
         let out = options.out.clone().unwrap_or_else(|| root.join(default));
-        Some(Staging::prepare(&out, root)?)
+        Some(Staging::prepare(&out, root, |target| {
+            if !options.quiet {
+                eprintln!(
+                    "note: waiting for another build of {} to finish…",
+                    crate::output::shown(target)
+                );
+            }
+        })?)
     };
     let sink: &dyn Sink = match &staging {
         Some(staging) => staging,

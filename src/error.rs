@@ -149,10 +149,18 @@ impl fmt::Display for Diagnostic {
 
 /// A path with `/` separators on every platform, as users type them.
 pub fn display_path(path: &Path) -> String {
-    path.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
+    let mut shown = String::new();
+    for component in path.components() {
+        // After the root (`/`, or `C:\` on Windows) no separator is added.
+        if !shown.is_empty() && !shown.ends_with('/') {
+            shown.push('/');
+        }
+        match component {
+            std::path::Component::RootDir => shown.push('/'),
+            other => shown.push_str(&other.as_os_str().to_string_lossy()),
+        }
+    }
+    shown
 }
 
 /// A thread-safe collector, so parallel stages can report without stopping.

@@ -127,6 +127,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
                     check_only: false,
                     clients: args.clients.clone(),
                     strict: false,
+                    quiet: cli.quiet,
                 },
             )?;
             print_warnings(cli, &report.warnings);

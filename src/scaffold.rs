@@ -157,8 +157,12 @@ pub enum NewKind {
 /// module or exercise with the same URL) already exists; an I/O error when
 /// writing fails.
 pub fn create(root: &Path, kind: NewKind, title: &str) -> Result<PathBuf> {
+    create_in(root, kind, title).map_err(|error| relative_to_root(root, error))
+}
+
+fn create_in(root: &Path, kind: NewKind, title: &str) -> Result<PathBuf> {
     let title = title.trim();
-    let slug = slugify(title);
+    let slug = file_slug(title);
     if slug.is_empty() {
         return Err(Error::Usage(format!(
             "cannot make a file name from {title:?}: give a title with at least one letter or digit, e.g. `atelier new module \"La confiance se mérite\"`"
@@ -198,6 +202,51 @@ pub fn create(root: &Path, kind: NewKind, title: &str) -> Result<PathBuf> {
             .map_err(|e| Error::io("cannot create the folder", &content, e))?;
     }
     Ok(rel)
+}
+
+/// The longest slug `atelier new` makes from a title, in bytes (slugs are
+/// ASCII). A slug becomes a file or folder name and a URL segment: file
+/// systems refuse names past 255 bytes (a 300-character title gave a raw
+/// "File name too long"), and a URL past a few words is unreadable. Sixty
+/// keeps eight to ten words, and the `NN-` prefix and `.md` well inside
+/// every limit.
+const MAX_SLUG: usize = 60;
+
+/// The slug of `title` for a new file or folder, cut to [`MAX_SLUG`] at a
+/// word boundary (mid-word only when the first word alone is longer). The
+/// title itself is kept whole in the front matter.
+fn file_slug(title: &str) -> String {
+    let slug = slugify(title);
+    if slug.len() <= MAX_SLUG {
+        return slug;
+    }
+    let cut = match slug[..=MAX_SLUG].rfind('-') {
+        Some(dash) if dash > 0 => dash,
+        _ => MAX_SLUG,
+    };
+    slug[..cut].trim_end_matches('-').to_string()
+}
+
+/// An I/O error of `atelier new` names its file relative to the project
+/// root, as the "Created ..." line and every content error do.
+fn relative_to_root(root: &Path, error: Error) -> Error {
+    match error {
+        Error::Io {
+            action,
+            path,
+            source,
+        } => {
+            let path = path
+                .strip_prefix(root)
+                .map_or(path.clone(), Path::to_path_buf);
+            Error::Io {
+                action,
+                path,
+                source,
+            }
+        }
+        other => other,
+    }
 }
 
 /// Writes `bytes` to `path` (creating its folders) unless something is
@@ -333,9 +382,11 @@ title: {title}
 # order: 3
 # Durée dans l'agenda : 45, 45 min, 1h30, 1 h 30, 90m.
 duration: 30 min
-# L'émotion que ce module fait ressentir au public, et son intensité (1 à 5),
-# qui dessinent l'arc émotionnel de la page d'accueil.
-# emotion: confiance
+# L'émotion que ce module fait ressentir au public, et son intensité (1 à 5) :
+# chaque module est un point de l'arc émotionnel de la page d'accueil, nommé
+# par son émotion. Choisissez les vôtres (ou commentez les deux lignes pour
+# laisser ce module hors de l'arc).
+emotion: confiance
 intensity: 3
 # Ce que les participants sauront faire en sortant.
 objectives:
@@ -473,6 +524,17 @@ mod tests {
                 yaml_serde::from_str(&client).unwrap_or_else(|e| panic!("{e}\n{client}"));
             assert_eq!(value["name"], title);
         }
+    }
+
+    #[test]
+    fn long_titles_make_slugs_cut_at_a_word() {
+        let title = "Une très longue consigne ".repeat(12);
+        assert_eq!(
+            file_slug(&title),
+            "une-tres-longue-consigne-une-tres-longue-consigne-une-tres"
+        );
+        assert_eq!(file_slug(&"x".repeat(200)), "x".repeat(MAX_SLUG));
+        assert_eq!(file_slug("La confiance"), "la-confiance");
     }
 
     #[test]

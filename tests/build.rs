@@ -35,6 +35,11 @@ fn example_project_builds_with_every_link_resolving() {
     ] {
         assert!(site.join(file).is_file(), "{file} missing");
     }
+    let index = std::fs::read_to_string(site.join("index.html")).expect("index.html");
+    assert!(
+        index.contains("<link rel=\"icon\" href=\"favicon.svg\""),
+        "the example's static/favicon.svg is not linked"
+    );
     let problems = broken_links(&site);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

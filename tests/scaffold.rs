@@ -127,6 +127,158 @@ fn init_refuses_a_file_as_folder() {
 }
 
 #[test]
+fn new_with_a_very_long_title_makes_a_short_file_name_and_keeps_the_title() {
+    let f = Fixture::new(&[]);
+    let title = "Écouter vraiment ce que le client ne dit pas ".repeat(7);
+    let title = title.trim();
+    assert!(title.chars().count() > 300);
+    let run = f.run(&["new", "exercise", title]);
+    run.expect(0);
+    let created = run
+        .stdout
+        .trim()
+        .strip_prefix("Created ")
+        .unwrap_or_else(|| panic!("{}", run.stdout))
+        .to_string();
+    let name = created
+        .strip_prefix("content/exercises/")
+        .and_then(|n| n.strip_suffix(".md"))
+        .unwrap_or_else(|| panic!("{created}"));
+    assert!(name.len() <= 60, "{name} ({} bytes)", name.len());
+    assert!(
+        "ecouter-vraiment-ce-que-le-client-ne-dit-pas-"
+            .repeat(7)
+            .starts_with(&format!("{name}-")),
+        "not cut at a word: {name}"
+    );
+    assert!(f.read(&created).contains(title), "the title is kept whole");
+    let module = f.run(&["new", "module", title]);
+    module.expect(0).says("content/modules/01-ecouter-vraiment");
+    let client = f.run(&["new", "client", title]);
+    client.expect(0).says("clients/ecouter-vraiment");
+    f.build();
+}
+
+#[test]
+fn an_os_error_of_new_names_the_file_once_and_plainly() {
+    let f = Fixture::new(&[]);
+    // A file where the exercises folder should be: creating it must fail.
+    f.write("content/exercises", "pas un dossier");
+    let root = f.root().to_str().expect("utf-8 path").to_string();
+    let run = f.run(&[
+        "--root",
+        &format!("{root}/"),
+        "new",
+        "exercise",
+        "Une fiche",
+    ]);
+    run.expect(1)
+        .says("error: cannot create the folder content/exercises");
+    assert!(!run.stderr.contains("//"), "{}", run.stderr);
+    let run = f.run(&["init", &format!("{root}/content/exercises/x")]);
+    run.expect(1);
+    assert!(!run.stderr.contains("//"), "{}", run.stderr);
+}
+
+#[test]
+fn the_scaffold_links_its_icon_from_every_page() {
+    let f = Fixture::empty();
+    f.run(&["init"]).expect(0);
+    assert!(f.exists("static/favicon.svg"));
+    f.build();
+    for (page, root) in [
+        ("index.html", ""),
+        (
+            "modules/le-message-que-personne-ne-lit/index.html",
+            "../../",
+        ),
+        ("print/index.html", "../"),
+        ("clients/librairie-les-passantes/index.html", ""),
+    ] {
+        let html = f.read(&format!("public/{page}"));
+        let link = format!("<link rel=\"icon\" href=\"{root}favicon.svg\" type=\"image/svg+xml\">");
+        assert!(
+            html.contains(&link),
+            "{page} does not link {root}favicon.svg"
+        );
+    }
+    assert!(f.exists("public/favicon.svg"));
+    assert!(f.exists("public/clients/librairie-les-passantes/favicon.svg"));
+    let problems = common::broken_links(&f.path("public"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // No icon in static/: no link to a file that is not there.
+    std::fs::remove_file(f.path("static/favicon.svg")).expect("remove");
+    f.build();
+    assert!(!f.read("public/index.html").contains("rel=\"icon\""));
+}
+
+#[test]
+fn a_new_module_is_a_named_point_on_the_arc() {
+    let f = Fixture::new(&[]);
+    f.run(&["new", "module", "Premier pas"]).expect(0);
+    let text = f.read("content/modules/01-premier-pas.md");
+    let set = |key: &str| text.lines().any(|l| l.starts_with(&format!("{key}: ")));
+    let commented = |key: &str| text.lines().any(|l| l.starts_with(&format!("# {key}: ")));
+    assert_eq!(
+        (set("emotion"), set("intensity")),
+        (true, true),
+        "emotion and intensity are not both set:\n{text}"
+    );
+    assert!(!commented("emotion") && !commented("intensity"), "{text}");
+    f.build();
+    let index = f.read("public/index.html");
+    assert!(index.contains("class=\"arc-point\""), "no point on the arc");
+    assert!(
+        index.contains("class=\"arc-label\""),
+        "the point has no label"
+    );
+}
+
+#[test]
+fn the_scaffold_scale_questions_do_not_repeat_their_end_labels() {
+    let f = Fixture::empty();
+    f.run(&["init"]).expect(0);
+    f.build();
+    let mut scales = 0;
+    for entry in walkdir::WalkDir::new(f.path("public/exercises")) {
+        let entry = entry.expect("walk");
+        if entry.path().extension().is_none_or(|x| x != "html") {
+            continue;
+        }
+        let html = std::fs::read_to_string(entry.path()).expect("read");
+        for fieldset in html.split("<fieldset class=\"field field-scale\"").skip(1) {
+            scales += 1;
+            let legend = between(fieldset, "<legend>", "</legend>").to_lowercase();
+            for end in ["scale-low\">", "scale-high\">"] {
+                let label = between(fieldset, end, "</span>").to_lowercase();
+                assert!(
+                    !legend.contains(&label),
+                    "{}: the question {legend:?} repeats the end label {label:?}",
+                    entry.path().display()
+                );
+            }
+            assert!(
+                !legend.contains("1 :") && !legend.contains("5 :"),
+                "{}: the question {legend:?} labels the ends itself",
+                entry.path().display()
+            );
+        }
+    }
+    assert!(scales > 0, "the scaffold has no scale question any more");
+}
+
+/// The text between the first `start` and the next `end` in `text`.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text
+        .find(start)
+        .map(|i| i + start.len())
+        .unwrap_or_else(|| panic!("no {start}"));
+    let to = text[from..].find(end).unwrap_or_else(|| panic!("no {end}"));
+    &text[from..from + to]
+}
+
+#[test]
 fn new_module_numbers_files_and_builds() {
     let f = Fixture::new(&[]);
     f.run(&["new", "module", "Premier pas"])

@@ -314,7 +314,9 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
         config,
         theme,
         version,
-        site_value: Value::from_serializable(&SiteValue::new(config, version)),
+        site_value: Value::from_serializable(
+            &SiteValue::new(config, version).with_icon(job.static_files),
+        ),
         labels_value: Value::from_serializable(&labels),
         labels,
         assets: site
@@ -548,7 +550,7 @@ pub fn render_site(
     let version_hash = remember.then(|| {
         use std::hash::{Hash, Hasher};
         let mut hasher = crate::hashing::fingerprint_hasher();
-        serde_json::to_vec(&SiteValue::new(config, version))
+        serde_json::to_vec(&SiteValue::new(config, version).with_icon(static_files))
             .ok()
             .hash(&mut hasher);
         shared.labels.hash(&mut hasher);

@@ -78,7 +78,24 @@ pub(super) struct SiteValue {
     client: Option<ClientValue>,
     theme: ThemeValue,
     generator: String,
+    icon: Option<IconValue>,
 }
+
+/// The site's icon, as `<link rel="icon">` needs it.
+#[derive(Serialize)]
+pub(super) struct IconValue {
+    /// Relative to the output root.
+    href: String,
+    /// Its media type, so browsers need not guess from the name.
+    mime: &'static str,
+}
+
+/// Icon files atelier links when `static/` has them, first found wins.
+const ICONS: [(&str, &str); 3] = [
+    ("favicon.svg", "image/svg+xml"),
+    ("favicon.png", "image/png"),
+    ("favicon.ico", "image/x-icon"),
+];
 
 impl SiteValue {
     pub(super) fn new(config: &Config, version: &Version) -> Self {
@@ -115,7 +132,25 @@ impl SiteValue {
                 })
                 .unwrap_or_default(),
             generator: format!("atelier {}", env!("CARGO_PKG_VERSION")),
+            icon: None,
         }
+    }
+
+    /// Links the icon among `static_files` (the project's and the client's,
+    /// by output path): the scaffold ships `static/favicon.svg`, and a page
+    /// that links no icon makes browsers ask for `/favicon.ico`, a 404 at
+    /// any sub-path the site is published under.
+    pub(super) fn with_icon(mut self, static_files: &[(String, std::path::PathBuf)]) -> Self {
+        self.icon = ICONS.iter().find_map(|(name, mime)| {
+            static_files
+                .iter()
+                .any(|(rel, _)| rel == name)
+                .then(|| IconValue {
+                    href: (*name).to_string(),
+                    mime,
+                })
+        });
+        self
     }
 }
 
