@@ -15,7 +15,7 @@ use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::client::CLIENTS_DIR;
-use crate::config::CONFIG_FILE;
+use crate::config::{CONFIG_FILE, Config};
 use crate::error::{Error, Result, display_path};
 use crate::slug::{slugify, split_order_prefix, stem_slug};
 
@@ -54,6 +54,16 @@ pub fn starter_files() -> Vec<(String, &'static [u8])> {
         .collect();
     files.sort_by_key(|(rel, _)| rel == CONFIG_FILE);
     files
+}
+
+/// The configuration `atelier init` writes: what it holds for the author to
+/// replace (its `author`) is a placeholder `check` warns about while it is
+/// still there.
+pub fn starter_config() -> Option<Config> {
+    let (_, bytes) = starter_files()
+        .into_iter()
+        .find(|(rel, _)| rel == CONFIG_FILE)?;
+    Config::parse(std::str::from_utf8(bytes).ok()?, Path::new(CONFIG_FILE)).ok()
 }
 
 /// Writes the starter masterclass into `dir` (created if needed).
@@ -489,5 +499,6 @@ mod tests {
         assert_eq!(files.last().map(|(rel, _)| rel.as_str()), Some(CONFIG_FILE));
         assert!(files.iter().any(|(rel, _)| rel == ".gitignore"));
         assert!(files.iter().any(|(rel, _)| rel == "content/_index.md"));
+        assert!(starter_config().is_some_and(|c| c.author.is_some()));
     }
 }

@@ -221,8 +221,11 @@ fn print_errors(problems: &[Diagnostic]) {
     for problem in problems {
         eprintln!("{problem}");
     }
-    let count = problems.iter().filter(|d| d.is_error()).count();
-    eprintln!("{count} error(s): still serving the last good version; fix the file and save.");
+    let errors = problems.iter().filter(|d| d.is_error()).count();
+    eprintln!(
+        "{}: still serving the last good version; fix the file and save.",
+        crate::plural::count(errors, "error", "errors")
+    );
 }
 
 fn print_warnings(warnings: &[Diagnostic], quiet: bool) {
