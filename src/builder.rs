@@ -453,13 +453,12 @@ fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         ));
     }
     if reference && !texts.iter().any(|(client, _, _)| client.is_none()) {
-        diagnostics.push(Diagnostic {
-            severity: crate::error::Severity::Warning,
-            ..Diagnostic::general(
+        diagnostics.push(
+            Diagnostic::general_warning(
                 "no uniqueness figure: the base version, which each client's version is compared with, has errors",
             )
-            .with_help("`atelier check` without `--client` shows them")
-        });
+            .with_help("`atelier check` without `--client` shows them"),
+        );
     }
     let mut uniqueness = Vec::new();
     if with_base && plans.len() > 1 {

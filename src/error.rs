@@ -36,10 +36,16 @@ pub struct Diagnostic {
     /// The versions it was found in (`base`, a client's slug, see
     /// [`version_name`]), in build order: one problem in a file that several
     /// versions share is reported once, naming the versions it affects.
-    /// Empty when it belongs to no version (the sources as read, the config)
-    /// or, once grouped, when every version built has it.
-    pub versions: Vec<String>,
+    /// None when it belongs to no version (the sources as read, the config)
+    /// or, once grouped, when every version built has it. (Boxed: most
+    /// diagnostics have none, and a `Result` carrying one stays small.)
+    versions: Option<Box<VersionList>>,
 }
+
+/// The versions a diagnostic was found in (behind one pointer, so that
+/// the many diagnostics with none stay small).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct VersionList(Vec<String>);
 
 impl Diagnostic {
     /// An error about `file` (relative to the project root).
@@ -51,7 +57,7 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             help: None,
-            versions: Vec::new(),
+            versions: None,
         }
     }
 
@@ -72,7 +78,7 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             help: None,
-            versions: Vec::new(),
+            versions: None,
         }
     }
 
@@ -99,16 +105,36 @@ impl Diagnostic {
     /// Diagnostics gathered through [`Diagnostics::absorb`] are marked
     /// already; this is for the few found after the versions were built.
     pub fn in_version(mut self, version: impl Into<String>) -> Self {
-        let version = version.into();
-        if !self.versions.contains(&version) {
-            self.versions.push(version);
-        }
+        self.add_version(version.into());
         self
+    }
+
+    /// A warning that belongs to no single file.
+    pub fn general_warning(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::general(message)
+        }
+    }
+
+    /// The versions it was found in, in build order (see the field); empty
+    /// when it is about no version in particular, or about all of them.
+    pub fn versions(&self) -> &[String] {
+        self.versions
+            .as_deref()
+            .map_or(&[], |list| list.0.as_slice())
+    }
+
+    fn add_version(&mut self, version: String) {
+        let list = self.versions.get_or_insert_with(Box::default);
+        if !list.0.contains(&version) {
+            list.0.push(version);
+        }
     }
 
     /// "in version: a" or "in versions: a, b"; `None` when it names none.
     pub fn versions_note(&self) -> Option<String> {
-        match self.versions.as_slice() {
+        match self.versions() {
             [] => None,
             [one] => Some(format!("in version: {one}")),
             many => Some(format!("in versions: {}", many.join(", "))),
@@ -277,7 +303,7 @@ impl Diagnostics {
 fn group(items: Vec<Diagnostic>, order: &[String]) -> Vec<Diagnostic> {
     // Where a version comes in build order; unmarked diagnostics first.
     let rank = |d: &Diagnostic| {
-        d.versions.first().map_or(0, |v| {
+        d.versions().first().map_or(0, |v| {
             1 + order.iter().position(|o| o == v).unwrap_or(order.len())
         })
     };
@@ -288,7 +314,7 @@ fn group(items: Vec<Diagnostic>, order: &[String]) -> Vec<Diagnostic> {
             a.line,
             &a.message,
             a.severity,
-            &a.versions,
+            a.versions(),
             a.column,
         )
             .cmp(&(
@@ -296,14 +322,14 @@ fn group(items: Vec<Diagnostic>, order: &[String]) -> Vec<Diagnostic> {
                 b.line,
                 &b.message,
                 b.severity,
-                &b.versions,
+                b.versions(),
                 b.column,
             ))
     });
     let mut numbered: Vec<(usize, Diagnostic)> = Vec::with_capacity(items.len());
     for item in items {
         let occurrence = match numbered.last() {
-            Some((n, last)) if same_problem(last, &item) && last.versions == item.versions => {
+            Some((n, last)) if same_problem(last, &item) && last.versions() == item.versions() => {
                 if last.column == item.column {
                     *n
                 } else {
@@ -339,18 +365,16 @@ fn group(items: Vec<Diagnostic>, order: &[String]) -> Vec<Diagnostic> {
     for (occurrence, item) in numbered {
         match grouped.last_mut() {
             Some((n, last)) if *n == occurrence && same_problem(last, &item) => {
-                everywhere |= item.versions.is_empty();
-                for version in item.versions {
-                    if !last.versions.contains(&version) {
-                        last.versions.push(version);
-                    }
+                everywhere |= item.versions().is_empty();
+                for version in item.versions.into_iter().flat_map(|list| list.0) {
+                    last.add_version(version);
                 }
             }
             _ => {
                 if let Some((_, last)) = grouped.last_mut() {
                     settle_versions(last, everywhere, order);
                 }
-                everywhere = item.versions.is_empty();
+                everywhere = item.versions().is_empty();
                 grouped.push((occurrence, item));
             }
         }
@@ -373,15 +397,16 @@ fn same_problem(a: &Diagnostic, b: &Diagnostic) -> bool {
 /// A grouped diagnostic's versions in build order, or none when it is in
 /// every version (or was also reported about no version in particular).
 fn settle_versions(diagnostic: &mut Diagnostic, everywhere: bool, order: &[String]) {
-    let all = !order.is_empty() && order.iter().all(|v| diagnostic.versions.contains(v));
+    let all = !order.is_empty() && order.iter().all(|v| diagnostic.versions().contains(v));
     if everywhere || all {
-        diagnostic.versions.clear();
+        diagnostic.versions = None;
         return;
     }
     let position = |v: &String| order.iter().position(|o| o == v).unwrap_or(order.len());
-    diagnostic
-        .versions
-        .sort_by(|a, b| (position(a), a).cmp(&(position(b), b)));
+    if let Some(list) = diagnostic.versions.as_mut() {
+        list.0
+            .sort_by(|a, b| (position(a), a).cmp(&(position(b), b)));
+    }
 }
 
 /// Why a command failed.
@@ -483,7 +508,7 @@ mod tests {
         }
         let grouped = all.into_sorted();
         assert_eq!(grouped.len(), 1, "{grouped:?}");
-        assert!(grouped[0].versions.is_empty());
+        assert!(grouped[0].versions().is_empty());
         assert_eq!(grouped[0].help.as_deref(), Some("ids: lettre"));
         assert!(!grouped[0].to_string().contains("in version"));
     }
@@ -532,7 +557,7 @@ mod tests {
             [Some(10), Some(30)],
             "the column of the first version in build order"
         );
-        assert!(grouped.iter().all(|d| d.versions.is_empty()));
+        assert!(grouped.iter().all(|d| d.versions().is_empty()));
     }
 
     #[test]
@@ -549,15 +574,15 @@ mod tests {
         assert_eq!(grouped.len(), 4, "{grouped:?}");
         // Also reported about no version in particular: it names none.
         assert!(
-            grouped
-                .iter()
-                .all(|d| d.versions.is_empty() || d.versions == ["a"] || d.versions == ["base"])
+            grouped.iter().all(|d| d.versions().is_empty()
+                || d.versions() == ["a"]
+                || d.versions() == ["base"])
         );
         let line_two: Vec<_> = grouped.iter().filter(|d| d.line == Some(2)).collect();
         assert!(
             line_two
                 .iter()
-                .any(|d| !d.is_error() && d.versions.is_empty())
+                .any(|d| !d.is_error() && d.versions().is_empty())
         );
     }
 }
