@@ -404,11 +404,12 @@ fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     let mut all_rendered = true;
     for (index, outcome) in first.into_iter().chain(others) {
         let plan = &plans[index];
+        let compared_only = reference && plan.client.is_none();
         let Some(outcome) = outcome else {
-            all_rendered = false;
+            all_rendered &= compared_only;
             continue;
         };
-        if !(reference && plan.client.is_none()) {
+        if !compared_only {
             pages += outcome.summary.pages;
         }
         timings.push((outcome.label, outcome.elapsed));
