@@ -119,8 +119,8 @@ impl fmt::Display for InitReport {
         };
         writeln!(
             f,
-            "Created a masterclass in {place} ({} files):",
-            self.created.len()
+            "Created a masterclass in {place} ({}):",
+            crate::plural::count(self.created.len(), "file", "files")
         )?;
         for file in &self.created {
             writeln!(f, "  {}", display_path(file))?;
@@ -128,9 +128,8 @@ impl fmt::Display for InitReport {
         if !self.skipped.is_empty() {
             writeln!(
                 f,
-                "Kept {} existing file{} untouched (not overwritten):",
-                self.skipped.len(),
-                if self.skipped.len() == 1 { "" } else { "s" }
+                "Kept {} untouched (not overwritten):",
+                crate::plural::count(self.skipped.len(), "existing file", "existing files")
             )?;
             for file in &self.skipped {
                 writeln!(f, "  {}", display_path(file))?;

@@ -185,7 +185,6 @@ fn the_serve_overlay_and_terminal_count_one_problem_for_a_shared_typo() {
     let server = Server::start(f.root());
     let stream = events(server.port);
     next_event(&stream, "hello");
-
     with_shared_typo(&f);
     let data = next_event(&stream, "error");
     assert_eq!(overlay_errors(&data), 1, "{data}");
@@ -216,6 +215,35 @@ fn the_serve_overlay_and_terminal_count_one_problem_for_a_shared_typo() {
     let data = next_event(&stream, "error");
     assert_eq!(overlay_errors(&data), 1, "{data}");
     assert!(data.contains("in version: cabinet-belcourt"), "{data}");
+}
+
+#[test]
+fn the_serve_terminal_counts_grammatically() {
+    let f = Fixture::new(&[
+        ("content/_index.md", &page("title: Accueil", "Bonjour.")),
+        (
+            "content/modules/01-seul.md",
+            &page("title: Seul\nduration: 10 min", "Un texte."),
+        ),
+    ]);
+    let server = Server::start(f.root());
+    let stream = events(server.port);
+    next_event(&stream, "hello");
+    f.write(
+        "content/modules/01-seul.md",
+        &page("title: Seul\nduration: 10 min", "Un autre texte."),
+    );
+    next_event(&stream, "reload");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.stdout().contains("Rebuilt") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let printed = server.stdout();
+    assert!(
+        printed.contains("(1 page rendered, the others unchanged)"),
+        "{printed}"
+    );
+    assert!(!printed.contains("1 pages"), "{printed}");
 }
 
 /// A project where one client is hardly its own (a uniqueness warning) and
@@ -349,6 +377,30 @@ fn counts_are_grammatical_and_client_names_take_no_possessive() {
         .expect(0)
         .says("in 1 version in ")
         .says("no problems found");
+}
+
+#[test]
+fn init_counts_one_file_in_the_singular() {
+    let f = Fixture::empty();
+    f.run(&["init", "a"]).expect(0);
+    // Every starter file already there but the configuration.
+    for entry in walkdir::WalkDir::new(f.path("a"))
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let rel = entry.path().strip_prefix(f.path("a")).expect("inside");
+        if entry.file_type().is_file() && rel != std::path::Path::new("atelier.yaml") {
+            f.write_bytes(
+                &format!("b/{}", rel.display()),
+                &std::fs::read(entry.path()).expect("read"),
+            );
+        }
+    }
+    let run = f.run(&["init", "b"]);
+    run.expect(0)
+        .says("Created a masterclass in b (1 file):")
+        .says("untouched (not overwritten)");
+    assert!(!run.stdout.contains("1 files"), "{}", run.stdout);
 }
 
 #[test]
