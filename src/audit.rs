@@ -1,15 +1,18 @@
 //! What only `atelier check` looks for, beyond what every build validates:
 //! modules without a duration (the agenda would lie), exercises no module
-//! uses, and confidentiality between clients (no version may contain another
-//! client's name, variable values or overlay-only text).
+//! uses, confidentiality between clients (no version may contain another
+//! client's name, variable values or overlay-only text), and the starter
+//! project's placeholders still waiting to be replaced.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use crate::builder::{Loaded, LoadedClient};
+use crate::client::Client;
 use crate::compose::Site;
+use crate::config::{CONFIG_FILE, Config, line_of_key};
 use crate::content::{Front, PageKind};
-use crate::error::{Diagnostic, display_path};
+use crate::error::{Diagnostic, display_path, version_name};
 use crate::markdown::strip_tags;
 use crate::render::PageText;
 
@@ -128,10 +131,7 @@ pub fn confidentiality(
     let mut reported: HashMap<(String, String), ()> = HashMap::new();
     for (client, pages) in versions {
         let owner = client.map(|c| c.client.slug.as_str());
-        let version = owner.map_or_else(
-            || "the base version".to_string(),
-            |s| format!("{s}'s version"),
-        );
+        let version = version_name(owner, false);
         for text in pages.values() {
             let plain = page_text(text);
             let own_sentences: HashSet<String> = sentences(&plain, MIN_WORDS).collect();
@@ -146,8 +146,8 @@ pub fn confidentiality(
                     .or_else(|| {
                         overlay
                             .intersection(&own_sentences)
-                            .next()
-                            .map(|s| format!("text of {slug}'s overlay (\"{s}\")"))
+                            .min()
+                            .map(|s| format!("text from clients/{slug}/content/ (\"{s}\")"))
                     });
                 if let Some(what) = leak
                     && reported
@@ -161,14 +161,110 @@ pub fn confidentiality(
                         .is_none()
                 {
                     problems.push(
-                        Diagnostic::error(&text.file, format!("{version} contains {what}, which belongs to client {slug}"))
+                        Diagnostic::error(&text.file, format!("this page contains {what}, which belongs to client {slug}"))
                             .with_help(format!(
                                 "put client-specific text in clients/{slug}/content/, in `::: only client=\"{slug}\"` blocks or in {{{{ client.* }}}} variables"
-                            )),
+                            ))
+                            .in_version(&version),
                     );
                 }
             }
         }
     }
     problems
+}
+
+/// Domains reserved for documentation (RFC 2606): an address there is an
+/// example still waiting for the real one, since nothing can be published
+/// at it.
+const EXAMPLE_DOMAINS: [&str; 4] = ["example.com", "example.net", "example.org", "example"];
+
+/// Warnings for the values `atelier init` writes for the author to replace,
+/// still present: `author` as the starter project has it (`starter` is its
+/// configuration), and a `base_url` (of atelier.yaml or of the clients
+/// checked) on a documentation domain such as example.org.
+pub fn placeholders(
+    config: &Config,
+    config_text: &str,
+    starter: Option<&Config>,
+    clients: &[&Client],
+) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let at_key = |key: &str| line_of_key(config_text, key).unwrap_or(1);
+    if let (Some(author), Some(placeholder)) =
+        (&config.author, starter.and_then(|s| s.author.as_ref()))
+        && author.trim() == placeholder.trim()
+    {
+        problems.push(
+            Diagnostic::warning(
+                CONFIG_FILE,
+                format!("`author` is still the starter project's placeholder `{author}`"),
+            )
+            .at_line(at_key("author"))
+            .with_help(
+                "replace it with your name as participants should read it (`{{ site.author }}`, the pages' author), or remove the line",
+            ),
+        );
+    }
+    if let Some(url) = &config.base_url
+        && is_example_address(url)
+    {
+        problems.push(example_address(CONFIG_FILE, at_key("base_url"), url));
+    }
+    for client in clients {
+        if let Some(url) = &client.profile.base_url
+            && is_example_address(url)
+        {
+            let line = line_of_key(&client.text, "base_url").unwrap_or(1);
+            problems.push(example_address(&client.file, line, url));
+        }
+    }
+    problems
+}
+
+fn example_address(file: impl AsRef<Path>, line: usize, url: &str) -> Diagnostic {
+    Diagnostic::warning(
+        file,
+        format!("`base_url` is still a placeholder: `{url}` is an example address, where nothing can be published"),
+    )
+    .at_line(line)
+    .with_help(
+        "replace it with the address where this version will be published (the sitemap and canonical links use it), or remove the line until you know it",
+    )
+}
+
+/// Whether `url`'s host is a documentation domain or under one.
+fn is_example_address(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let host = host.split(':').next().unwrap_or_default();
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    EXAMPLE_DOMAINS
+        .iter()
+        .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::is_example_address;
+
+    #[test]
+    fn documentation_domains_are_placeholders_and_real_ones_are_not() {
+        for url in [
+            "https://example.org/",
+            "https://formations.example.org/confiance/",
+            "http://user@EXAMPLE.com:8080/x",
+            "https://site.example/",
+        ] {
+            assert!(is_example_address(url), "{url}");
+        }
+        for url in [
+            "https://formations.lemoine.fr/",
+            "https://notexample.org/",
+            "https://example.org.lemoine.fr/",
+        ] {
+            assert!(!is_example_address(url), "{url}");
+        }
+    }
 }

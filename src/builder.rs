@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::client::{self, Client};
-use crate::compose::{ComposeOptions, compose};
+use crate::compose::{ComposeOptions, Site, compose};
 use crate::config::Language;
 use crate::content::{self, Asset, SourcePage};
-use crate::error::{Diagnostic, Diagnostics, Error, Result, display_path};
+use crate::error::{Diagnostic, Diagnostics, Error, Result, display_path, version_name};
 use crate::output::Staging;
 use crate::project::Project;
 use crate::render::{self, ArticleCache, BodyCache, PageText, RenderJob, Sink, Version};
@@ -53,6 +53,9 @@ pub struct BuildReport {
     pub elapsed: Duration,
     /// Warnings found.
     pub warnings: Vec<Diagnostic>,
+    /// Errors found: `build` fails with them instead, `check` reports them
+    /// beside the warnings and the uniqueness report.
+    pub errors: Vec<Diagnostic>,
     /// Where the site was written (`None` for `check`).
     pub out: Option<PathBuf>,
     /// Wall time of each phase, for `-v`.
@@ -283,8 +286,42 @@ pub fn version_of(
     }
 }
 
-/// Builds the project (or checks it, with `check_only`).
+/// Builds the project (or checks it, with `check_only`): fails with every
+/// problem found when there is an error.
 pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
+    let mut report = run(project, options)?;
+    if report.errors.is_empty() {
+        return Ok(report);
+    }
+    let mut all = std::mem::take(&mut report.errors);
+    all.append(&mut report.warnings);
+    sort_by_place(&mut all);
+    Err(Error::Content(all))
+}
+
+/// `atelier check`: validates what `build` does, writing nothing, and
+/// reports errors beside the warnings and the uniqueness report instead of
+/// failing (`Err` only when the sources cannot be read at all, or for usage).
+/// With `--client`, the base version is rendered too, for reference only
+/// (its own problems are not reported), so each client gets its figure.
+pub fn check(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
+    run(
+        project,
+        &BuildOptions {
+            check_only: true,
+            ..options.clone()
+        },
+    )
+}
+
+/// Orders diagnostics by file, line and column, as they are printed.
+fn sort_by_place(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+}
+
+/// The whole flow; errors are in the report's `errors`, and the output is
+/// swapped in only when there are none.
+fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     let started = Instant::now();
     let root = project.root.as_path();
     let diagnostics = Diagnostics::new();
@@ -294,7 +331,25 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         return Err(Error::Content(diagnostics.into_sorted()));
     };
     timings.push(("load".into(), started.elapsed()));
-    let plans = plan(&loaded, &options.clients)?;
+    let mut plans = plan(&loaded, &options.clients)?;
+    diagnostics.declare_versions(plans.iter().map(|p| {
+        version_name(
+            p.client.map(|c| c.client.slug.as_str()),
+            options.facilitator,
+        )
+    }));
+    // `check --client` compares the clients with the base version, rendered
+    // for that alone.
+    let reference = options.check_only && plans.iter().all(|p| p.client.is_some());
+    if reference {
+        plans.insert(
+            0,
+            Plan {
+                client: None,
+                prefix: String::new(),
+            },
+        );
+    }
     let with_base = plans.iter().any(|p| p.client.is_none());
     let collect_texts = options.check_only || (with_base && plans.len() > 1);
 
@@ -336,25 +391,37 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         collect_texts,
         diagnostics: &diagnostics,
     };
-    let render_one = |plan: &Plan| run.render_version(plan);
     let base = plans.iter().position(|p| p.client.is_none());
     let first: Vec<(usize, Option<VersionOutcome>)> = base
-        .map(|i| (i, render_one(&plans[i])))
+        .map(|i| {
+            let outcome = if reference {
+                run.render_reference(&plans[i])
+            } else {
+                run.render_version(&plans[i])
+            };
+            (i, outcome)
+        })
         .into_iter()
         .collect();
     let others: Vec<(usize, Option<VersionOutcome>)> = plans
         .par_iter()
         .enumerate()
         .filter(|(index, _)| Some(*index) != base)
-        .map(|(index, plan)| (index, render_one(plan)))
+        .map(|(index, plan)| (index, run.render_version(plan)))
         .collect();
     let mut pages = 0;
     let mut texts: Vec<VersionOutput> = Vec::new();
+    let mut all_rendered = true;
     for (index, outcome) in first.into_iter().chain(others) {
-        let (plan, Some(outcome)) = (&plans[index], outcome) else {
+        let plan = &plans[index];
+        let compared_only = reference && plan.client.is_none();
+        let Some(outcome) = outcome else {
+            all_rendered &= compared_only;
             continue;
         };
-        pages += outcome.summary.pages;
+        if !compared_only {
+            pages += outcome.summary.pages;
+        }
         timings.push((outcome.label, outcome.elapsed));
         for (phase, time) in outcome.summary.timings {
             timings.push((format!("  {phase}"), time));
@@ -368,19 +435,44 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         }
     }
 
-    if options.check_only && !diagnostics.has_errors() {
-        diagnostics.extend(crate::audit::unused_exercises(
-            &loaded,
-            texts.iter().map(|(_, pages, _)| pages),
-        ));
-        let versions: Vec<_> = texts
+    if options.check_only {
+        let participant: Vec<&VersionOutput> = texts
+            .iter()
+            .filter(|(client, _, _)| !reference || client.is_some())
+            .collect();
+        // An exercise used only by a version that failed is not unused.
+        if all_rendered {
+            diagnostics.extend(crate::audit::unused_exercises(
+                &loaded,
+                participant.iter().map(|(_, pages, _)| pages),
+            ));
+        }
+        let versions: Vec<_> = participant
             .iter()
             .map(|(client, pages, _)| (*client, pages))
             .collect();
         diagnostics.extend(crate::audit::confidentiality(&loaded, &versions));
+        let clients: Vec<&Client> = plans
+            .iter()
+            .filter_map(|p| p.client.map(|c| &c.client))
+            .collect();
+        diagnostics.extend(crate::audit::placeholders(
+            &project.config,
+            &project.config_text,
+            crate::scaffold::starter_config().as_ref(),
+            &clients,
+        ));
+    }
+    if reference && !texts.iter().any(|(client, _, _)| client.is_none()) {
+        diagnostics.push(
+            Diagnostic::general_warning(
+                "no uniqueness figure: the base version, which each client's version is compared with, has errors",
+            )
+            .with_help("`atelier check` without `--client` shows them"),
+        );
     }
     let mut uniqueness = Vec::new();
-    if with_base && plans.len() > 1 && !diagnostics.has_errors() {
+    if with_base && plans.len() > 1 {
         let phase = Instant::now();
         uniqueness = uniqueness_report(&loaded, &texts);
         for report in &uniqueness {
@@ -395,14 +487,14 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     if options.strict {
         all = all.into_iter().map(Diagnostic::promoted).collect();
     }
-    if all.iter().any(Diagnostic::is_error) {
-        if let Some(staging) = staging {
-            staging.abandon();
-        }
-        return Err(Error::Content(all));
-    }
+    let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        all.into_iter().partition(Diagnostic::is_error);
     let phase = Instant::now();
     let out = match staging {
+        Some(staging) if !errors.is_empty() => {
+            staging.abandon();
+            None
+        }
         Some(staging) => {
             let target = staging.target().to_path_buf();
             staging.commit()?;
@@ -414,14 +506,15 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     // What every version shared is freed beside the report, not before it:
     // tens of thousands of bodies and pages take a while to free, one by one.
     let texts: Vec<_> = texts.into_iter().map(|(_, pages, _)| pages).collect();
-    let versions = plans.len();
+    let versions = plans.len() - usize::from(reference);
     drop(plans);
     free_in_background((texts, cache, articles, loaded));
     Ok(BuildReport {
         pages,
         versions,
         elapsed: started.elapsed(),
-        warnings: all,
+        warnings,
+        errors,
         out,
         timings,
         uniqueness,
@@ -458,8 +551,43 @@ struct BuildRun<'a> {
 
 impl BuildRun<'_> {
     /// Composes and renders one version into its folder of the output.
-    /// `None` when it failed (its problems are in `diagnostics`).
+    /// `None` when it failed. What it finds goes to `diagnostics`, marked
+    /// with the version's name, so that a problem several versions share is
+    /// reported once.
     fn render_version(&self, plan: &Plan) -> Option<VersionOutcome> {
+        let found = Diagnostics::new();
+        let (site, outcome) = self.render_into(plan, &found);
+        let client = plan.client.map(|c| c.client.slug.as_str());
+        self.diagnostics
+            .absorb(&version_name(client, self.options.facilitator), found);
+        if let Some(site) = site
+            && self.options.check_only
+            && plan.client.is_none()
+        {
+            self.diagnostics
+                .extend(crate::audit::modules_without_duration(&site));
+        }
+        outcome
+    }
+
+    /// Renders the base version for comparison only (`check --client`):
+    /// its problems belong to a version not asked for, so none is reported.
+    fn render_reference(&self, plan: &Plan) -> Option<VersionOutcome> {
+        let (_, outcome) = self.render_into(plan, &Diagnostics::new());
+        outcome.map(|outcome| VersionOutcome {
+            label: "base version (for comparison)".to_string(),
+            ..outcome
+        })
+    }
+
+    /// Composes and renders `plan`, reporting to `diagnostics`: the
+    /// composed site (`None` when composing failed) and the rendered
+    /// version (`None` when anything failed).
+    fn render_into(
+        &self,
+        plan: &Plan,
+        diagnostics: &Diagnostics,
+    ) -> (Option<Site>, Option<VersionOutcome>) {
         let BuildRun {
             project,
             options,
@@ -468,7 +596,7 @@ impl BuildRun<'_> {
             cache,
             articles,
             collect_texts,
-            diagnostics,
+            diagnostics: _,
         } = *self;
         let phase = Instant::now();
         let client = plan.client.map(|c| &c.client);
@@ -491,13 +619,10 @@ impl BuildRun<'_> {
             Ok(site) => site,
             Err(problems) => {
                 diagnostics.extend(problems);
-                return None;
+                return (None, None);
             }
         };
         diagnostics.extend(site.warnings.iter().cloned());
-        if options.check_only && client.is_none() {
-            diagnostics.extend(crate::audit::modules_without_duration(&site));
-        }
         let version = version_of(project, options, client, collect_texts);
         let static_files = merged_static(
             &loaded.static_files,
@@ -519,7 +644,7 @@ impl BuildRun<'_> {
             remember: false,
             print: true,
         };
-        match render::render_site(&job, &prefixed, diagnostics) {
+        let outcome = match render::render_site(&job, &prefixed, diagnostics) {
             Ok(summary) => Some(VersionOutcome {
                 label: match client {
                     Some(c) => format!("version {}", c.slug),
@@ -532,7 +657,8 @@ impl BuildRun<'_> {
                 diagnostics.extend(problems);
                 None
             }
-        }
+        };
+        (Some(site), outcome)
     }
 }
 
@@ -577,7 +703,7 @@ fn generic_warning(project: &Project, report: &ClientReport) -> Diagnostic {
     Diagnostic::warning(
         file,
         format!(
-            "{}'s version is only {} its own (minimum {}): it is still too close to the generic workshop",
+            "{}: only {} of this version is its own (minimum {}): it is still too close to the generic workshop",
             report.name,
             uniqueness::percent(report.share),
             uniqueness::percent(project.config.uniqueness.min)

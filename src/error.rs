@@ -33,14 +33,19 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it.
     pub help: Option<String>,
-    /// The one version this is about (a client slug, or `base`) when the
-    /// problem exists only there, like a link to a page that version leaves
-    /// out; `None` when it does not depend on the version. Kept apart from
-    /// the message so reports can group one problem across versions.
-    /// Boxed (one pointer): it is rare, and every `Result<_, Diagnostic>`
-    /// stays small.
-    pub version: Option<Box<String>>,
+    /// The versions it was found in (`base`, a client's slug, see
+    /// [`version_name`]), in build order: one problem in a file that several
+    /// versions share is reported once, naming the versions it affects.
+    /// None when it belongs to no version (the sources as read, the config)
+    /// or, once grouped, when every version built has it. (Boxed: most
+    /// diagnostics have none, and a `Result` carrying one stays small.)
+    versions: Option<Box<VersionList>>,
 }
+
+/// The versions a diagnostic was found in (behind one pointer, so that
+/// the many diagnostics with none stay small).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct VersionList(Vec<String>);
 
 impl Diagnostic {
     /// An error about `file` (relative to the project root).
@@ -52,7 +57,7 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             help: None,
-            version: None,
+            versions: None,
         }
     }
 
@@ -73,7 +78,7 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             help: None,
-            version: None,
+            versions: None,
         }
     }
 
@@ -96,10 +101,44 @@ impl Diagnostic {
         self
     }
 
-    /// Says which version (client slug, or `base`) the problem is about.
+    /// Marks it as found while building `version` (see [`version_name`]).
+    /// Diagnostics gathered through [`Diagnostics::absorb`] are marked
+    /// already; this is for the few found after the versions were built.
     pub fn in_version(mut self, version: impl Into<String>) -> Self {
-        self.version = Some(Box::new(version.into()));
+        self.add_version(version.into());
         self
+    }
+
+    /// A warning that belongs to no single file.
+    pub fn general_warning(message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::general(message)
+        }
+    }
+
+    /// The versions it was found in, in build order (see the field); empty
+    /// when it is about no version in particular, or about all of them.
+    pub fn versions(&self) -> &[String] {
+        self.versions
+            .as_deref()
+            .map_or(&[], |list| list.0.as_slice())
+    }
+
+    fn add_version(&mut self, version: String) {
+        let list = self.versions.get_or_insert_with(Box::default);
+        if !list.0.contains(&version) {
+            list.0.push(version);
+        }
+    }
+
+    /// "in version: a" or "in versions: a, b"; `None` when it names none.
+    pub fn versions_note(&self) -> Option<String> {
+        match self.versions() {
+            [] => None,
+            [one] => Some(format!("in version: {one}")),
+            many => Some(format!("in versions: {}", many.join(", "))),
+        }
     }
 
     /// True for errors (not warnings).
@@ -129,10 +168,8 @@ impl fmt::Display for Diagnostic {
                 _ => writeln!(f, "  --> {file}")?,
             }
         }
-        match self.version.as_deref().map(String::as_str) {
-            Some("base") => writeln!(f, "   = in: the base version")?,
-            Some(slug) => writeln!(f, "   = in: the version for client `{slug}`")?,
-            None => {}
+        if let Some(note) = self.versions_note() {
+            writeln!(f, "   = {note}")?;
         }
         if let Some(help) = &self.help {
             for (i, line) in help.lines().enumerate() {
@@ -163,10 +200,29 @@ pub fn display_path(path: &Path) -> String {
     shown
 }
 
+/// The name a version goes by in messages: `base`, a client's slug, and the
+/// same with ` (facilitator)` for the facilitator versions.
+pub fn version_name(client_slug: Option<&str>, facilitator: bool) -> String {
+    let name = client_slug.unwrap_or("base");
+    if facilitator {
+        format!("{name} (facilitator)")
+    } else {
+        name.to_string()
+    }
+}
+
 /// A thread-safe collector, so parallel stages can report without stopping.
+///
+/// It also groups what several versions found: [`Diagnostics::absorb`]
+/// marks each diagnostic with the version it was found in, and
+/// [`Diagnostics::into_sorted`] reports a problem found in several versions
+/// once, naming them (or none, when every version has it). Call sites that
+/// report per version need do nothing for that.
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     items: Mutex<Vec<Diagnostic>>,
+    /// Every version of the run, in build order (see [`Diagnostics::declare_versions`]).
+    versions: Mutex<Vec<String>>,
 }
 
 impl Diagnostics {
@@ -185,30 +241,179 @@ impl Diagnostics {
         self.lock().extend(diagnostics);
     }
 
+    /// Says which versions this run builds, in build order: a problem every
+    /// one of them has names none, and grouped problems list them in this
+    /// order.
+    pub fn declare_versions(&self, names: impl IntoIterator<Item = String>) {
+        let mut versions = self
+            .versions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for name in names {
+            if !versions.contains(&name) {
+                versions.push(name);
+            }
+        }
+    }
+
+    /// Records what building one version found (its own collector), each
+    /// diagnostic marked as found in `version`.
+    pub fn absorb(&self, version: &str, found: Diagnostics) {
+        let found = found.into_items();
+        self.lock()
+            .extend(found.into_iter().map(|d| d.in_version(version)));
+    }
+
     /// True when at least one error (not warning) was recorded.
     pub fn has_errors(&self) -> bool {
         self.lock().iter().any(Diagnostic::is_error)
     }
 
-    /// The recorded diagnostics, sorted by file, line and column so output is
-    /// stable whatever the thread scheduling was; exact duplicates removed.
+    /// The recorded diagnostics, one per distinct problem, sorted by file,
+    /// line and column so output is stable whatever the thread scheduling
+    /// was. The same problem (severity, place and message) found in several
+    /// versions is one diagnostic naming those versions (none when all the
+    /// declared versions have it), with the help of the first of them in
+    /// build order, so the text never depends on which thread came first.
     pub fn into_sorted(self) -> Vec<Diagnostic> {
-        let mut items = self
-            .items
+        let order = self
+            .versions
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        items.sort_by(|a, b| {
-            (&a.file, a.line, a.column, &a.message, &a.version)
-                .cmp(&(&b.file, b.line, b.column, &b.message, &b.version))
-        });
-        items.dedup();
-        items
+        group(
+            self.items
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            &order,
+        )
+    }
+
+    fn into_items(self) -> Vec<Diagnostic> {
+        self.items
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Diagnostic>> {
         self.items
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One diagnostic per distinct problem: see [`Diagnostics::into_sorted`].
+///
+/// Columns are not compared across versions: a column found in text where
+/// variables were already substituted moves with the length of their values.
+/// Within one version, the same message on the same line at different
+/// columns is as many problems; across versions, the n-th of them in one
+/// version is the n-th in another.
+fn group(items: Vec<Diagnostic>, order: &[String]) -> Vec<Diagnostic> {
+    // Where a version comes in build order; unmarked diagnostics first.
+    let rank = |d: &Diagnostic| {
+        d.versions().first().map_or(0, |v| {
+            1 + order.iter().position(|o| o == v).unwrap_or(order.len())
+        })
+    };
+    let mut items = items;
+    items.sort_by(|a, b| {
+        (
+            &a.file,
+            a.line,
+            &a.message,
+            a.severity,
+            a.versions(),
+            a.column,
+        )
+            .cmp(&(
+                &b.file,
+                b.line,
+                &b.message,
+                b.severity,
+                b.versions(),
+                b.column,
+            ))
+    });
+    let mut numbered: Vec<(usize, Diagnostic)> = Vec::with_capacity(items.len());
+    for item in items {
+        let occurrence = match numbered.last() {
+            Some((n, last)) if same_problem(last, &item) && last.versions() == item.versions() => {
+                if last.column == item.column {
+                    *n
+                } else {
+                    n + 1
+                }
+            }
+            _ => 0,
+        };
+        numbered.push((occurrence, item));
+    }
+    numbered.sort_by(|(n, a), (m, b)| {
+        (
+            &a.file,
+            a.line,
+            &a.message,
+            a.severity,
+            n,
+            rank(a),
+            a.column,
+        )
+            .cmp(&(
+                &b.file,
+                b.line,
+                &b.message,
+                b.severity,
+                m,
+                rank(b),
+                b.column,
+            ))
+    });
+    let mut grouped: Vec<(usize, Diagnostic)> = Vec::with_capacity(numbered.len());
+    let mut everywhere = false;
+    for (occurrence, item) in numbered {
+        match grouped.last_mut() {
+            Some((n, last)) if *n == occurrence && same_problem(last, &item) => {
+                everywhere |= item.versions().is_empty();
+                for version in item.versions.into_iter().flat_map(|list| list.0) {
+                    last.add_version(version);
+                }
+            }
+            _ => {
+                if let Some((_, last)) = grouped.last_mut() {
+                    settle_versions(last, everywhere, order);
+                }
+                everywhere = item.versions().is_empty();
+                grouped.push((occurrence, item));
+            }
+        }
+    }
+    if let Some((_, last)) = grouped.last_mut() {
+        settle_versions(last, everywhere, order);
+    }
+    let mut grouped: Vec<Diagnostic> = grouped.into_iter().map(|(_, d)| d).collect();
+    grouped.sort_by(|a, b| {
+        (&a.file, a.line, a.column, &a.message).cmp(&(&b.file, b.line, b.column, &b.message))
+    });
+    grouped
+}
+
+/// The same problem, whichever version found it (columns aside).
+fn same_problem(a: &Diagnostic, b: &Diagnostic) -> bool {
+    a.severity == b.severity && a.file == b.file && a.line == b.line && a.message == b.message
+}
+
+/// A grouped diagnostic's versions in build order, or none when it is in
+/// every version (or was also reported about no version in particular).
+fn settle_versions(diagnostic: &mut Diagnostic, everywhere: bool, order: &[String]) {
+    let all = !order.is_empty() && order.iter().all(|v| diagnostic.versions().contains(v));
+    if everywhere || all {
+        diagnostic.versions = None;
+        return;
+    }
+    let position = |v: &String| order.iter().position(|o| o == v).unwrap_or(order.len());
+    if let Some(list) = diagnostic.versions.as_mut() {
+        list.0
+            .sort_by(|a, b| (position(a), a).cmp(&(position(b), b)));
     }
 }
 
@@ -277,3 +482,115 @@ impl std::error::Error for Error {}
 
 /// Result type of atelier's commands.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown_exercise(help: &str) -> Diagnostics {
+        let found = Diagnostics::new();
+        found.push(
+            Diagnostic::error("content/modules/01-a.md", "unknown exercise `lettr`")
+                .at_line(4)
+                .with_help(help),
+        );
+        found
+    }
+
+    fn collector(versions: &[&str]) -> Diagnostics {
+        let all = Diagnostics::new();
+        all.declare_versions(versions.iter().map(|v| v.to_string()));
+        all
+    }
+
+    #[test]
+    fn a_problem_every_version_has_is_reported_once_naming_none() {
+        let all = collector(&["base", "a", "b"]);
+        // Found in another order than the build's: the help is the base's.
+        for (version, help) in [
+            ("b", "ids: extra, lettre"),
+            ("base", "ids: lettre"),
+            ("a", "ids: lettre"),
+        ] {
+            all.absorb(version, unknown_exercise(help));
+        }
+        let grouped = all.into_sorted();
+        assert_eq!(grouped.len(), 1, "{grouped:?}");
+        assert!(grouped[0].versions().is_empty());
+        assert_eq!(grouped[0].help.as_deref(), Some("ids: lettre"));
+        assert!(!grouped[0].to_string().contains("in version"));
+    }
+
+    #[test]
+    fn a_problem_some_versions_have_names_them_in_build_order() {
+        let all = collector(&["base", "maison-lemoine", "cabinet-belcourt"]);
+        all.absorb("cabinet-belcourt", unknown_exercise("x"));
+        all.absorb("maison-lemoine", unknown_exercise("y"));
+        let grouped = all.into_sorted();
+        assert_eq!(grouped.len(), 1);
+        assert_eq!(grouped[0].help.as_deref(), Some("y"));
+        assert!(
+            grouped[0]
+                .to_string()
+                .contains("= in versions: maison-lemoine, cabinet-belcourt"),
+            "{}",
+            grouped[0]
+        );
+        let one = collector(&["base", "b"]);
+        one.absorb("b", unknown_exercise("x"));
+        assert!(
+            one.into_sorted()[0]
+                .to_string()
+                .contains("= in version: b\n")
+        );
+    }
+
+    #[test]
+    fn columns_moved_by_a_version_s_values_are_the_same_problem() {
+        let all = collector(&["base", "a", "b"]);
+        for (version, shift) in [("base", 0), ("a", 7), ("b", 3)] {
+            let lines = Diagnostics::new();
+            for column in [10, 30] {
+                let link = Diagnostic::error("content/x.md", "broken link `y.md`");
+                lines.push(link.clone().at(6, column + shift));
+                // Reported twice in one version (page and print page).
+                lines.push(link.at(6, column + shift));
+            }
+            all.absorb(version, lines);
+        }
+        let grouped = all.into_sorted();
+        assert_eq!(grouped.len(), 2, "{grouped:?}");
+        assert_eq!(
+            grouped.iter().map(|d| d.column).collect::<Vec<_>>(),
+            [Some(10), Some(30)],
+            "the column of the first version in build order"
+        );
+        assert!(grouped.iter().all(|d| d.versions().is_empty()));
+    }
+
+    #[test]
+    fn different_problems_stay_apart() {
+        let all = collector(&["base", "a"]);
+        let found = Diagnostics::new();
+        found.push(Diagnostic::warning("content/x.md", "first").at_line(2));
+        found.push(Diagnostic::error("content/x.md", "first").at_line(2));
+        found.push(Diagnostic::warning("content/x.md", "first").at_line(3));
+        all.absorb("a", found);
+        all.push(Diagnostic::warning("content/x.md", "first").at_line(2));
+        all.absorb("base", unknown_exercise("h"));
+        let grouped = all.into_sorted();
+        assert_eq!(grouped.len(), 4, "{grouped:?}");
+        // Also reported about no version in particular: it names none.
+        assert!(
+            grouped.iter().all(|d| d.versions().is_empty()
+                || d.versions() == ["a"]
+                || d.versions() == ["base"])
+        );
+        let line_two: Vec<_> = grouped.iter().filter(|d| d.line == Some(2)).collect();
+        assert!(
+            line_two
+                .iter()
+                .any(|d| !d.is_error() && d.versions().is_empty())
+        );
+    }
+}

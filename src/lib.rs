@@ -19,6 +19,7 @@ pub mod hashing;
 pub mod html;
 pub mod markdown;
 pub mod output;
+pub mod plural;
 pub mod project;
 pub mod render;
 pub mod scaffold;

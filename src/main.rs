@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use atelier::builder::{self, BuildOptions};
 use atelier::error::{Diagnostic, Error};
+use atelier::plural::count;
 use atelier::project::Project;
 
 /// Static-site generator for emotional-marketing masterclasses.
@@ -148,8 +149,8 @@ fn run(cli: &Cli) -> Result<(), Error> {
                     n => format!(" ({n} versions)"),
                 };
                 println!(
-                    "Built {} pages{versions} in {} ms → {out}{}",
-                    report.pages,
+                    "Built {}{versions} in {} ms → {out}{}",
+                    count(report.pages, "page", "pages"),
                     report.elapsed.as_millis(),
                     warning_suffix(&report.warnings)
                 );
@@ -158,62 +159,47 @@ fn run(cli: &Cli) -> Result<(), Error> {
         }
         Command::Check(args) => {
             let project = Project::open(cli.root.as_deref())?;
-            let report = match builder::build(
-                &project,
-                &BuildOptions {
-                    check_only: true,
-                    clients: args.clients.clone(),
-                    strict: args.strict,
-                    ..BuildOptions::default()
-                },
-            ) {
+            let options = BuildOptions {
+                clients: args.clients.clone(),
+                strict: args.strict,
+                ..BuildOptions::default()
+            };
+            let report = match builder::check(&project, &options) {
                 Ok(report) => report,
+                // The sources could not be read: nothing was rendered.
                 Err(Error::Content(problems)) => {
+                    let problems: Vec<&Diagnostic> = problems.iter().collect();
                     print_grouped(&problems);
+                    eprintln!("{}", problem_count(&problems));
                     std::process::exit(1);
                 }
                 Err(other) => return Err(other),
             };
+            let mut problems: Vec<&Diagnostic> = report.errors.iter().collect();
             if !cli.quiet {
-                print_grouped(&report.warnings);
+                problems.extend(&report.warnings);
             }
+            problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+            print_grouped(&problems);
             if cli.verbose {
                 print_timings(&report);
             }
             if !cli.quiet {
-                if !report.uniqueness.is_empty() {
-                    println!(
-                        "Uniqueness of each client's version (share of its text not in the base version):"
-                    );
-                    for client in &report.uniqueness {
-                        println!("  {}", uniqueness_line(client));
-                        for (label, files) in
-                            [("overrides", &client.overridden), ("adds", &client.added)]
-                        {
-                            if !files.is_empty() {
-                                let files: Vec<String> = files
-                                    .iter()
-                                    .map(|f| atelier::error::display_path(f))
-                                    .collect();
-                                println!("      {label}: {}", files.join(", "));
-                            }
-                        }
-                        if !client.variables.is_empty() {
-                            println!("      variables: {}", client.variables.join(", "));
-                        }
-                    }
-                }
-                println!(
-                    "Checked {} pages in {} versions in {} ms: {}",
-                    report.pages,
-                    report.versions,
-                    report.elapsed.as_millis(),
-                    match report.warnings.len() {
-                        0 => "no problems found".to_string(),
-                        1 => "1 warning".to_string(),
-                        n => format!("{n} warnings"),
-                    }
-                );
+                print_uniqueness(&report.uniqueness);
+            }
+            let summary = format!(
+                "Checked {} in {} in {} ms: {}",
+                count(report.pages, "page", "pages"),
+                count(report.versions, "version", "versions"),
+                report.elapsed.as_millis(),
+                problem_count(&problems)
+            );
+            if !report.errors.is_empty() {
+                eprintln!("{summary}");
+                std::process::exit(1);
+            }
+            if !cli.quiet {
+                println!("{summary}");
             }
             Ok(())
         }
@@ -255,8 +241,8 @@ fn run(cli: &Cli) -> Result<(), Error> {
     }
 }
 
-/// `check`'s report: problems grouped under their file, then a summary.
-fn print_grouped(problems: &[Diagnostic]) {
+/// `check`'s report: problems grouped under their file.
+fn print_grouped(problems: &[&Diagnostic]) {
     let mut current: Option<Option<&std::path::Path>> = None;
     for problem in problems {
         let file = problem.file.as_deref();
@@ -269,16 +255,50 @@ fn print_grouped(problems: &[Diagnostic]) {
             eprintln!("  {line}");
         }
     }
-    if problems.is_empty() {
+    if !problems.is_empty() {
+        eprintln!();
+    }
+}
+
+/// "1 error, 2 warnings in 2 files", or "no problems found".
+fn problem_count(problems: &[&Diagnostic]) -> String {
+    let errors = problems.iter().filter(|d| d.is_error()).count();
+    let warnings = problems.len() - errors;
+    let files: std::collections::HashSet<_> = problems.iter().map(|d| d.file.as_deref()).collect();
+    let counts = match (errors, warnings) {
+        (0, 0) => return "no problems found".to_string(),
+        (_, 0) => count(errors, "error", "errors"),
+        (0, _) => count(warnings, "warning", "warnings"),
+        _ => format!(
+            "{}, {}",
+            count(errors, "error", "errors"),
+            count(warnings, "warning", "warnings")
+        ),
+    };
+    format!("{counts} in {}", count(files.len(), "file", "files"))
+}
+
+/// `check`'s uniqueness report: each client's figure and what makes it.
+fn print_uniqueness(clients: &[atelier::uniqueness::ClientReport]) {
+    if clients.is_empty() {
         return;
     }
-    let errors = problems.iter().filter(|d| d.is_error()).count();
-    let files: std::collections::HashSet<_> = problems.iter().map(|d| d.file.as_deref()).collect();
-    eprintln!(
-        "\n{errors} error(s), {} warning(s) in {} file(s)",
-        problems.len() - errors,
-        files.len()
-    );
+    println!("Uniqueness of each client's version (share of its text not in the base version):");
+    for client in clients {
+        println!("  {}", uniqueness_line(client));
+        for (label, files) in [("overrides", &client.overridden), ("adds", &client.added)] {
+            if !files.is_empty() {
+                let files: Vec<String> = files
+                    .iter()
+                    .map(|f| atelier::error::display_path(f))
+                    .collect();
+                println!("      {label}: {}", files.join(", "));
+            }
+        }
+        if !client.variables.is_empty() {
+            println!("      variables: {}", client.variables.join(", "));
+        }
+    }
 }
 
 fn print_timings(report: &builder::BuildReport) {
@@ -299,12 +319,12 @@ fn uniqueness_line(client: &atelier::uniqueness::ClientReport) -> String {
         })
         .unwrap_or_default();
     format!(
-        "{}: {} unique — {} overridden, {} added, {} variables{similar}",
+        "{}: {} unique — {} overridden, {} added, {}{similar}",
         client.slug,
         atelier::uniqueness::percent(client.share),
         client.overridden.len(),
         client.added.len(),
-        client.variables.len(),
+        count(client.variables.len(), "variable", "variables"),
     )
 }
 
@@ -320,7 +340,6 @@ fn print_warnings(cli: &Cli, warnings: &[Diagnostic]) {
 fn warning_suffix(warnings: &[Diagnostic]) -> String {
     match warnings.len() {
         0 => String::new(),
-        1 => " (1 warning)".into(),
-        n => format!(" ({n} warnings)"),
+        n => format!(" ({})", count(n, "warning", "warnings")),
     }
 }

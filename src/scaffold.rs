@@ -15,7 +15,7 @@ use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::client::CLIENTS_DIR;
-use crate::config::CONFIG_FILE;
+use crate::config::{CONFIG_FILE, Config};
 use crate::error::{Error, Result, display_path};
 use crate::slug::{slugify, split_order_prefix, stem_slug};
 
@@ -54,6 +54,16 @@ pub fn starter_files() -> Vec<(String, &'static [u8])> {
         .collect();
     files.sort_by_key(|(rel, _)| rel == CONFIG_FILE);
     files
+}
+
+/// The configuration `atelier init` writes: what it holds for the author to
+/// replace (its `author`) is a placeholder `check` warns about while it is
+/// still there.
+pub fn starter_config() -> Option<Config> {
+    let (_, bytes) = starter_files()
+        .into_iter()
+        .find(|(rel, _)| rel == CONFIG_FILE)?;
+    Config::parse(std::str::from_utf8(bytes).ok()?, Path::new(CONFIG_FILE)).ok()
 }
 
 /// Writes the starter masterclass into `dir` (created if needed).
@@ -109,8 +119,8 @@ impl fmt::Display for InitReport {
         };
         writeln!(
             f,
-            "Created a masterclass in {place} ({} files):",
-            self.created.len()
+            "Created a masterclass in {place} ({}):",
+            crate::plural::count(self.created.len(), "file", "files")
         )?;
         for file in &self.created {
             writeln!(f, "  {}", display_path(file))?;
@@ -118,9 +128,8 @@ impl fmt::Display for InitReport {
         if !self.skipped.is_empty() {
             writeln!(
                 f,
-                "Kept {} existing file{} untouched (not overwritten):",
-                self.skipped.len(),
-                if self.skipped.len() == 1 { "" } else { "s" }
+                "Kept {} untouched (not overwritten):",
+                crate::plural::count(self.skipped.len(), "existing file", "existing files")
             )?;
             for file in &self.skipped {
                 writeln!(f, "  {}", display_path(file))?;
@@ -551,5 +560,6 @@ mod tests {
         assert_eq!(files.last().map(|(rel, _)| rel.as_str()), Some(CONFIG_FILE));
         assert!(files.iter().any(|(rel, _)| rel == ".gitignore"));
         assert!(files.iter().any(|(rel, _)| rel == "content/_index.md"));
+        assert!(starter_config().is_some_and(|c| c.author.is_some()));
     }
 }

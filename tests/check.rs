@@ -30,6 +30,11 @@ fn project() -> Fixture {
         ),
     );
     f.write("clients/belcourt/client.yaml", "name: Cabinet Belcourt\n");
+    // A real address: the fixtures' example.org is a placeholder to `check`.
+    f.write(
+        "atelier.yaml",
+        &common::MINIMAL_CONFIG.replace("https://example.org/", "https://formations.atelier.test/"),
+    );
     f
 }
 
@@ -73,7 +78,8 @@ fn confidentiality_no_version_contains_another_clients_words() {
     f.run(&["check"])
         .expect(1)
         .says("content/modules/01-a.md")
-        .says("the base version contains `Maison Lemoine`, which belongs to client lemoine");
+        .says("this page contains `Maison Lemoine`, which belongs to client lemoine")
+        .says("= in versions: base, belcourt");
 
     let f = project();
     f.write(
@@ -86,5 +92,6 @@ fn confidentiality_no_version_contains_another_clients_words() {
     f.run(&["check"])
         .expect(1)
         .says("clients/belcourt/content/modules/01-a.md")
-        .says("text of lemoine's overlay");
+        .says("text from clients/lemoine/content/")
+        .says("= in version: belcourt");
 }

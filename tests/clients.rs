@@ -293,7 +293,7 @@ fn uniqueness_report_on_a_known_answer() {
     run.expect(0)
         .says("copie: 0.0 % unique")
         .says("propre: 100.0 % unique — 1 overridden")
-        .says("warning: Copie's version is only 0.0 % its own")
+        .says("warning: Copie: only 0.0 % of this version is its own")
         .says("content/page.md");
     f.run(&["check", "--strict"]).expect(1).says("Copie");
 }

@@ -1,6 +1,7 @@
 //! `atelier init` and `atelier new`, through the real binary: the starter
-//! masterclass builds and checks with no warning from nothing but the
-//! executable, and neither command ever overwrites a file.
+//! masterclass builds with no warning from nothing but the executable (and
+//! checks with none once its placeholders are replaced), and neither command
+//! ever overwrites a file.
 
 mod common;
 
@@ -69,6 +70,21 @@ fn init_writes_a_masterclass_that_builds_and_checks_cleanly() {
     let client = f.read("mon-atelier/public/clients/librairie-les-passantes/index.html");
     assert!(client.contains("Librairie Les Passantes"));
 
+    // `check` points at the two values left for the author to fill in, and
+    // at nothing else; once they are, it is clean even under `--strict`.
+    let check = run_in(&f, "mon-atelier", &["check"]);
+    check.expect(0).says(": 2 warnings in 1 file");
+    assert_eq!(
+        check.stderr.matches("is still").count(),
+        2,
+        "{}",
+        check.stderr
+    );
+    let config = f
+        .read("mon-atelier/atelier.yaml")
+        .replace("\"Votre nom\"", "\"Anne Morel\"")
+        .replace("formations.example.org", "formations.morel-conseil.fr");
+    f.write("mon-atelier/atelier.yaml", &config);
     let check = run_in(&f, "mon-atelier", &["check"]);
     check.expect(0);
     no_warning(&check);

@@ -64,9 +64,6 @@ pub enum LinkOutcome {
         message: String,
         /// How to fix it.
         help: String,
-        /// The page exists but this version leaves it out: the problem is
-        /// this version's, and its report names the version.
-        versioned: bool,
     },
 }
 
@@ -81,8 +78,6 @@ pub struct LinkProblem {
     pub message: String,
     /// How to fix it.
     pub help: String,
-    /// Only this version has the problem (a page it leaves out).
-    pub versioned: bool,
 }
 
 /// An anchor to verify once every page's heading ids are known.
@@ -359,14 +354,13 @@ fn rewrite_link<'a>(
     if matches!(link_type, LinkType::Autolink | LinkType::Email) {
         return Some(dest);
     }
-    let problem = |rendered: &mut Rendered, message, help, versioned| {
+    let problem = |rendered: &mut Rendered, message, help| {
         let (line, column) = locate(offset);
         rendered.link_problems.push(LinkProblem {
             line,
             column,
             message,
             help,
-            versioned,
         });
     };
     match (options.resolve_link)(&dest, is_image) {
@@ -384,15 +378,11 @@ fn rewrite_link<'a>(
             Some(CowStr::from(href))
         }
         LinkOutcome::Broken { message, help } => {
-            problem(rendered, message, help, false);
+            problem(rendered, message, help);
             Some(dest)
         }
-        LinkOutcome::Unlinked {
-            message,
-            help,
-            versioned,
-        } => {
-            problem(rendered, message, help, versioned);
+        LinkOutcome::Unlinked { message, help } => {
+            problem(rendered, message, help);
             None
         }
     }
@@ -559,7 +549,6 @@ mod tests {
         let resolve = |_: &str, _: bool| LinkOutcome::Unlinked {
             message: "left out".into(),
             help: "fix".into(),
-            versioned: true,
         };
         let line = |i: usize| i + 1;
         let r = render(
@@ -575,6 +564,5 @@ mod tests {
             "<p>Voir la <em>page</em> et <img src=\"x.md\" alt=\"image\" />.</p>\n"
         );
         assert_eq!(r.link_problems.len(), 2);
-        assert!(r.link_problems[0].versioned);
     }
 }

@@ -211,28 +211,22 @@ fn to_page(
                 .map(|f| (Some(id), percent_decode(f))),
         };
     }
-    let (message, help, versioned) = match site.left_out.get(source.as_ref()) {
+    let (message, help) = match site.left_out.get(source.as_ref()) {
         Some(reason) => (
             format!(
                 "link to a page that is not in this version: `{dest}` (its text is kept, without the link)"
             ),
             left_out_help(*reason, &source),
-            *reason != LeftOut::Draft,
         ),
         None => (
             format!("link to a missing page: `{dest}` (its text is kept, without the link)"),
             format!("no page content/{source}; check the path (relative to this file)"),
-            false,
         ),
     };
     if is_image {
         return LinkOutcome::Broken { message, help };
     }
-    LinkOutcome::Unlinked {
-        message,
-        help,
-        versioned,
-    }
+    LinkOutcome::Unlinked { message, help }
 }
 
 /// How to bring a left-out page back, or to stop linking to it.

@@ -768,10 +768,6 @@ pub fn render_site(
 }
 
 /// How diagnostics name a version: its client's slug, or `base`.
-fn version_name(version: &Version) -> &str {
-    version.client.as_ref().map_or("base", |c| c.slug.as_str())
-}
-
 /// Pages that get their own HTML file, in a stable order.
 fn published_pages(site: &Site) -> Vec<PageId> {
     site.landing
@@ -810,11 +806,7 @@ fn check_links(shared: &Shared, outcomes: &FastMap<PageId, Outcome>, diagnostics
             let diagnostic = Diagnostic::warning(&page.file, problem.message.clone())
                 .at(problem.line, problem.column)
                 .with_help(problem.help.clone());
-            report(if problem.versioned {
-                diagnostic.in_version(version_name(shared.version))
-            } else {
-                diagnostic
-            });
+            report(diagnostic);
         }
         for check in outcome.anchors() {
             let target = check.target.unwrap_or(id);

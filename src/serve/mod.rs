@@ -59,8 +59,9 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
                 Ok((snapshot, versions, report)) => {
                     print_warnings(&report.warnings, options.quiet);
                     say(format!(
-                        "Built {} pages in {:.0} ms.",
-                        report.pages, report.millis
+                        "Built {} in {:.0} ms.",
+                        crate::plural::count(report.pages, "page", "pages"),
+                        report.millis
                     ));
                     LiveState::new(snapshot, versions)
                 }
@@ -205,8 +206,9 @@ fn report_rebuild(report: &session::RebuildReport, options: &ServeOptions, say: 
         }
     }
     say(format!(
-        "Rebuilt in {:.0} ms ({} pages rendered, the others unchanged).",
-        report.millis, report.rendered
+        "Rebuilt in {:.0} ms ({} rendered, the others unchanged).",
+        report.millis,
+        crate::plural::count(report.rendered, "page", "pages")
     ));
 }
 
@@ -221,8 +223,11 @@ fn print_errors(problems: &[Diagnostic]) {
     for problem in problems {
         eprintln!("{problem}");
     }
-    let count = problems.iter().filter(|d| d.is_error()).count();
-    eprintln!("{count} error(s): still serving the last good version; fix the file and save.");
+    let errors = problems.iter().filter(|d| d.is_error()).count();
+    eprintln!(
+        "{}: still serving the last good version; fix the file and save.",
+        crate::plural::count(errors, "error", "errors")
+    );
 }
 
 fn print_warnings(warnings: &[Diagnostic], quiet: bool) {

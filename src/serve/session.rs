@@ -17,7 +17,7 @@ use crate::builder::{self, BuildOptions, Loaded};
 use crate::compose::{ComposeOptions, Site, compose};
 use crate::config::Config;
 use crate::content::{self, Asset, SourcePage};
-use crate::error::{Diagnostic, Diagnostics, Error, display_path};
+use crate::error::{Diagnostic, Diagnostics, Error, display_path, version_name};
 use crate::project::Project;
 use crate::render::{self, BodyCache, PageMemo, RenderJob, Sink, Version};
 use crate::theme::Theme;
@@ -469,17 +469,29 @@ impl Session {
         let mut pages = 0;
         let mut memos = HashMap::new();
         let mut sites = Vec::new();
-        let mut problems = Vec::new();
         let mut timings = Vec::new();
+        let mut failed = false;
+        let wanted = |facilitator: bool| match group {
+            Group::All => true,
+            Group::Participant => !facilitator,
+            Group::Facilitator => facilitator,
+        };
+        let name = |client: Option<&builder::LoadedClient>, facilitator: bool| {
+            version_name(client.map(|c| c.client.slug.as_str()), facilitator)
+        };
+        diagnostics.declare_versions(
+            plans
+                .iter()
+                .filter(|(_, facilitator, _, _)| wanted(*facilitator))
+                .map(|(client, facilitator, _, _)| name(*client, *facilitator)),
+        );
         for (client, facilitator, prefix, label) in &plans {
-            let wanted = match group {
-                Group::All => true,
-                Group::Participant => !facilitator,
-                Group::Facilitator => *facilitator,
-            };
-            if !wanted {
+            if !wanted(*facilitator) {
                 continue;
             }
+            // What this version finds, marked with its name: a problem
+            // several versions share is one problem in the overlay.
+            let found = Diagnostics::new();
             let phase = Instant::now();
             let profile = client.map(|c| &c.client);
             let (overlay_pages, overlay_assets): (&[Arc<SourcePage>], &[Arc<Asset>]) = match client
@@ -504,12 +516,14 @@ impl Session {
             };
             let site = match composed {
                 Ok(site) => Arc::new(site),
-                Err(mut errors) => {
-                    problems.append(&mut errors);
+                Err(errors) => {
+                    failed = true;
+                    found.extend(errors);
+                    diagnostics.absorb(&name(*client, *facilitator), found);
                     continue;
                 }
             };
-            diagnostics.extend(site.warnings.iter().cloned());
+            found.extend(site.warnings.iter().cloned());
             let composing = phase.elapsed();
             let options = BuildOptions {
                 facilitator: *facilitator,
@@ -535,7 +549,7 @@ impl Session {
                 remember: true,
                 print: self.eager_print,
             };
-            match render::render_site(&job, &sink, &diagnostics) {
+            match render::render_site(&job, &sink, &found) {
                 Ok(summary) => {
                     let memo = Arc::new(summary.memo);
                     let mut layer = Layer {
@@ -568,13 +582,16 @@ impl Session {
                     memos.insert(prefix.clone(), memo);
                     sites.push((prefix.clone(), site));
                 }
-                Err(mut errors) => problems.append(&mut errors),
+                Err(errors) => {
+                    failed = true;
+                    found.extend(errors);
+                }
             }
+            diagnostics.absorb(&name(*client, *facilitator), found);
         }
-        if !problems.is_empty() || diagnostics.has_errors() {
+        if failed || diagnostics.has_errors() {
             self.sites.clear();
-            problems.extend(diagnostics.into_sorted());
-            return Err(problems);
+            return Err(diagnostics.into_sorted());
         }
         self.memos.extend(memos);
         self.sites.extend(sites);
@@ -622,10 +639,13 @@ impl Session {
                     let text = std::fs::read_to_string(self.project.root.join(file)).ok()?;
                     text.lines().nth(line.checked_sub(1)?).map(str::to_string)
                 });
-                let message = match &d.help {
-                    Some(help) => format!("{} ({help})", d.message),
-                    None => d.message.clone(),
-                };
+                let mut message = d.message.clone();
+                if let Some(note) = d.versions_note() {
+                    message = format!("{message} ({note})");
+                }
+                if let Some(help) = &d.help {
+                    message = format!("{message} ({help})");
+                }
                 OverlayError {
                     location,
                     message,

@@ -247,6 +247,7 @@ pub struct Server {
     /// The port it announced.
     pub port: u16,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -274,9 +275,15 @@ impl Server {
             }
         });
         let (sender, receiver) = channel();
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let collected = std::sync::Arc::clone(&printed);
         // Keeps draining stdout, so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let mut text = collected.lock().unwrap_or_else(|p| p.into_inner());
+                text.push_str(&line);
+                text.push('\n');
+                drop(text);
                 let _ = sender.send(line);
             }
         });
@@ -284,6 +291,7 @@ impl Server {
             child,
             port: 0,
             stderr,
+            stdout: printed,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -300,6 +308,14 @@ impl Server {
 }
 
 impl Server {
+    /// What the server printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// What the server printed on stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr
