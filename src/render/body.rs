@@ -310,7 +310,7 @@ fn render_body(
         found
     };
     let markdown_text = if variables::has_variables(&expanded) {
-        match variables::substitute(&expanded, &lookup) {
+        match variables::substitute_markdown(&expanded, &lookup) {
             Ok(s) => {
                 used.extend(s.used);
                 s.text
