@@ -203,7 +203,11 @@ fn client_and_config_values_never_become_markup() {
             }
         }
     }
-    assert!(found.is_empty(), "values became markup:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "values became markup:\n{}",
+        found.join("\n")
+    );
     // The values are there, as text (not dropped to pass the test).
     let home = f.read("public/clients/hostile/index.html");
     assert!(
@@ -239,7 +243,10 @@ fn ordinary_names_read_as_written() {
     ]);
     f.write(
         "atelier.yaml",
-        &format!("{}  vars: {{ maison: \"l'atelier\" }}\n", common::MINIMAL_CONFIG),
+        &format!(
+            "{}  vars: {{ maison: \"l'atelier\" }}\n",
+            common::MINIMAL_CONFIG
+        ),
     );
     f.write(
         "clients/zephyr/client.yaml",

@@ -76,7 +76,9 @@ fn smart_quotes(chars: &[char], before: Option<char>, after: Option<char>) -> Ve
         if c != '\'' && c != '"' {
             continue;
         }
-        let previous = index.checked_sub(1).map_or(before, |i| chars.get(i).copied());
+        let previous = index
+            .checked_sub(1)
+            .map_or(before, |i| chars.get(i).copied());
         let next = chars.get(index + 1).copied().or(after);
         let can_open = next.is_some_and(|n| !n.is_whitespace())
             && previous.is_none_or(|p| {
@@ -141,8 +143,14 @@ mod tests {
                 "</script><script>alert(1)</script>",
                 "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
             ),
-            ("*gras* _it_ `code` ~~barré~~", "*gras* _it_ `code` ~~barré~~"),
-            ("[lien](javascript:x) ![i](x.png)", "[lien](javascript:x) ![i](x.png)"),
+            (
+                "*gras* _it_ `code` ~~barré~~",
+                "*gras* _it_ `code` ~~barré~~",
+            ),
+            (
+                "[lien](javascript:x) ![i](x.png)",
+                "[lien](javascript:x) ![i](x.png)",
+            ),
             ("a &amp; b &lt;", "a &amp;amp; b &amp;lt;"),
             ("back\\slash \\*", "back\\slash \\*"),
             ("titre {#id}", "titre {#id}"),
@@ -181,7 +189,10 @@ mod tests {
 
     #[test]
     fn table_cells_keep_their_pipes() {
-        let html = rendered(&format!("| a | b |\n|---|---|\n| {} | x |\n", literal("1 | 2")));
+        let html = rendered(&format!(
+            "| a | b |\n|---|---|\n| {} | x |\n",
+            literal("1 | 2")
+        ));
         assert!(html.contains("<td>1 | 2</td><td>x</td>"), "{html}");
     }
 
