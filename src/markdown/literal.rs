@@ -60,16 +60,17 @@ fn structural_at_line_start(c: char) -> bool {
     c.is_ascii_digit() || matches!(c, ' ' | '\t' | '-' | '+' | '=')
 }
 
-/// The curly quote each straight quote of `chars` becomes, by index.
+/// The curly quote each straight quote of `chars` becomes, by index (empty
+/// when there is no straight quote).
 ///
 /// pulldown-cmark's rule: a quote that can close (right-flanking) closes an
 /// open one; a single quote that cannot close an open pair is an apostrophe
 /// `’`; a double quote that does not close is an opening `“`.
 fn smart_quotes(chars: &[char], before: Option<char>, after: Option<char>) -> Vec<Option<char>> {
-    let mut quotes = vec![None; chars.len()];
     if !chars.iter().any(|&c| c == '\'' || c == '"') {
-        return quotes;
+        return Vec::new();
     }
+    let mut quotes = vec![None; chars.len()];
     let mut single_open: Option<usize> = None;
     let mut double_open = false;
     for (index, &c) in chars.iter().enumerate() {
