@@ -53,11 +53,16 @@ fn to_diagnostic(
         Some(at) => &full[..at],
         None => full.as_str(),
     };
-    // yaml_serde prefixes some messages with the key path ("fields[0]: ...").
+    // yaml_serde prefixes some messages with the key path ("fields[0]: ...",
+    // "language: ...").
+    let is_path = |path: &str| {
+        !path.is_empty()
+            && path
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']'))
+    };
     let (path, raw) = match raw.split_once(": ") {
-        Some((path, rest)) if !path.contains(' ') && (path.contains('.') || path.contains('[')) => {
-            (Some(path), rest)
-        }
+        Some((path, rest)) if is_path(path) => (Some(path), rest),
         _ => (None, raw),
     };
     let within = path.map(|p| format!(" (in `{p}`)")).unwrap_or_default();

@@ -206,5 +206,6 @@ fn every_listed_language_is_accepted() {
     f.run(&["build"])
         .expect(1)
         .says("atelier.yaml:2:")
-        .says("`fr`, `en`, `de`, `es`, `it`");
+        .says("unsupported value `pt` in atelier.yaml (in `language`)")
+        .says("use one of `fr`, `en`, `de`, `es`, `it`");
 }
