@@ -11,7 +11,6 @@ use rayon::prelude::*;
 
 use crate::client::{self, Client};
 use crate::compose::{ComposeOptions, Site, compose};
-use crate::config::Language;
 use crate::content::{self, Asset, SourcePage};
 use crate::error::{Diagnostic, Diagnostics, Error, Result, display_path, version_name};
 use crate::output::Staging;
@@ -260,10 +259,7 @@ pub fn version_of(
     let language = client
         .and_then(|c| c.profile.language)
         .unwrap_or(config.language);
-    let french = match config.typography {
-        Some(typography) => typography == crate::config::Typography::French,
-        None => language == Language::Fr,
-    };
+    let french = config.french_typography_for(language, client.and_then(|c| c.profile.typography));
     let own_url = client.and_then(|c| c.profile.base_url.clone());
     let base_url = match (client, &options.base_url) {
         (None, Some(url)) => Some(url.clone()),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::config::{Language, line_of_key};
+use crate::config::{Language, Typography, line_of_key};
 use crate::duration::ClockTime;
 use crate::error::{Diagnostic, display_path};
 use crate::render::ClientInfo;
@@ -48,6 +48,10 @@ pub struct ClientFile {
     /// Language of this version.
     #[serde(default)]
     pub language: Option<Language>,
+    /// Typography of this version (default: the project's when the
+    /// language is the project's, else French for French only).
+    #[serde(default)]
+    pub typography: Option<Typography>,
     /// Schedule override (start time).
     #[serde(default)]
     pub schedule: Option<ClientSchedule>,

@@ -56,7 +56,10 @@ fn default_theme() -> String {
     "atelier".to_string()
 }
 
-/// Supported languages for theme strings and typography.
+/// Supported languages (SPEC §12): theme strings, `<html lang>` and the
+/// default typography. The embedded theme has French and English strings;
+/// German, Spanish and Italian versions show English ones until a theme
+/// gives its own (`strings: { de: … }` in theme.yaml).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
@@ -65,6 +68,12 @@ pub enum Language {
     Fr,
     /// English.
     En,
+    /// German.
+    De,
+    /// Spanish.
+    Es,
+    /// Italian.
+    It,
 }
 
 impl Language {
@@ -73,7 +82,16 @@ impl Language {
         match self {
             Language::Fr => "fr",
             Language::En => "en",
+            Language::De => "de",
+            Language::Es => "es",
+            Language::It => "it",
         }
+    }
+
+    /// Whether text in this language gets French typography when nothing
+    /// says otherwise: French spacing belongs to French text only.
+    pub fn french_by_default(self) -> bool {
+        self == Language::Fr
     }
 }
 
@@ -194,11 +212,28 @@ impl Config {
         }
     }
 
-    /// Whether French typography applies.
+    /// Whether French typography applies to text in the project's language.
     pub fn french_typography(&self) -> bool {
         match self.typography {
             Some(t) => t == Typography::French,
-            None => self.language == Language::Fr,
+            None => self.language.french_by_default(),
+        }
+    }
+
+    /// Whether French typography applies to a version in `language` whose
+    /// client.yaml says `typography` (or nothing). The project's
+    /// `typography` is for versions in the project's language: a client
+    /// version in another language follows its own language, unless its
+    /// client.yaml says otherwise.
+    pub fn french_typography_for(
+        &self,
+        language: Language,
+        typography: Option<Typography>,
+    ) -> bool {
+        match typography {
+            Some(t) => t == Typography::French,
+            None if language == self.language => self.french_typography(),
+            None => language.french_by_default(),
         }
     }
 }

@@ -496,8 +496,11 @@ name: {quoted}
 # theme: {{ primary: "#7b3f1d", accent: "#e9c46a", logo: logo.svg }}
 # L'adresse où sa version sera publiée.
 # base_url: https://formations.example.org/{slug}/
-# La langue de sa version : fr ou en.
+# La langue de sa version : fr, en, de, es ou it.
 # language: fr
+# Sa typographie : french (espaces fines avant ; ! ? :) ou none ; par défaut,
+# celle d'atelier.yaml si la langue est la même, french pour le français seulement.
+# typography: french
 # L'heure de début de sa session.
 # schedule: {{ start: "14:00" }}
 "##

@@ -4,6 +4,8 @@
 //! matter starts a line or more into its Markdown file, so every location is
 //! shifted by the caller's offset before it reaches the user.
 
+mod depth;
+
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -13,12 +15,27 @@ use crate::error::Diagnostic;
 /// Parses `text` (which starts at 1-based line `first_line` of `file`) into `T`.
 ///
 /// `what` names the document in messages ("front matter", "atelier.yaml").
+/// A text that nests collections too deeply is refused before the parser
+/// sees it: the parser would take minutes over it.
 pub fn parse<T: DeserializeOwned>(
     text: &str,
     file: &Path,
     first_line: usize,
     what: &str,
 ) -> Result<T, Diagnostic> {
+    if let Some(deep) = depth::too_deep(text) {
+        return Err(Diagnostic::error(
+            file,
+            format!(
+                "{what} nests lists or mappings more than {} levels deep",
+                depth::MAX_DEPTH
+            ),
+        )
+        .at(first_line + deep.line - 1, deep.column)
+        .with_help(
+            "a few levels are all atelier needs: look for `[` or `{` that are never closed, or quote the text (`title: \"[[…\"`)",
+        ));
+    }
     // An empty document is a mapping with no keys, so "missing title" is what
     // the user sees, not a parser's end-of-input message.
     let text = if text.trim().is_empty() { "{}" } else { text };
@@ -36,11 +53,16 @@ fn to_diagnostic(
         Some(at) => &full[..at],
         None => full.as_str(),
     };
-    // yaml_serde prefixes some messages with the key path ("fields[0]: ...").
+    // yaml_serde prefixes some messages with the key path ("fields[0]: ...",
+    // "language: ...").
+    let is_path = |path: &str| {
+        !path.is_empty()
+            && path
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']'))
+    };
     let (path, raw) = match raw.split_once(": ") {
-        Some((path, rest)) if !path.contains(' ') && (path.contains('.') || path.contains('[')) => {
-            (Some(path), rest)
-        }
+        Some((path, rest)) if is_path(path) => (Some(path), rest),
         _ => (None, raw),
     };
     let within = path.map(|p| format!(" (in `{p}`)")).unwrap_or_default();

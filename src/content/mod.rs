@@ -237,6 +237,8 @@ pub struct Segments {
     names: std::collections::HashSet<String>,
     /// Where the tree is, relative to the project (`content`).
     dir: PathBuf,
+    /// The tree is a client's overlay, laid over the base content.
+    overlay: bool,
 }
 
 impl Segments {
@@ -307,6 +309,7 @@ impl Segments {
             prefixed,
             names: own,
             dir: dir.to_path_buf(),
+            overlay: under.is_some(),
         }
     }
 
@@ -411,7 +414,7 @@ pub fn parse_page(
         }
     }
     .map_err(|d| vec![d])?;
-    let problems = validate(&front, front_text, &file, line);
+    let problems = validate(&front, front_text, &file, line, segments.overlay);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -432,12 +435,20 @@ pub fn parse_page(
     })
 }
 
-fn validate(front: &Front, text: &str, file: &Path, first_line: usize) -> Vec<Diagnostic> {
+/// Checks what the front matter's types cannot say. In an overlay, a page
+/// that only hides the base page of its path (`remove: true`) needs no title.
+fn validate(
+    front: &Front,
+    text: &str,
+    file: &Path,
+    first_line: usize,
+    overlay: bool,
+) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     let at = |key: &str| {
         crate::config::line_of_key(text, key).map_or(first_line - 1, |l| l + first_line - 1)
     };
-    if front.title().trim().is_empty() {
+    if front.title().trim().is_empty() && !(overlay && front.remove()) {
         problems.push(
             Diagnostic::error(file, "missing `title` in front matter")
                 .at_line(first_line - 1)

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Language;
 use crate::duration::Minutes;
 
 /// Page-level inclusion rule: `clients: { only: [...], except: [...] }`.
@@ -78,6 +79,10 @@ pub struct ModuleFront {
     /// In a client overlay: hide the base page at this path.
     #[serde(default)]
     pub remove: bool,
+    /// The page's own language, when it is not its version's: its
+    /// `<html lang>` and typography follow it.
+    #[serde(default)]
+    pub language: Option<Language>,
 }
 
 /// The five interactive exercise kinds.
@@ -185,6 +190,10 @@ pub struct ExerciseFront {
     /// In a client overlay: hide the base page at this path.
     #[serde(default)]
     pub remove: bool,
+    /// The page's own language, when it is not its version's: its
+    /// `<html lang>` and typography follow it.
+    #[serde(default)]
+    pub language: Option<Language>,
 }
 
 /// Front matter of the landing page and any other page.
@@ -214,6 +223,10 @@ pub struct PageFront {
     /// In a client overlay: hide the base page at this path.
     #[serde(default)]
     pub remove: bool,
+    /// The page's own language, when it is not its version's: its
+    /// `<html lang>` and typography follow it.
+    #[serde(default)]
+    pub language: Option<Language>,
 }
 
 /// Parsed front matter, by page kind.
@@ -265,6 +278,10 @@ impl Front {
     /// Template override.
     pub fn template(&self) -> Option<&str> {
         common!(self, template).as_deref()
+    }
+    /// The page's own language, if it says one.
+    pub fn language(&self) -> Option<Language> {
+        *common!(self, language)
     }
     /// Summary (modules and pages).
     pub fn summary(&self) -> Option<&str> {

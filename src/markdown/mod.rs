@@ -9,6 +9,7 @@
 
 pub mod directives;
 pub mod highlight;
+pub mod literal;
 pub mod typography;
 pub mod variables;
 

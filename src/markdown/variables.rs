@@ -54,7 +54,8 @@ pub fn has_variables(text: &str) -> bool {
     text.contains("{{")
 }
 
-/// Replaces every `{{ path }}` in `text` with the value `lookup` gives for it.
+/// Replaces every `{{ path }}` in `text` with the value `lookup` gives for it,
+/// as is: for plain strings (front matter), which templates escape.
 ///
 /// Fenced code blocks and inline code spans are copied unchanged. `\{{`
 /// becomes `{{`.
@@ -67,10 +68,33 @@ pub fn substitute(
     text: &str,
     lookup: &dyn Fn(&str) -> Lookup,
 ) -> Result<Substitution, Vec<VariableError>> {
+    substitute_as(text, lookup, false)
+}
+
+/// [`substitute`] for Markdown (page bodies): each value is written so that
+/// the Markdown parser and browsers read it as literal text, never as markup
+/// (see [`super::literal`]).
+///
+/// # Errors
+///
+/// As [`substitute`].
+pub fn substitute_markdown(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Lookup,
+) -> Result<Substitution, Vec<VariableError>> {
+    substitute_as(text, lookup, true)
+}
+
+fn substitute_as(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Lookup,
+    literal: bool,
+) -> Result<Substitution, Vec<VariableError>> {
     let mut scanner = Scanner {
         text,
         bytes: text.as_bytes(),
         lookup,
+        literal,
         out: String::with_capacity(text.len()),
         copied: 0,
         errors: Vec::new(),
@@ -119,6 +143,8 @@ struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     lookup: &'a dyn Fn(&str) -> Lookup,
+    /// Values are written as literal Markdown text, not as is.
+    literal: bool,
     out: String,
     /// Everything before this byte offset has been written to `out`.
     copied: usize,
@@ -338,7 +364,13 @@ impl Scanner<'_> {
         let problem = match (self.lookup)(path) {
             Lookup::Value(value) if !value.trim().is_empty() => {
                 self.flush(start);
-                self.out.push_str(&value);
+                if self.literal {
+                    let before = self.out.chars().next_back();
+                    let next = self.text.get(after..).and_then(|rest| rest.chars().next());
+                    super::literal::push_literal(&value, before, next, &mut self.out);
+                } else {
+                    self.out.push_str(&value);
+                }
                 self.copied = after;
                 None
             }

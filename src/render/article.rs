@@ -147,7 +147,7 @@ fn render(shared: &Shared, id: PageId, template: &str, page: &Value) -> Result<V
     let source = &shared.site.pages[id];
     let mut context = Context::new();
     context.insert_value("t", shared.labels_value.clone());
-    context.insert("lang", &shared.version.language);
+    context.insert("lang", super::language::of(shared.version, source));
     context.insert("root", &super::root_prefix(&source.url));
     context.insert_value("page", page.clone());
     let html = shared

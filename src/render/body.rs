@@ -176,7 +176,7 @@ pub(super) fn page_strings(
             value.to_string()
         };
         let substituted = markdown::smart_apostrophes(&substituted);
-        if shared.version.french {
+        if super::language::french(shared.version, page) {
             let mut out = String::with_capacity(substituted.len() + 4);
             FrenchTypography::new().push_text(&substituted, &mut out);
             out
@@ -310,7 +310,7 @@ fn render_body(
         found
     };
     let markdown_text = if variables::has_variables(&expanded) {
-        match variables::substitute(&expanded, &lookup) {
+        match variables::substitute_markdown(&expanded, &lookup) {
             Ok(s) => {
                 used.extend(s.used);
                 s.text
@@ -369,7 +369,7 @@ fn render_body(
     let body = markdown::render(
         &markdown_text,
         &markdown::RenderOptions {
-            french: shared.version.french,
+            french: super::language::french(shared.version, page),
             resolve_link: &resolve,
             source_line: &source_line,
         },

@@ -100,7 +100,10 @@ impl BodyCache {
             language: match shared.version.language.as_str() {
                 "fr" => 0,
                 "en" => 1,
-                _ => 2,
+                "de" => 2,
+                "es" => 3,
+                "it" => 4,
+                _ => 5,
             },
         }
     }

@@ -10,6 +10,7 @@ mod arc;
 mod article;
 mod body;
 mod cache;
+mod language;
 mod links;
 mod pages;
 mod print;
@@ -353,7 +354,7 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
         .par_iter()
         .map(|&id| {
             let page = &site.pages[id];
-            let french = version.french;
+            let french = language::french(version, page);
             if let Some(strings) = cache.and_then(|c| c.strings(page, french)) {
                 return (id, strings, Vec::new(), Vec::new());
             }

@@ -311,6 +311,7 @@ pub(super) fn render_page(
     };
     let parts = super::article::parts(shared, id, body, &template, value)?;
     let mut context = base_context(shared, &root);
+    context.insert("lang", super::language::of(shared.version, page));
     if let Some(article) = parts.article {
         context.insert_value("article", article);
     }
@@ -374,7 +375,11 @@ pub(super) fn render_landing(shared: &Shared, body: Option<&Body>) -> Result<Spe
         .unwrap_or_else(|| "Pause".into());
     let agenda = AgendaValue::new(&site.agenda, &modules, &break_label);
     let arc_svg = arc::svg(&modules, &shared.version.language);
+    let lang = site.landing.map_or(shared.version.language.as_str(), |id| {
+        super::language::of(shared.version, &site.pages[id])
+    });
     let values = [
+        ("lang", Value::from(lang)),
         ("page", Value::from_serializable(&page)),
         ("agenda", Value::from_serializable(&agenda)),
         ("arc_svg", Value::from_serializable(&arc_svg)),
