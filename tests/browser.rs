@@ -3,7 +3,9 @@
 //! - the exercise widgets: builds the example masterclass with the real
 //!   binary, then runs `tests/browser/exercises.mjs` over it;
 //! - the live preview: runs `atelier serve` on a fixture project, then
-//!   `tests/browser/livereload.mjs` edits its files and watches open tabs.
+//!   `tests/browser/livereload.mjs` edits its files and watches open tabs;
+//! - accessibility: `tests/browser/a11y.mjs` runs axe-core over every page
+//!   kind of the example masterclass, participants' and facilitator's.
 //!
 //! Needs `/usr/bin/chromium`, `node`, and `npm ci` run in `tests/browser`.
 //! `build.rs` looks for them: without them the tests are ignored (cargo shows
@@ -83,6 +85,38 @@ fn run_checks(script: &str, args: &[&OsStr]) {
         stdout.trim_end().ends_with(" passed, 0 failed"),
         "unexpected end of the browser checks' output:\n{stdout}"
     );
+}
+
+/// Builds the example project (content/ of this crate) with the real binary
+/// into `out`, with `extra` arguments.
+fn build_example(out: &Path, extra: &[&str]) {
+    let build = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .arg("--root")
+        .arg(manifest_dir())
+        .arg("build")
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run atelier");
+    assert!(
+        build.status.success(),
+        "atelier build failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&build.stdout),
+        String::from_utf8_lossy(&build.stderr)
+    );
+}
+
+#[test]
+#[cfg_attr(not(browser_tooling), ignore = "needs chromium, node and npm ci in tests/browser")]
+fn every_page_kind_has_no_serious_accessibility_violation() {
+    require_tooling(&manifest_dir().join("tests/browser"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("participants");
+    let facilitator = tmp.path().join("facilitator");
+    build_example(&site, &[]);
+    build_example(&facilitator, &["--facilitator"]);
+    run_checks("a11y.mjs", &[site.as_os_str(), facilitator.as_os_str()]);
 }
 
 #[test]
