@@ -108,7 +108,10 @@ fn build_example(out: &Path, extra: &[&str]) {
 }
 
 #[test]
-#[cfg_attr(not(browser_tooling), ignore = "needs chromium, node and npm ci in tests/browser")]
+#[cfg_attr(
+    not(browser_tooling),
+    ignore = "needs chromium, node and npm ci in tests/browser"
+)]
 fn every_page_kind_has_no_serious_accessibility_violation() {
     require_tooling(&manifest_dir().join("tests/browser"));
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -120,7 +123,10 @@ fn every_page_kind_has_no_serious_accessibility_violation() {
 }
 
 #[test]
-#[cfg_attr(not(browser_tooling), ignore = "needs chromium, node and npm ci in tests/browser")]
+#[cfg_attr(
+    not(browser_tooling),
+    ignore = "needs chromium, node and npm ci in tests/browser"
+)]
 fn exercises_work_in_a_real_browser() {
     let root = manifest_dir();
     let browser_dir = root.join("tests/browser");
@@ -156,7 +162,10 @@ fn exercises_work_in_a_real_browser() {
 }
 
 #[test]
-#[cfg_attr(not(browser_tooling), ignore = "needs chromium, node and npm ci in tests/browser")]
+#[cfg_attr(
+    not(browser_tooling),
+    ignore = "needs chromium, node and npm ci in tests/browser"
+)]
 fn live_preview_updates_open_tabs() {
     let root = manifest_dir();
     require_tooling(&root.join("tests/browser"));
@@ -189,6 +198,7 @@ fn live_preview_updates_open_tabs() {
             "static/extra.css",
             "body { outline: 0px solid rgb(1, 2, 3); }\n",
         ),
+        ("clients/acme/client.yaml", "name: Acme\n"),
     ];
     for (rel, text) in files {
         let path = project.join(rel);

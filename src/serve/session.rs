@@ -122,19 +122,21 @@ impl PrintRecipe {
 }
 
 /// Which versions a build renders. The preview server rebuilds the
-/// participant versions first and the facilitator version right after, so
-/// the tabs most people have open reload sooner.
+/// participant versions first and the facilitator versions (the base's at
+/// `_facilitator/`, each client's at `_facilitator/clients/<slug>/`) right
+/// after, so the tabs most people have open reload sooner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
     /// Every version.
     All,
     /// Base and client versions.
     Participant,
-    /// The facilitator version (`_facilitator/`).
+    /// The facilitator versions (under `_facilitator/`).
     Facilitator,
 }
 
-/// Folder of the facilitator version in the snapshot.
+/// Folder of the facilitator versions in the snapshot: the base's, and
+/// each client's under `clients/<slug>/` in it.
 pub const FACILITATOR_PREFIX: &str = "_facilitator/";
 
 /// What a rebuild did, for the terminal.
@@ -445,13 +447,23 @@ impl Session {
                     FACILITATOR_PREFIX.to_string(),
                     "Animateur".to_string(),
                 )))
-                .chain(loaded.clients.iter().map(|c| {
-                    (
-                        Some(c),
-                        false,
-                        format!("clients/{}/", c.client.slug),
-                        c.client.profile.name.clone(),
-                    )
+                // Each client's version, then its facilitator version where
+                // `build --facilitator` puts it in the facilitator output.
+                .chain(loaded.clients.iter().flat_map(|c| {
+                    [
+                        (
+                            Some(c),
+                            false,
+                            format!("clients/{}/", c.client.slug),
+                            c.client.profile.name.clone(),
+                        ),
+                        (
+                            Some(c),
+                            true,
+                            format!("{FACILITATOR_PREFIX}clients/{}/", c.client.slug),
+                            format!("{} · animateur", c.client.profile.name),
+                        ),
+                    ]
                 }))
                 .collect(),
         };
