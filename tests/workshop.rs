@@ -389,8 +389,14 @@ fn print_fixture() -> Fixture {
                 "Texte.\n\n::: exercise embarque\nFaites-le.\n:::",
             ),
         ),
-        ("content/exercises/liste.md", &exercise("Fiche Listée", "l1")),
-        ("content/exercises/embarque.md", &exercise("Fiche Embarquée", "e1")),
+        (
+            "content/exercises/liste.md",
+            &exercise("Fiche Listée", "l1"),
+        ),
+        (
+            "content/exercises/embarque.md",
+            &exercise("Fiche Embarquée", "e1"),
+        ),
         ("content/exercises/seul.md", &exercise("Fiche Seule", "s1")),
     ])
 }
@@ -423,7 +429,9 @@ fn print_page_prints_each_worksheet_once_with_its_title_once() {
             "the title of {slug} once as a worksheet title"
         );
         assert_eq!(
-            print.matches(&format!("<h2 class=\"print-section-title\">{title}")).count(),
+            print
+                .matches(&format!("<h2 class=\"print-section-title\">{title}"))
+                .count(),
             0,
             "no section repeating the title of {slug}"
         );
@@ -433,11 +441,18 @@ fn print_page_prints_each_worksheet_once_with_its_title_once() {
     assert!(appendix.contains("Fiche Listée</a> <span class=\"print-exercise-where\">— imprimé dans <cite>Module A</cite>"), "{appendix}");
     assert!(appendix.contains("Fiche Embarquée</a> <span class=\"print-exercise-where\">— imprimé dans <cite>Étape Une</cite>"), "{appendix}");
     assert!(appendix.contains("<a href=\"#exercise-seul\">Fiche Seule</a> <span class=\"print-exercise-where\">— fiche ci-dessous"), "{appendix}");
-    assert!(appendix.contains("id=\"exercise-seul\""), "the unused one's worksheet is in the appendix");
+    assert!(
+        appendix.contains("id=\"exercise-seul\""),
+        "the unused one's worksheet is in the appendix"
+    );
     assert!(!appendix.contains("id=\"exercise-liste\""));
     // The title names the page, then the masterclass, once.
-    let title = &print[print.find("<title>").expect("title")..print.find("</title>").expect("title")];
-    assert_eq!(title, "<title>Version imprimable · Masterclass Titre-Unique");
+    let title =
+        &print[print.find("<title>").expect("title")..print.find("</title>").expect("title")];
+    assert_eq!(
+        title,
+        "<title>Version imprimable · Masterclass Titre-Unique"
+    );
     let problems = common::broken_links(&f.path("public"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -458,14 +473,34 @@ fn print_stylesheet_keeps_headings_questions_and_small_groups_together() {
             selectors.split(',').any(|s| s.trim() == selector) && body.contains(declaration)
         })
     };
-    for selector in [".print-step-title", ".print-section-head", ".exercise-head", "legend"] {
-        assert!(rule(selector, "break-after: avoid"), "{selector} stays with what follows");
+    for selector in [
+        ".print-step-title",
+        ".print-section-head",
+        ".exercise-head",
+        "legend",
+    ] {
+        assert!(
+            rule(selector, "break-after: avoid"),
+            "{selector} stays with what follows"
+        );
     }
     for selector in [".field", ".field-scale", ".empathy-extra", ".roi-result"] {
-        assert!(rule(selector, "break-inside: avoid"), "{selector} is not split");
+        assert!(
+            rule(selector, "break-inside: avoid"),
+            "{selector} is not split"
+        );
     }
-    for selector in [".exercise-body > .field:last-child", ".prompts > li:last-child"] {
-        assert!(rule(selector, "break-before: avoid"), "{selector} never alone on a page");
+    for selector in [
+        ".exercise-body > .field:last-child",
+        ".prompts > li:last-child",
+    ] {
+        assert!(
+            rule(selector, "break-before: avoid"),
+            "{selector} never alone on a page"
+        );
     }
-    assert!(rule(".print-step", "display: block"), "steps are block flow in print");
+    assert!(
+        rule(".print-step", "display: block"),
+        "steps are block flow in print"
+    );
 }
