@@ -484,7 +484,7 @@ fn print_stylesheet_keeps_headings_questions_and_small_groups_together() {
             "{selector} stays with what follows"
         );
     }
-    for selector in [".field", ".field-scale", ".empathy-extra", ".roi-result"] {
+    for selector in [".field", ".field-scale", ".journey-scroll", ".roi-grid"] {
         assert!(
             rule(selector, "break-inside: avoid"),
             "{selector} is not split"
