@@ -358,8 +358,9 @@ fn english_projects_get_english_strings_and_no_french_spacing() {
 }
 
 /// A masterclass whose exercises are printed in every way: listed by a
-/// module (`liste`), embedded in a step (`embarque`), and used by no module
-/// (`seul`, printed in the appendix).
+/// module (`liste`), embedded in a step (`embarque`, and `double`, which its
+/// module also lists), and used by no module (`seul`, printed in the
+/// appendix).
 fn print_fixture() -> Fixture {
     let exercise = |title: &str, id: &str| {
         page(
@@ -378,7 +379,7 @@ fn print_fixture() -> Fixture {
         (
             "content/modules/01-a/_index.md",
             &page(
-                "title: Module A\nduration: 30 min\nexercises: [liste]",
+                "title: Module A\nduration: 30 min\nexercises: [liste, double]",
                 "Intro A.",
             ),
         ),
@@ -386,7 +387,7 @@ fn print_fixture() -> Fixture {
             "content/modules/01-a/01-etape.md",
             &page(
                 "title: Étape Une\nduration: 10 min",
-                "Texte.\n\n::: exercise embarque\nFaites-le.\n:::",
+                "Texte.\n\n::: exercise embarque\nFaites-le.\n:::\n\n::: exercise double\n:::",
             ),
         ),
         (
@@ -398,6 +399,10 @@ fn print_fixture() -> Fixture {
             &exercise("Fiche Embarquée", "e1"),
         ),
         ("content/exercises/seul.md", &exercise("Fiche Seule", "s1")),
+        (
+            "content/exercises/double.md",
+            &exercise("Fiche Double", "d1"),
+        ),
     ])
 }
 
@@ -410,11 +415,12 @@ fn print_page_prints_each_worksheet_once_with_its_title_once() {
         ("liste", "Fiche Listée"),
         ("embarque", "Fiche Embarquée"),
         ("seul", "Fiche Seule"),
+        ("double", "Fiche Double"),
     ] {
         assert_eq!(
             print.matches(&format!("<form class=\"exercise")).count(),
-            3,
-            "three worksheets in all"
+            4,
+            "four worksheets in all"
         );
         assert_eq!(
             print.matches(&format!("id=\"exercise-{slug}\"")).count(),
@@ -446,6 +452,15 @@ fn print_page_prints_each_worksheet_once_with_its_title_once() {
         "the unused one's worksheet is in the appendix"
     );
     assert!(!appendix.contains("id=\"exercise-liste\""));
+    // The worksheet the module lists and its step embeds: where it is embedded.
+    assert!(
+        appendix.contains("Fiche Double</a> <span class=\"print-exercise-where\">— imprimé dans <cite>Étape Une</cite>"),
+        "{appendix}"
+    );
+    assert!(
+        print.contains("<div class=\"print-exercise-embed\"></div>"),
+        "the module's listing of it is left empty"
+    );
     // The title names the page, then the masterclass, once.
     let title =
         &print[print.find("<title>").expect("title")..print.find("</title>").expect("title")];

@@ -30,10 +30,13 @@ pub(super) const PRINT_ROOT: &str = "../";
 const MARKER: &str = "<!--atelier:print:";
 
 /// What goes between two segments of the frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Slot {
     /// The body of a module or step page.
     Body(PageId),
+    /// The blank worksheet of an exercise a module lists (`exercises:`),
+    /// left out when a body of the book printed it already.
+    Listed { exercise: String, html: String },
     /// The exercise appendix, rendered once every body is written.
     Appendix,
 }
@@ -72,41 +75,41 @@ impl<'s> PrintStream<'s> {
             format!("{MARKER}{}-->", order.len() - 1)
         };
         let title = |id: PageId| shared.texts[id].title.clone();
-        let mut printed: HashMap<String, Place> = HashMap::new();
         let mut sections = Vec::new();
         for (index, module) in site.modules.iter().enumerate() {
             let module_title = title(module.page);
+            let module_slug = &site.pages[module.page].slug;
+            let content = placeholder(Slot::Body(module.page), &module_title);
+            let steps = module
+                .steps
+                .iter()
+                .map(|&s| PrintStep {
+                    title: title(s),
+                    anchor: format!("step-{module_slug}-{}", site.pages[s].slug),
+                    content: placeholder(Slot::Body(s), &shared.texts[s].title),
+                })
+                .collect();
+            // After the module's bodies: those print their embeds first.
             let exercises = match &site.pages[module.page].front {
                 Front::Module(f) => f
                     .exercises
                     .iter()
                     .filter_map(|ex| {
                         let html = blank(shared, ex)?;
-                        printed
-                            .entry(ex.clone())
-                            .or_insert_with(|| module_title.clone());
-                        Some(html)
+                        let exercise = ex.clone();
+                        Some(placeholder(Slot::Listed { exercise, html }, &module_title))
                     })
                     .collect(),
                 _ => Vec::new(),
             };
-            let module_slug = &site.pages[module.page].slug;
             sections.push(PrintSection {
                 kind: "module",
-                content: placeholder(Slot::Body(module.page), &module_title),
+                content,
                 title: module_title,
                 anchor: format!("module-{module_slug}"),
                 duration: module.duration.map(|d| d.label()),
                 start: site.agenda.module_start(index).map(|s| s.to_string()),
-                steps: module
-                    .steps
-                    .iter()
-                    .map(|&s| PrintStep {
-                        title: title(s),
-                        anchor: format!("step-{module_slug}-{}", site.pages[s].slug),
-                        content: placeholder(Slot::Body(s), &shared.texts[s].title),
-                    })
-                    .collect(),
+                steps,
                 exercises,
             });
         }
@@ -149,7 +152,7 @@ impl<'s> PrintStream<'s> {
             segments,
             order,
             places,
-            printed,
+            printed: HashMap::new(),
             written: 0,
         })
     }
@@ -176,7 +179,23 @@ impl<'s> PrintStream<'s> {
         self.write_slot(body)
     }
 
+    /// Writes `html` into the next slot, then the listed worksheets that
+    /// follow it (they wait for no body).
     fn write_slot(&mut self, html: &str) -> Result<(), Diagnostic> {
+        self.write_one(html)?;
+        while let Some(Slot::Listed { exercise, html }) = self.order.get(self.written).cloned() {
+            if self.printed.contains_key(&exercise) {
+                self.write_one("")?;
+            } else {
+                let place = self.places[self.written].clone();
+                self.printed.insert(exercise, place);
+                self.write_one(&html)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_one(&mut self, html: &str) -> Result<(), Diagnostic> {
         self.out.write_all(html.as_bytes()).map_err(failed)?;
         self.written += 1;
         if let Some(segment) = self.segments.get(self.written) {
@@ -187,13 +206,13 @@ impl<'s> PrintStream<'s> {
 
     /// Writes the appendix and what is left, and closes the file.
     pub(super) fn finish(mut self, shared: &Shared) -> Result<(), Diagnostic> {
-        while let Some(&slot) = self.order.get(self.written) {
+        while let Some(slot) = self.order.get(self.written) {
             match slot {
-                Slot::Body(_) => self.write_slot("")?,
                 Slot::Appendix => {
                     let appendix = self.appendix(shared)?;
                     self.write_slot(&appendix)?;
                 }
+                _ => self.write_slot("")?,
             }
         }
         self.out.flush().map_err(failed)
