@@ -470,3 +470,26 @@ fn a_neighbour_moving_to_the_other_side_renders_the_page_again() {
     );
     assert!(String::from_utf8_lossy(&built).contains("rel=\"prev\""));
 }
+
+#[test]
+fn a_theme_stylesheet_edit_is_served_and_swapped() {
+    let f = project();
+    f.write(
+        "themes/atelier/static/atelier.css",
+        "body { color: black; }",
+    );
+    let server = Server::start(f.root());
+    let port = server.port;
+    let stream = events(port);
+    expect_event(&stream, "hello");
+    let (_, css) = get(port, "/static/atelier.css");
+    assert_eq!(css, b"body { color: black; }");
+    f.write("themes/atelier/static/atelier.css", "body { color: teal; }");
+    expect_event(&stream, "css");
+    let (_, css) = get(port, "/static/atelier.css");
+    assert_eq!(
+        String::from_utf8_lossy(&css),
+        "body { color: teal; }",
+        "the edited theme stylesheet is served"
+    );
+}

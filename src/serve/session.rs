@@ -197,10 +197,9 @@ impl Changes {
                 .as_slice()
             {
                 ["atelier.yaml"] => changes.everything = true,
-                ["templates", ..] | ["themes", ..] => {
-                    changes.everything |= !is_css;
-                    changes.statics |= is_css;
-                }
+                // The theme (its stylesheets too) is read again as a whole;
+                // a stylesheet alone still only swaps the CSS in open tabs.
+                ["templates", ..] | ["themes", ..] => changes.everything = true,
                 ["content", rest @ ..] if !rest.is_empty() => changes.content.push(rest.join("/")),
                 ["content"] => changes.everything = true,
                 ["static", ..] => changes.statics = true,
@@ -688,11 +687,8 @@ mod tests {
         assert!(!edit.everything && !edit.css_only);
         assert!(classify(&["atelier.yaml"]).expect("relevant").everything);
         assert!(classify(&["static/extra.css"]).expect("relevant").css_only);
-        assert!(
-            classify(&["themes/atelier/static/atelier.css"])
-                .expect("relevant")
-                .css_only
-        );
+        let theme_css = classify(&["themes/atelier/static/atelier.css"]).expect("relevant");
+        assert!(theme_css.css_only && theme_css.everything);
         assert!(
             classify(&["themes/atelier/templates/base.html"])
                 .expect("relevant")
