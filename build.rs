@@ -5,6 +5,11 @@
 //! `(relative path, bytes)` pairs read with `include_bytes!`; and likewise
 //! `$OUT_DIR/embedded_scaffold.rs` with the starter project of `atelier init`
 //! (`scaffold/`), so `init` works with nothing but the executable too.
+//!
+//! Also sets `cfg(browser_tooling)` when the real-browser tests
+//! (`tests/browser.rs`) can run, or when `CI` is set (there they must run, and
+//! fail loudly if the tooling is missing): without it they are ignored, so a
+//! test that did not run is never reported as passed.
 
 use std::env;
 use std::fs;
@@ -51,7 +56,45 @@ fn embed(dir: &str, const_name: &str, code: &mut String) {
     code.push_str("];\n");
 }
 
+/// Whether `path` exists, watched so that installing or removing it reruns
+/// this script: the path itself when it is there, else `parent` (a folder
+/// whose modification time changes when the path appears). A missing path is
+/// never watched directly, which would rerun the script on every build.
+fn watched(path: &Path, parent: &Path) -> bool {
+    let present = path.exists();
+    let watch = if present { path } else { parent };
+    println!("cargo::rerun-if-changed={}", watch.display());
+    present
+}
+
+/// What the browser tests need: Chromium, `node` on PATH and `npm ci` in
+/// `tests/browser` (playwright-core and axe-core).
+fn browser_tooling_present(manifest: &Path) -> bool {
+    let browser = manifest.join("tests/browser");
+    let modules = browser.join("node_modules");
+    let chromium = watched(Path::new("/usr/bin/chromium"), Path::new("/usr/bin"));
+    let playwright = watched(&modules.join("playwright-core/package.json"), &browser);
+    let axe = watched(&modules.join("axe-core/package.json"), &browser);
+    println!("cargo::rerun-if-env-changed=PATH");
+    let path = env::var_os("PATH").unwrap_or_default();
+    let node = env::split_paths(&path).find(|dir| dir.join("node").is_file());
+    match &node {
+        Some(dir) => println!("cargo::rerun-if-changed={}", dir.join("node").display()),
+        None => env::split_paths(&path)
+            .filter(|dir| dir.is_dir())
+            .for_each(|dir| println!("cargo::rerun-if-changed={}", dir.display())),
+    }
+    chromium && playwright && axe && node.is_some()
+}
+
 fn main() {
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    println!("cargo::rustc-check-cfg=cfg(browser_tooling)");
+    println!("cargo::rerun-if-env-changed=CI");
+    if env::var_os("CI").is_some() || browser_tooling_present(&manifest) {
+        println!("cargo::rustc-cfg=browser_tooling");
+    }
     let mut code = String::new();
     embed("themes/atelier", "THEME_FILES", &mut code);
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -3,10 +3,13 @@
 //! - the exercise widgets: builds the example masterclass with the real
 //!   binary, then runs `tests/browser/exercises.mjs` over it;
 //! - the live preview: runs `atelier serve` on a fixture project, then
-//!   `tests/browser/livereload.mjs` edits its files and watches open tabs.
+//!   `tests/browser/livereload.mjs` edits its files and watches open tabs;
+//! - accessibility: `tests/browser/a11y.mjs` runs axe-core over every page
+//!   kind of the example masterclass, participants' and facilitator's.
 //!
 //! Needs `/usr/bin/chromium`, `node`, and `npm ci` run in `tests/browser`.
-//! Without them the tests are skipped, unless `CI` is set: then they fail.
+//! `build.rs` looks for them: without them the tests are ignored (cargo shows
+//! `ignored`, never `ok`), unless `CI` is set: then they run and fail.
 //! Screenshots land in `target/screenshots/`.
 
 mod common;
@@ -31,8 +34,10 @@ fn missing_prerequisites(browser_dir: &Path) -> Vec<String> {
     if !Path::new(CHROMIUM).exists() {
         missing.push(format!("{CHROMIUM} not found"));
     }
-    if !browser_dir.join("node_modules/playwright-core").is_dir() {
-        missing.push("tests/browser/node_modules/playwright-core not found".to_string());
+    for package in ["playwright-core", "axe-core"] {
+        if !browser_dir.join("node_modules").join(package).is_dir() {
+            missing.push(format!("tests/browser/node_modules/{package} not found"));
+        }
     }
     let node_runs = Command::new("node")
         .arg("--version")
@@ -44,24 +49,15 @@ fn missing_prerequisites(browser_dir: &Path) -> Vec<String> {
     missing
 }
 
-/// False (with a note) when the prerequisites are missing and the test should
-/// be skipped; panics instead when `CI` is set.
-fn can_run(browser_dir: &Path) -> bool {
+/// Fails the test when the prerequisites are missing: it only runs when
+/// `build.rs` found them, or in CI, where they must be there.
+fn require_tooling(browser_dir: &Path) {
     let missing = missing_prerequisites(browser_dir);
-    if missing.is_empty() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "the browser test cannot run ({}): {INSTALL_HINT}",
-            missing.join("; ")
-        );
-    }
-    eprintln!(
-        "skipped: install chromium and run npm ci in tests/browser ({})",
+    assert!(
+        missing.is_empty(),
+        "the browser test cannot run ({}): {INSTALL_HINT}",
         missing.join("; ")
     );
-    false
 }
 
 /// Runs `node tests/browser/SCRIPT ARGS…` from the crate root, shows its
@@ -91,14 +87,51 @@ fn run_checks(script: &str, args: &[&OsStr]) {
     );
 }
 
+/// Builds the example project (content/ of this crate) with the real binary
+/// into `out`, with `extra` arguments.
+fn build_example(out: &Path, extra: &[&str]) {
+    let build = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .arg("--root")
+        .arg(manifest_dir())
+        .arg("build")
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run atelier");
+    assert!(
+        build.status.success(),
+        "atelier build failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&build.stdout),
+        String::from_utf8_lossy(&build.stderr)
+    );
+}
+
 #[test]
+#[cfg_attr(
+    not(browser_tooling),
+    ignore = "needs chromium, node and npm ci in tests/browser"
+)]
+fn every_page_kind_has_no_serious_accessibility_violation() {
+    require_tooling(&manifest_dir().join("tests/browser"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("participants");
+    let facilitator = tmp.path().join("facilitator");
+    build_example(&site, &[]);
+    build_example(&facilitator, &["--facilitator"]);
+    run_checks("a11y.mjs", &[site.as_os_str(), facilitator.as_os_str()]);
+}
+
+#[test]
+#[cfg_attr(
+    not(browser_tooling),
+    ignore = "needs chromium, node and npm ci in tests/browser"
+)]
 fn exercises_work_in_a_real_browser() {
     let root = manifest_dir();
     let browser_dir = root.join("tests/browser");
 
-    if !can_run(&browser_dir) {
-        return;
-    }
+    require_tooling(&browser_dir);
 
     // Build the example project (content/ of this crate) with the real binary.
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -129,11 +162,13 @@ fn exercises_work_in_a_real_browser() {
 }
 
 #[test]
+#[cfg_attr(
+    not(browser_tooling),
+    ignore = "needs chromium, node and npm ci in tests/browser"
+)]
 fn live_preview_updates_open_tabs() {
     let root = manifest_dir();
-    if !can_run(&root.join("tests/browser")) {
-        return;
-    }
+    require_tooling(&root.join("tests/browser"));
 
     // The sentence is the one livereload.mjs expects to see first; the module
     // embeds a one-field worksheet so the page has a text input.
@@ -163,6 +198,7 @@ fn live_preview_updates_open_tabs() {
             "static/extra.css",
             "body { outline: 0px solid rgb(1, 2, 3); }\n",
         ),
+        ("clients/acme/client.yaml", "name: Acme\n"),
     ];
     for (rel, text) in files {
         let path = project.join(rel);

@@ -331,9 +331,6 @@ fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
                 .expect("rel")
                 .to_string_lossy()
                 .replace('\\', "/");
-            if prefix == "_facilitator/" && rel.starts_with("clients/") {
-                continue;
-            }
             let (status, served) = get(port, &format!("/{prefix}{rel}"));
             assert_eq!(status, 200, "/{prefix}{rel}");
             let built = std::fs::read(entry.path()).expect("read");
@@ -345,6 +342,43 @@ fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
         }
     }
     assert!(compared > 20, "compared {compared} files");
+    assert!(
+        compared_client_facilitator(&f, port) > 5,
+        "the client's facilitator version was compared"
+    );
+}
+
+/// Each client's facilitator version is served at `/_facilitator/clients/<slug>/`
+/// (where `build --facilitator` writes it), offered by the toolbar, and
+/// has its own 404 page. Returns how many of its files were compared above.
+fn compared_client_facilitator(f: &Fixture, port: u16) -> usize {
+    let (status, home) = get(port, "/_facilitator/clients/lemoine/");
+    assert_eq!(status, 200, "/_facilitator/clients/lemoine/");
+    let home = String::from_utf8_lossy(&home);
+    assert!(
+        home.contains("Maison Lemoine") && home.contains("facilitator-banner"),
+        "{home}"
+    );
+    let (_, module) = get(port, "/_facilitator/clients/lemoine/modules/ouverture/");
+    assert!(String::from_utf8_lossy(&module).contains("facilitator-banner"));
+    let (status, missing) = get(port, "/_facilitator/clients/lemoine/nope");
+    assert_eq!(status, 404);
+    assert_eq!(
+        without_live_script(&missing),
+        std::fs::read(f.path("built-facilitator/clients/lemoine/404.html")).expect("read"),
+        "the client's facilitator 404 page"
+    );
+    let (_, versions) = get(port, "/__atelier/versions.json");
+    let versions = String::from_utf8_lossy(&versions);
+    assert!(
+        versions.contains("\"prefix\":\"_facilitator/clients/lemoine/\""),
+        "{versions}"
+    );
+    walkdir::WalkDir::new(f.path("built-facilitator/clients/lemoine"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .count()
 }
 
 #[test]
@@ -435,4 +469,27 @@ fn a_neighbour_moving_to_the_other_side_renders_the_page_again() {
         String::from_utf8_lossy(&built)
     );
     assert!(String::from_utf8_lossy(&built).contains("rel=\"prev\""));
+}
+
+#[test]
+fn a_theme_stylesheet_edit_is_served_and_swapped() {
+    let f = project();
+    f.write(
+        "themes/atelier/static/atelier.css",
+        "body { color: black; }",
+    );
+    let server = Server::start(f.root());
+    let port = server.port;
+    let stream = events(port);
+    expect_event(&stream, "hello");
+    let (_, css) = get(port, "/static/atelier.css");
+    assert_eq!(css, b"body { color: black; }");
+    f.write("themes/atelier/static/atelier.css", "body { color: teal; }");
+    expect_event(&stream, "css");
+    let (_, css) = get(port, "/static/atelier.css");
+    assert_eq!(
+        String::from_utf8_lossy(&css),
+        "body { color: teal; }",
+        "the edited theme stylesheet is served"
+    );
 }

@@ -356,3 +356,166 @@ fn english_projects_get_english_strings_and_no_french_spacing() {
     assert!(html.contains("<html lang=\"en\""));
     assert!(html.contains("Hello! Really?"));
 }
+
+/// A masterclass whose exercises are printed in every way: listed by a
+/// module (`liste`), embedded in a step (`embarque`, and `double`, which its
+/// module also lists), and used by no module (`seul`, printed in the
+/// appendix).
+fn print_fixture() -> Fixture {
+    let exercise = |title: &str, id: &str| {
+        page(
+            &format!(
+                "title: {title}\nkind: worksheet\nfields:\n  - {{ id: {id}, label: Question {id}, type: scale }}"
+            ),
+            "Consigne.",
+        )
+    };
+    Fixture::new(&[
+        (
+            "atelier.yaml",
+            "title: Masterclass Titre-Unique\nlanguage: fr\n",
+        ),
+        ("content/_index.md", &page("title: Accueil", "Bienvenue.")),
+        (
+            "content/modules/01-a/_index.md",
+            &page(
+                "title: Module A\nduration: 30 min\nexercises: [liste, double]",
+                "Intro A.",
+            ),
+        ),
+        (
+            "content/modules/01-a/01-etape.md",
+            &page(
+                "title: Étape Une\nduration: 10 min",
+                "Texte.\n\n::: exercise embarque\nFaites-le.\n:::\n\n::: exercise double\n:::",
+            ),
+        ),
+        (
+            "content/exercises/liste.md",
+            &exercise("Fiche Listée", "l1"),
+        ),
+        (
+            "content/exercises/embarque.md",
+            &exercise("Fiche Embarquée", "e1"),
+        ),
+        ("content/exercises/seul.md", &exercise("Fiche Seule", "s1")),
+        (
+            "content/exercises/double.md",
+            &exercise("Fiche Double", "d1"),
+        ),
+    ])
+}
+
+#[test]
+fn print_page_prints_each_worksheet_once_with_its_title_once() {
+    let f = print_fixture();
+    f.build();
+    let print = f.read("public/print/index.html");
+    assert_eq!(
+        print.matches("<form class=\"exercise").count(),
+        4,
+        "four worksheets in all"
+    );
+    for (slug, title) in [
+        ("liste", "Fiche Listée"),
+        ("embarque", "Fiche Embarquée"),
+        ("seul", "Fiche Seule"),
+        ("double", "Fiche Double"),
+    ] {
+        assert_eq!(
+            print.matches(&format!("id=\"exercise-{slug}\"")).count(),
+            1,
+            "the worksheet of {slug} once"
+        );
+        assert_eq!(
+            print
+                .matches(&format!("<h3 class=\"exercise-title\">{title}</h3>"))
+                .count(),
+            1,
+            "the title of {slug} once as a worksheet title"
+        );
+        assert_eq!(
+            print
+                .matches(&format!("<h2 class=\"print-section-title\">{title}"))
+                .count(),
+            0,
+            "no section repeating the title of {slug}"
+        );
+    }
+    // The appendix lists every exercise: where it is printed, or below.
+    let appendix = &print[print.find("id=\"print-exercises\"").expect("an appendix")..];
+    assert!(appendix.contains("Fiche Listée</a> <span class=\"print-exercise-where\">— imprimé dans <cite>Module A</cite>"), "{appendix}");
+    assert!(appendix.contains("Fiche Embarquée</a> <span class=\"print-exercise-where\">— imprimé dans <cite>Étape Une</cite>"), "{appendix}");
+    assert!(appendix.contains("<a href=\"#exercise-seul\">Fiche Seule</a> <span class=\"print-exercise-where\">— fiche ci-dessous"), "{appendix}");
+    assert!(
+        appendix.contains("id=\"exercise-seul\""),
+        "the unused one's worksheet is in the appendix"
+    );
+    assert!(!appendix.contains("id=\"exercise-liste\""));
+    // The worksheet the module lists and its step embeds: where it is embedded.
+    assert!(
+        appendix.contains("Fiche Double</a> <span class=\"print-exercise-where\">— imprimé dans <cite>Étape Une</cite>"),
+        "{appendix}"
+    );
+    assert!(
+        print.contains("<div class=\"print-exercise-embed\"></div>"),
+        "the module's listing of it is left empty"
+    );
+    // The title names the page, then the masterclass, once.
+    let title =
+        &print[print.find("<title>").expect("title")..print.find("</title>").expect("title")];
+    assert_eq!(
+        title,
+        "<title>Version imprimable · Masterclass Titre-Unique"
+    );
+    let problems = common::broken_links(&f.path("public"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn print_stylesheet_keeps_headings_questions_and_small_groups_together() {
+    let f = print_fixture();
+    f.build();
+    let css = f.read("public/static/atelier.css");
+    let print = &css[css.find("@media print").expect("print rules")..];
+    let print: String = print
+        .split("/*")
+        .map(|part| part.split_once("*/").map_or(part, |(_, after)| after))
+        .collect();
+    let rule = |selector: &str, declaration: &str| {
+        print.split('}').any(|block| {
+            let (selectors, body) = block.split_once('{').unwrap_or_default();
+            selectors.split(',').any(|s| s.trim() == selector) && body.contains(declaration)
+        })
+    };
+    for selector in [
+        ".print-step-title",
+        ".print-section-head",
+        ".exercise-head",
+        "legend",
+    ] {
+        assert!(
+            rule(selector, "break-after: avoid"),
+            "{selector} stays with what follows"
+        );
+    }
+    for selector in [".field", ".field-scale", ".journey-scroll", ".roi-grid"] {
+        assert!(
+            rule(selector, "break-inside: avoid"),
+            "{selector} is not split"
+        );
+    }
+    for selector in [
+        ".exercise-body > .field:last-child",
+        ".prompts > li:last-child",
+    ] {
+        assert!(
+            rule(selector, "break-before: avoid"),
+            "{selector} never alone on a page"
+        );
+    }
+    assert!(
+        rule(".print-step", "display: block"),
+        "steps are block flow in print"
+    );
+}

@@ -226,7 +226,7 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
                 html.push('>');
                 html.push_str(&inner_html);
                 html.push_str(&format!(
-                    " <a class=\"anchor\" href=\"#{}\" aria-hidden=\"true\">#</a></h{level}>\n",
+                    " <a class=\"anchor\" href=\"#{}\" aria-hidden=\"true\" tabindex=\"-1\">#</a></h{level}>\n",
                     escape(&id)
                 ));
                 if level == 2 || level == 3 {

@@ -430,19 +430,19 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
     let shared = &shared;
     let mut print = print::PrintStream::open(shared, sink).map_err(|d| vec![d])?;
     let site = job.site;
-    let bodies: Vec<(PageId, Result<PrintHtml, Vec<Diagnostic>>)> = site
+    let bodies: Vec<(PageId, Result<PrintBody, Vec<Diagnostic>>)> = site
         .reading_order
         .par_iter()
         .filter(|&&id| printed(site.pages[id].kind))
         .map(|&id| {
-            let html = body_of(shared, &exercise_bodies, id).map(|body| print_html(shared, &body));
+            let html = body_of(shared, &exercise_bodies, id).map(|body| print_body(shared, &body));
             (id, html)
         })
         .collect();
-    for (id, html) in bodies {
-        match html {
-            Ok(html) if print.expects(id) => {
-                if let Err(d) = print.push(html.as_str()) {
+    for (id, body) in bodies {
+        match body {
+            Ok(body) if print.expects(id) => {
+                if let Err(d) = print.push(body.html.as_str(), body.exercises()) {
                     problems.push(d);
                 }
             }
@@ -450,7 +450,7 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
             Err(mut errors) => problems.append(&mut errors),
         }
     }
-    if let Err(d) = print.finish() {
+    if let Err(d) = print.finish(shared) {
         problems.push(d);
     }
     if problems.is_empty() {
@@ -473,6 +473,27 @@ impl PrintHtml {
             PrintHtml::Shared(html) => html,
             PrintHtml::Own(html) => html,
         }
+    }
+}
+
+/// A body's part of the print page: its HTML and the exercises whose
+/// worksheets it prints.
+struct PrintBody {
+    html: PrintHtml,
+    exercises: Vec<String>,
+}
+
+impl PrintBody {
+    fn exercises(&self) -> impl Iterator<Item = &str> {
+        self.exercises.iter().map(String::as_str)
+    }
+}
+
+/// A body's part of the print page of this version.
+fn print_body(shared: &Shared, body: &Body) -> PrintBody {
+    PrintBody {
+        html: print_html(shared, body),
+        exercises: body.embedded_exercises().map(str::to_string).collect(),
     }
 }
 
@@ -597,7 +618,7 @@ pub fn render_site(
                     Option<(String, u64, Arc<[u8]>)>,
                     bool,
                     Outcome,
-                    Option<PrintHtml>,
+                    Option<PrintBody>,
                 ),
                 Vec<Diagnostic>,
             >,
@@ -654,7 +675,7 @@ pub fn render_site(
                         (_, None) => None,
                     };
                     let print_body =
-                        (printing && printed(page.kind)).then(|| print_html(shared, &body));
+                        (printing && printed(page.kind)).then(|| print_body(shared, &body));
                     let keep = job.cache.is_some() || version.collect_texts;
                     Ok((memo, fresh, Outcome::new(body, keep), print_body))
                 })();
@@ -670,7 +691,7 @@ pub fn render_site(
                     summary.rendered += usize::from(fresh);
                     if let (Some(stream), Some(body)) = (print.as_mut(), print_body)
                         && stream.expects(id)
-                        && let Err(d) = stream.push(body.as_str())
+                        && let Err(d) = stream.push(body.html.as_str(), body.exercises())
                     {
                         problems.push(d);
                     }
@@ -682,7 +703,7 @@ pub fn render_site(
         }
     }
     if let Some(print) = print {
-        match print.finish() {
+        match print.finish(shared) {
             Ok(()) => summary.pages += 1,
             Err(d) => problems.push(d),
         }

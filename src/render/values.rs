@@ -349,6 +349,24 @@ pub(super) struct PrintStep {
     pub content: String,
 }
 
+/// An exercise in the print page's table of contents.
+#[derive(Serialize)]
+pub(super) struct PrintExercise {
+    pub title: String,
+    /// Where its worksheet is printed (the form's id).
+    pub anchor: String,
+}
+
+/// An exercise in the print page's appendix: where its worksheet is printed
+/// (`printed_in`, the module or step), or the worksheet itself (`content`).
+#[derive(Serialize)]
+pub(super) struct PrintAppendixEntry {
+    pub title: String,
+    pub anchor: String,
+    pub printed_in: Option<String>,
+    pub content: Option<String>,
+}
+
 #[derive(Serialize)]
 pub(super) struct PrintSection {
     pub kind: &'static str,

@@ -758,17 +758,21 @@ fn versions_json(state: &LiveState) -> String {
     serde_json::Value::Array(items).to_string()
 }
 
-/// The version's own `404.html` (for `clients/<slug>/…` and
-/// `_facilitator/…`), else the root one, else plain text.
+/// The version's own `404.html` (for `clients/<slug>/…`, `_facilitator/…`
+/// and `_facilitator/clients/<slug>/…`), else the root one, else plain text.
 fn not_found(rel: &str, snapshot: &Snapshot) -> Reply {
     let mut candidates = Vec::new();
-    if let Some((slug, _)) = rel
+    let (facilitator, inside) = match rel.strip_prefix("_facilitator/") {
+        Some(inside) => ("_facilitator/", inside),
+        None => ("", rel),
+    };
+    if let Some((slug, _)) = inside
         .strip_prefix("clients/")
         .and_then(|rest| rest.split_once('/'))
     {
-        candidates.push(format!("clients/{slug}/404.html"));
+        candidates.push(format!("{facilitator}clients/{slug}/404.html"));
     }
-    if rel.starts_with("_facilitator/") {
+    if !facilitator.is_empty() {
         candidates.push("_facilitator/404.html".to_string());
     }
     candidates.push("404.html".to_string());

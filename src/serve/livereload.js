@@ -385,12 +385,34 @@
     'a{display:block;padding:4px 10px;color:#0d47a1;text-decoration:none;white-space:nowrap}' +
     'a:hover,a:focus{background:rgba(13,71,161,.08)}' +
     'a[aria-current]{color:#1d1d1f;font-weight:600}' +
+    '.head a.swap{padding:5px 8px;border-left:1px solid rgba(0,0,0,.1);font-weight:600}' +
+    '.icon{display:none}' +
+    // Phones: a small button in the corner (the version list opens from
+    // it, the audience switch is in the list), covering almost no text.
+    '@media (max-width:480px){:host{right:6px;bottom:6px;font-size:12px}' +
+    '.icon{display:inline}.label,.head a.swap,.close{display:none}button{padding:4px 8px}}' +
     '@media print{:host{display:none!important}}';
 
   function normalizePrefix(prefix) {
     var p = String(prefix || '').replace(/^\/+/, '');
     if (p && p.charAt(p.length - 1) !== '/') p += '/';
     return p;
+  }
+
+  var FACILITATOR = '_facilitator/';
+
+  function isFacilitator(version) {
+    return normalizePrefix(version.prefix).indexOf(FACILITATOR) === 0;
+  }
+
+  /** The version with the same client for the other audience, or null. */
+  function facilitatorCounterpart(versions, current) {
+    var prefix = normalizePrefix(current.prefix);
+    var wanted = isFacilitator(current) ? prefix.slice(FACILITATOR.length) : FACILITATOR + prefix;
+    for (var i = 0; i < versions.length; i++) {
+      if (normalizePrefix(versions[i].prefix) === wanted) return versions[i];
+    }
+    return null;
   }
 
   function showToolbar(versions) {
@@ -424,17 +446,38 @@
       list.appendChild(item);
     });
     var head = el('div', 'head');
-    var title = 'Aper\u00e7u\u00a0: ' + (current ? String(current.label || '') : '?');
-    var toggle = el('button', 'toggle', title + ' \u25b4');
+    var label = current ? String(current.label || '') : '?';
+    var toggle = el('button', 'toggle');
     toggle.type = 'button';
     toggle.title = 'Changer de version';
     toggle.setAttribute('aria-expanded', 'false');
     toggle.setAttribute('aria-controls', 'versions');
+    toggle.setAttribute('aria-label', 'Aper\u00e7u\u00a0: ' + label + ', changer de version');
+    // On phones only the icon and the arrow show (see TOOLBAR_CSS).
+    var showLabel = function () {
+      toggle.textContent = '';
+      toggle.appendChild(el('span', 'icon', '\u21c4\u00a0'));
+      toggle.appendChild(el('span', 'label', 'Aper\u00e7u\u00a0: ' + label));
+      toggle.appendChild(document.createTextNode(list.hidden ? ' \u25b4' : ' \u25be'));
+    };
+    showLabel();
     toggle.addEventListener('click', function () {
       list.hidden = !list.hidden;
       toggle.setAttribute('aria-expanded', String(!list.hidden));
-      toggle.textContent = title + (list.hidden ? ' \u25b4' : ' \u25be');
+      showLabel();
     });
+    // The same page in the other audience of the same version: the
+    // facilitator's (`_facilitator/` + prefix) or the participants'.
+    var counterpart = current ? facilitatorCounterpart(versions, current) : null;
+    var swap = null;
+    if (counterpart) {
+      var toFacilitator = isFacilitator(counterpart);
+      swap = el('a', 'swap', toFacilitator ? 'Animateur' : 'Participant');
+      swap.href = '/' + normalizePrefix(counterpart.prefix) + rest + location.search + location.hash;
+      swap.title = toFacilitator
+        ? 'Version animateur de ' + String(current.label || '')
+        : 'Version participant de ' + String(counterpart.label || '');
+    }
     var close = el('button', 'close', '\u00d7');
     close.type = 'button';
     close.title = 'Masquer pour cette session';
@@ -446,6 +489,7 @@
       if (host.parentNode) host.parentNode.removeChild(host);
     });
     head.appendChild(toggle);
+    if (swap) head.appendChild(swap);
     head.appendChild(close);
     bar.appendChild(list);
     bar.appendChild(head);

@@ -152,14 +152,16 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
             Change::Reload
         };
         // Participant versions first, published as soon as they are ready;
-        // the facilitator version right after (its tabs wait for it).
+        // the facilitator versions right after (their tabs wait for them).
         let first = session
             .apply(&changes)
             .map_err(problems_of)
             .and_then(|()| session.build(generation, Group::Participant));
         match first {
             Ok((mut snapshot, versions, report)) => {
-                snapshot.adopt(&state.current(), |folder| folder == FACILITATOR_PREFIX);
+                snapshot.adopt(&state.current(), |folder| {
+                    folder.starts_with(FACILITATOR_PREFIX)
+                });
                 state.publish_scoped(
                     snapshot,
                     versions,
@@ -178,7 +180,9 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
         }
         match session.build(generation, Group::Facilitator) {
             Ok((mut snapshot, versions, report)) => {
-                snapshot.adopt(&state.current(), |folder| folder != FACILITATOR_PREFIX);
+                snapshot.adopt(&state.current(), |folder| {
+                    !folder.starts_with(FACILITATOR_PREFIX)
+                });
                 state.publish_scoped(
                     snapshot,
                     versions,

@@ -124,19 +124,21 @@ impl PrintRecipe {
 }
 
 /// Which versions a build renders. The preview server rebuilds the
-/// participant versions first and the facilitator version right after, so
-/// the tabs most people have open reload sooner.
+/// participant versions first and the facilitator versions (the base's at
+/// `_facilitator/`, each client's at `_facilitator/clients/<slug>/`) right
+/// after, so the tabs most people have open reload sooner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
     /// Every version.
     All,
     /// Base and client versions.
     Participant,
-    /// The facilitator version (`_facilitator/`).
+    /// The facilitator versions (under `_facilitator/`).
     Facilitator,
 }
 
-/// Folder of the facilitator version in the snapshot.
+/// Folder of the facilitator versions in the snapshot: the base's, and
+/// each client's under `clients/<slug>/` in it.
 pub const FACILITATOR_PREFIX: &str = "_facilitator/";
 
 /// What a rebuild did, for the terminal.
@@ -197,10 +199,9 @@ impl Changes {
                 .as_slice()
             {
                 ["atelier.yaml"] => changes.everything = true,
-                ["templates", ..] | ["themes", ..] => {
-                    changes.everything |= !is_css;
-                    changes.statics |= is_css;
-                }
+                // The theme (its stylesheets too) is read again as a whole;
+                // a stylesheet alone still only swaps the CSS in open tabs.
+                ["templates", ..] | ["themes", ..] => changes.everything = true,
                 ["content", rest @ ..] if !rest.is_empty() => changes.content.push(rest.join("/")),
                 ["content"] => changes.everything = true,
                 ["static", ..] => changes.statics = true,
@@ -447,13 +448,23 @@ impl Session {
                     FACILITATOR_PREFIX.to_string(),
                     "Animateur".to_string(),
                 )))
-                .chain(loaded.clients.iter().map(|c| {
-                    (
-                        Some(c),
-                        false,
-                        format!("clients/{}/", c.client.slug),
-                        c.client.profile.name.clone(),
-                    )
+                // Each client's version, then its facilitator version where
+                // `build --facilitator` puts it in the facilitator output.
+                .chain(loaded.clients.iter().flat_map(|c| {
+                    [
+                        (
+                            Some(c),
+                            false,
+                            format!("clients/{}/", c.client.slug),
+                            c.client.profile.name.clone(),
+                        ),
+                        (
+                            Some(c),
+                            true,
+                            format!("{FACILITATOR_PREFIX}clients/{}/", c.client.slug),
+                            format!("{} · animateur", c.client.profile.name),
+                        ),
+                    ]
                 }))
                 .collect(),
         };
@@ -699,11 +710,8 @@ mod tests {
         assert!(!edit.everything && !edit.css_only);
         assert!(classify(&["atelier.yaml"]).expect("relevant").everything);
         assert!(classify(&["static/extra.css"]).expect("relevant").css_only);
-        assert!(
-            classify(&["themes/atelier/static/atelier.css"])
-                .expect("relevant")
-                .css_only
-        );
+        let theme_css = classify(&["themes/atelier/static/atelier.css"]).expect("relevant");
+        assert!(theme_css.css_only && theme_css.everything);
         assert!(
             classify(&["themes/atelier/templates/base.html"])
                 .expect("relevant")

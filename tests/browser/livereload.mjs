@@ -24,6 +24,7 @@ const WATCHDOG_MS = 120_000; // never let a hung browser block `cargo test`
 const UPDATE_MS = 5_000; // how long an open tab may take to follow an edit
 
 const MODULE_FILE = 'content/modules/01-ouverture.md';
+const CLIENT = 'acme'; // the fixture's client (tests/browser.rs)
 const MODULE_PAGE = 'modules/ouverture/';
 const CSS_FILE = 'static/extra.css';
 const EVENTS_PATH = '/__atelier/events';
@@ -334,6 +335,55 @@ async function checkStaleTab(t) {
   }
 }
 
+/** The preview toolbar of `page`: its size, the audience switch, the links. */
+async function toolbarOf(page) {
+  await page.waitForFunction(() => {
+    const host = document.querySelector('atelier-toolbar');
+    return host && host.shadowRoot && host.shadowRoot.querySelector('button.toggle');
+  });
+  return page.evaluate(() => {
+    const host = document.querySelector('atelier-toolbar');
+    const root = host.shadowRoot;
+    const bar = root.querySelector('.bar').getBoundingClientRect();
+    const swap = root.querySelector('a.swap');
+    return {
+      width: Math.round(bar.width),
+      height: Math.round(bar.height),
+      swap: swap ? { text: swap.textContent, href: swap.getAttribute('href') } : null,
+      links: [...root.querySelectorAll('li a')].map((a) => a.getAttribute('href')),
+    };
+  });
+}
+
+async function checkClientFacilitator(t) {
+  const clientPage = `clients/${CLIENT}/${MODULE_PAGE}`;
+  const page = await t.session.open(clientPage);
+  const bar = await toolbarOf(page);
+  const facilitatorPath = `/_facilitator/clients/${CLIENT}/${MODULE_PAGE}`;
+  expect(bar.links.includes(facilitatorPath), `the version list lacks ${facilitatorPath}: ${bar.links.join(', ')}`);
+  expect(bar.swap && bar.swap.href === facilitatorPath, `the audience switch leads to ${bar.swap && bar.swap.href}, not ${facilitatorPath}`);
+  await Promise.all([page.waitForNavigation(), page.locator('atelier-toolbar a.swap').click()]);
+  const banner = await page.locator('.facilitator-banner').count();
+  const client = await page.locator('.brand-client').textContent();
+  expect(banner === 1 && /Acme/.test(client), `after the switch: ${banner} facilitator banners, client "${client}"`);
+  const back = await toolbarOf(page);
+  expect(back.swap && back.swap.href === `/${clientPage}`, `the switch back leads to ${back.swap && back.swap.href}`);
+  await page.close();
+  return `${clientPage} switches to ${facilitatorPath} (facilitator banner, Acme) and back`;
+}
+
+async function checkPhoneLayout(t) {
+  const page = await t.session.open(`clients/${CLIENT}/${MODULE_PAGE}`);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const bar = await toolbarOf(page);
+  const header = await page.evaluate(() => Math.round(document.querySelector('.site-header').getBoundingClientRect().height));
+  await page.screenshot({ path: path.join(t.shots, 'preview-390.png') });
+  expect(bar.width <= 80 && bar.height <= 40, `the toolbar takes ${bar.width}×${bar.height} px at 390 px`);
+  expect(header <= 100, `the header takes ${header} px at 390 px`);
+  await page.close();
+  return `at 390×844 the toolbar takes ${bar.width}×${bar.height} px, the header ${header} px`;
+}
+
 // ---------------------------------------------------------------------------
 // Runner
 
@@ -372,6 +422,8 @@ async function main() {
     ['fixed file removes the overlay', checkFixedFile],
     ['two tabs share one stream and both update', checkTwoTabs],
     ['a tab from an older build reloads', checkStaleTab],
+    ["the toolbar switches to the client's facilitator version", checkClientFacilitator],
+    ['toolbar and header stay compact on a phone', checkPhoneLayout],
   ];
 
   let passed = 0;
