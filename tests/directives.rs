@@ -1,0 +1,230 @@
+//! Directives through the real binary: facilitator notes and solutions in
+//! every block container, closing fences, stray fences, typos in `only` /
+//! `except`, exercises embedded twice.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{Fixture, page};
+
+/// Every file under `dir` whose bytes contain `needle`, relative to `dir`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            fs::read(e.path()).is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(needle))
+        })
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap_or(e.path())
+                .display()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The same note, in every kind of block container, each with its own
+/// secret word.
+fn containers(kind: &str) -> Vec<(String, String)> {
+    let cases = [
+        ("quote", "> ::: KIND\n> SECRET\n> :::\n"),
+        (
+            "quotemid",
+            "> Avant.\n>\n> ::: KIND\n> SECRET\n> :::\n>\n> Après.\n",
+        ),
+        ("nestedquote", "> > ::: KIND\n> > SECRET\n> > :::\n"),
+        ("item", "- un\n- ::: KIND\n  SECRET\n  :::\n- trois\n"),
+        ("itembody", "- un\n\n  ::: KIND\n  SECRET\n  :::\n"),
+        ("ordered", "1. Étape\n\n    ::: KIND\n    SECRET\n    :::\n"),
+        ("listinquote", "> - ::: KIND\n>   SECRET\n>   :::\n"),
+        (
+            "quoteinlist",
+            "- Citation :\n\n  > ::: KIND\n  > SECRET\n  > :::\n",
+        ),
+        (
+            "footnote",
+            "Texte[^a].\n\n[^a]: ::: KIND\n    SECRET\n    :::\n",
+        ),
+        (
+            "footnotebody",
+            "Texte[^b].\n\n[^b]: Note.\n\n    ::: KIND\n    SECRET\n    :::\n",
+        ),
+        ("instory", "::: story\n> ::: KIND\n> SECRET\n> :::\n:::\n"),
+        (
+            "listinstory",
+            ":::: story\n- ::: KIND\n  SECRET\n  :::\n::::\n",
+        ),
+        (
+            "quoteinstoryinquote",
+            "> ::: story\n> > ::: KIND\n> > SECRET\n> > :::\n> :::\n",
+        ),
+    ];
+    cases
+        .iter()
+        .map(|(name, text)| {
+            let secret = format!("SECRET{}{}", kind.to_uppercase(), name.to_uppercase());
+            (
+                secret.clone(),
+                text.replace("KIND", kind).replace("SECRET", &secret),
+            )
+        })
+        .collect()
+}
+
+/// A project whose module, shared page and exercise hold `body`, with a
+/// base version and two clients.
+fn project(body: &str) -> Fixture {
+    let f = Fixture::new(&[
+        ("content/_index.md", &page("title: Accueil", "Bienvenue.")),
+        (
+            "content/modules/01-ouverture.md",
+            &page(
+                "title: Ouverture\nduration: 30 min\nexercises: [lettre]",
+                &format!("Intro.\n\n{body}\n::: exercise lettre\n:::\n"),
+            ),
+        ),
+        ("content/fiche.md", &page("title: Fiche", body)),
+        (
+            "content/exercises/lettre.md",
+            &page(
+                "title: Lettre\nkind: worksheet\nfields:\n  - { id: idee, label: Votre idée }",
+                &format!("Écrivez.\n\n{body}"),
+            ),
+        ),
+    ]);
+    f.write(
+        "clients/lemoine/client.yaml",
+        "name: Maison Lemoine\nsector: chocolaterie\n",
+    );
+    f.write(
+        "clients/belcourt/client.yaml",
+        "name: Cabinet Belcourt\nsector: conseil\n",
+    );
+    f
+}
+
+#[test]
+fn facilitator_notes_never_reach_participants_in_any_container() {
+    let cases = containers("facilitator");
+    let body: String = cases.iter().map(|(_, text)| format!("{text}\n")).collect();
+    let f = project(&body);
+    f.build();
+    f.run(&["build", "--facilitator", "--out", "animateur"])
+        .expect(0);
+    let public = f.path("public");
+    assert!(public.join("clients/lemoine/index.html").exists());
+    assert!(public.join("clients/belcourt/index.html").exists());
+    // The module (base, two clients, three print pages) and the exercise.
+    assert_eq!(files_containing(&public, "Intro.").len(), 6);
+    assert!(files_containing(&public, "Écrivez.").len() >= 3);
+    for (secret, text) in &cases {
+        let leaked = files_containing(&public, secret);
+        assert!(leaked.is_empty(), "{text:?} published in {leaked:?}");
+        let shown = files_containing(&f.path("animateur"), secret);
+        assert!(
+            shown.iter().any(|p| p.starts_with("modules")),
+            "{text:?} missing from the facilitator build: {shown:?}"
+        );
+    }
+    // No fence is left as text in any page (the theme's CSS mentions them).
+    let pages = |needle: &str| -> Vec<String> {
+        files_containing(&public, needle)
+            .into_iter()
+            .filter(|p| !p.ends_with(".css"))
+            .collect()
+    };
+    assert_eq!(pages(":::"), Vec::<String>::new());
+    let facilitator = f.read("animateur/modules/ouverture/index.html");
+    // The module's own notes, and the embedded exercise's.
+    assert_eq!(
+        facilitator
+            .matches("<aside class=\"directive facilitator\">")
+            .count()
+            % cases.len(),
+        0,
+        "{facilitator}"
+    );
+    for (secret, _) in &cases {
+        assert!(facilitator.contains(&format!("<p>{secret}</p>")));
+    }
+}
+
+#[test]
+fn solutions_are_folded_in_any_container() {
+    let cases = containers("solution");
+    let body: String = cases.iter().map(|(_, text)| format!("{text}\n")).collect();
+    let f = project(&body);
+    f.build();
+    let public = f.path("public");
+    let raw: Vec<String> = files_containing(&public, ":::")
+        .into_iter()
+        .filter(|p| !p.ends_with(".css"))
+        .collect();
+    assert!(raw.is_empty(), "{raw:?}");
+    for page in [
+        "modules/ouverture/index.html",
+        "fiche/index.html",
+        "clients/lemoine/modules/ouverture/index.html",
+        "clients/belcourt/fiche/index.html",
+    ] {
+        let html = f.read(&format!("public/{page}"));
+        let folded = html
+            .matches("<details class=\"directive solution\">")
+            .count();
+        assert!(folded >= cases.len(), "{page}: {html}");
+        for (secret, _) in &cases {
+            // Each secret sits inside a folded block, wherever it appears.
+            let found: Vec<usize> = html.match_indices(secret.as_str()).map(|m| m.0).collect();
+            assert!(!found.is_empty(), "{page}: {secret} missing");
+            for at in found {
+                let open = html[..at].rfind("<details class=\"directive solution\">");
+                let close = html[..at].rfind("</details>");
+                assert!(open > close, "{page}: {secret} not folded");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_fence_left_as_text_is_an_error_not_published_text() {
+    // A paragraph's continuation line indented four spaces is text for
+    // CommonMark: never a place to publish a facilitator note.
+    let f = project("Avant.\n\n\nTexte\n    ::: facilitator\nSECRET-STRAY\n");
+    let run = f.run(&["build"]);
+    run.expect(1)
+        .says("content/fiche.md:8:5")
+        .says("`::: facilitator` is not read as a directive here");
+    assert!(files_containing(&f.path("."), "SECRET-STRAY").len() == 3);
+    assert!(!f.exists("public"));
+    f.run(&["check"])
+        .expect(1)
+        .says("is not read as a directive");
+}
+
+#[test]
+fn a_longer_closing_fence_closes_the_block() {
+    let opener = ":".repeat(41);
+    let closer = ":".repeat(50);
+    let f = project(&format!(
+        "{opener} facilitator\nSECRET-LONG\n{closer}\n\nAprès.\n\n:::: tip\n\\:::\n::::::\n"
+    ));
+    f.build();
+    assert!(files_containing(&f.path("public"), "SECRET-LONG").is_empty());
+    let html = f.read("public/fiche/index.html");
+    assert!(html.contains("<p>Après.</p>"), "{html}");
+    assert!(html.contains("<p>:::</p>\n</div>"), "{html}");
+    // A shorter one closes nothing.
+    f.write(
+        "content/fiche.md",
+        &page("title: Fiche", ":::: tip\nx\n:::\ny\n::::\n"),
+    );
+    f.run(&["build"])
+        .expect(1)
+        .says("content/fiche.md:6:1")
+        .says("closing fence `:::` at line 6 is shorter than `::::` that opened `tip` at line 4");
+}
