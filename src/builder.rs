@@ -291,6 +291,15 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         return Err(Error::Content(diagnostics.into_sorted()));
     };
     timings.push(("load".into(), started.elapsed()));
+    // Once per project, not per version: each typo is reported once.
+    let rules = crate::rules::unknown_clients_and_values(&loaded);
+    diagnostics.extend(rules.into_iter().map(|problem| {
+        if options.check_only {
+            problem.promoted()
+        } else {
+            problem
+        }
+    }));
     let plans = plan(&loaded, &options.clients)?;
     let with_base = plans.iter().any(|p| p.client.is_none());
     let collect_texts = options.check_only || (with_base && plans.len() > 1);

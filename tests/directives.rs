@@ -228,3 +228,118 @@ fn a_longer_closing_fence_closes_the_block() {
         .says("content/fiche.md:6:1")
         .says("closing fence `:::` at line 6 is shorter than `::::` that opened `tip` at line 4");
 }
+
+/// A project with two clients and one typo in `rule`, written at line 5 of
+/// `content/fiche.md` (body) or in its front matter.
+fn typo_project(front: &str, body: &str) -> Fixture {
+    let f = Fixture::new(&[
+        ("content/_index.md", &page("title: Accueil", "Bienvenue.")),
+        (
+            "content/fiche.md",
+            &page(&format!("title: Fiche{front}"), &format!("Avant.\n{body}")),
+        ),
+    ]);
+    f.write(
+        "clients/northwind-coffee/client.yaml",
+        "name: Northwind\nsector: torréfaction\nvars: { persona: Léa }\n",
+    );
+    f.write(
+        "clients/maison-lemoine/client.yaml",
+        "name: Maison Lemoine\nsector: chocolaterie\n",
+    );
+    f
+}
+
+#[test]
+fn typos_in_client_rules_are_warnings_in_build_and_errors_in_check() {
+    let cases = [
+        (
+            "",
+            "::: only client=\"northwind-cofee\"\nCACHE\n:::\n",
+            "content/fiche.md:5:10",
+            "`::: only client=\"northwind-cofee\"` names no client: the block is hidden from every version",
+            "did you mean `northwind-coffee`?",
+        ),
+        (
+            "",
+            "::: except client=\"maison-lemoin\"\nX\n:::\n",
+            "content/fiche.md:5:12",
+            "`::: except client=\"maison-lemoin\"` names no client: the block is shown to every version",
+            "did you mean `maison-lemoine`?",
+        ),
+        (
+            "",
+            "> ::: only sector=\"torefaction\"\n> X\n> :::\n",
+            "content/fiche.md:5:12",
+            "`::: only sector=\"torefaction\"` asks for a value no client has",
+            "did you mean `torréfaction`?",
+        ),
+        (
+            "",
+            "::: except sector=\"chocolatrie\"\nX\n:::\n",
+            "content/fiche.md:5:12",
+            "`::: except sector=\"chocolatrie\"` asks for a value no client has",
+            "did you mean `chocolaterie`?",
+        ),
+        (
+            "",
+            "::: only secteur=\"chocolaterie\"\nX\n:::\n",
+            "content/fiche.md:5:10",
+            "`::: only secteur=\"chocolaterie\"` asks for a value no client has (no client.yaml sets `secteur`)",
+            "did you mean `sector`?",
+        ),
+        (
+            "",
+            "::: facilitator\n::: only client=\"northwind-cofe\"\nX\n:::\n:::\n",
+            "content/fiche.md:6:10",
+            "`::: only client=\"northwind-cofe\"` names no client",
+            "did you mean `northwind-coffee`?",
+        ),
+        (
+            "\nclients: { only: [northwind-cofee] }",
+            "",
+            "content/fiche.md:3:19",
+            "`clients: { only: [...] }` names `northwind-cofee`, which is not a client",
+            "did you mean `northwind-coffee`?",
+        ),
+        (
+            "\nclients:\n  except:\n    - maison-lemoin",
+            "",
+            "content/fiche.md:5:7",
+            "`clients: { except: [...] }` names `maison-lemoin`, which is not a client",
+            "did you mean `maison-lemoine`?",
+        ),
+    ];
+    for (front, body, place, message, help) in cases {
+        let f = typo_project(front, body);
+        let build = f.run(&["build"]);
+        build.expect(0).says(place).says(message).says(help);
+        let warning = format!("warning: {message}");
+        assert_eq!(
+            build.stderr.matches(message).count(),
+            1,
+            "reported once, not once per version:\n{}",
+            build.stderr
+        );
+        assert!(build.stderr.contains(&warning), "{}", build.stderr);
+        let check = f.run(&["check"]);
+        check.expect(1).says(place).says(help);
+        assert!(
+            check.stderr.contains(&format!("error: {message}")),
+            "{}",
+            check.stderr
+        );
+        assert_eq!(check.stderr.matches(message).count(), 1, "{}", check.stderr);
+    }
+    // Values that exist are fine.
+    let f = typo_project(
+        "\nclients: { except: [maison-lemoine] }",
+        "::: only sector=\"torréfaction\" client=\"northwind-coffee\"\nX\n:::\n",
+    );
+    let build = f.build();
+    for run in [&build, &f.run(&["check"])] {
+        let quiet = !run.stderr.contains("no client") && !run.stderr.contains("not a client");
+        assert!(quiet, "{}", run.stderr);
+    }
+    f.run(&["check"]).expect(0);
+}

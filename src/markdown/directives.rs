@@ -79,6 +79,41 @@ pub struct Expanded {
     pub line_map: Vec<usize>,
     /// Every `::: exercise id`, in source order.
     pub exercises: Vec<ExerciseRef>,
+    /// Every condition of an `only` / `except` block, in source order,
+    /// including those inside blocks this version drops.
+    pub conditions: Vec<ClientCondition>,
+}
+
+/// One `key="value"` of an `::: only` or `::: except` fence, kept so the
+/// project can check once that some client has that value: a typo would
+/// otherwise hide the block from everyone, silently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCondition {
+    /// `"only"` or `"except"`.
+    pub directive: &'static str,
+    /// `client`, `sector`, `vars.persona`…
+    pub key: String,
+    /// The value asked for.
+    pub value: String,
+    /// 1-based line of the fence, in the source given to [`expand`].
+    pub line: usize,
+    /// 1-based column of the attribute.
+    pub column: usize,
+}
+
+/// The `only` / `except` conditions of `source`, whatever the version; an
+/// empty list when its directives have errors (the build reports those).
+#[must_use]
+pub fn client_conditions(source: &str) -> Vec<ClientCondition> {
+    if !has_directives(source) || !(source.contains("only") || source.contains("except")) {
+        return Vec::new();
+    }
+    let opts = ExpandOptions {
+        facilitator: true,
+        labels: &|key: &str| key.to_string(),
+        matches: &|_: &str, _: &str| true,
+    };
+    expand(source, &opts).map_or_else(|_| Vec::new(), |expanded| expanded.conditions)
 }
 
 /// The placeholder written where the widget of exercise `id` goes.
@@ -140,6 +175,7 @@ pub fn expand_in_file(
         stack: Vec::new(),
         errors: Vec::new(),
         exercises: Vec::new(),
+        conditions: Vec::new(),
     };
     let mut fences = CodeFenceTracker::new();
     let mut in_item = false;
@@ -340,8 +376,8 @@ enum Kind {
     },
     Callout(&'static str),
     Solution,
-    Only(Vec<(String, String)>),
-    Except(Vec<(String, String)>),
+    Only(Vec<Attribute>),
+    Except(Vec<Attribute>),
     /// An opener with errors: it still pairs with its closing fence.
     Invalid,
 }
@@ -403,6 +439,7 @@ struct Expander<'o, 'a> {
     stack: Vec<Frame>,
     errors: Vec<DirectiveError>,
     exercises: Vec<ExerciseRef>,
+    conditions: Vec<ClientCondition>,
 }
 
 impl Expander<'_, '_> {
@@ -427,10 +464,10 @@ impl Expander<'_, '_> {
         let mut cursor = Cursor::new(rest, fence_column + colons);
         let (name, kind) = parse_opener(&mut cursor, line_no, &mut self.errors);
         let parent_emits = self.emitting();
-        let all_match = |conditions: &[(String, String)]| {
+        let all_match = |conditions: &[Attribute]| {
             conditions
                 .iter()
-                .all(|(key, value)| (self.opts.matches)(key, value))
+                .all(|condition| (self.opts.matches)(&condition.key, &condition.value))
         };
         // (body emitted, opening HTML, closing HTML)
         let (emits, open_html, close_html): (bool, Option<String>, Vec<String>) = match &kind {
@@ -489,6 +526,20 @@ impl Expander<'_, '_> {
             Kind::Except(conditions) => (!all_match(conditions), None, Vec::new()),
             Kind::Invalid => (true, None, Vec::new()),
         };
+        if let Kind::Only(conditions) | Kind::Except(conditions) = &kind {
+            self.conditions
+                .extend(conditions.iter().map(|condition| ClientCondition {
+                    directive: if matches!(kind, Kind::Only(_)) {
+                        "only"
+                    } else {
+                        "except"
+                    },
+                    key: condition.key.clone(),
+                    value: condition.value.clone(),
+                    line: line_no,
+                    column: condition.column,
+                }));
+        }
         if let Kind::Exercise(id) = &kind {
             self.exercises.push(ExerciseRef {
                 id: id.clone(),
@@ -624,6 +675,7 @@ impl Expander<'_, '_> {
             markdown: self.out.markdown,
             line_map: self.out.line_map,
             exercises: self.exercises,
+            conditions: self.conditions,
         })
     }
 }
@@ -825,14 +877,10 @@ fn parse_opener(
                 );
                 Kind::Invalid
             } else {
-                let conditions = attributes
-                    .into_iter()
-                    .map(|attribute| (attribute.key, attribute.value))
-                    .collect();
                 if name == "only" {
-                    Kind::Only(conditions)
+                    Kind::Only(attributes)
                 } else {
-                    Kind::Except(conditions)
+                    Kind::Except(attributes)
                 }
             }
         }
