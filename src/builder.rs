@@ -292,6 +292,7 @@ pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     };
     timings.push(("load".into(), started.elapsed()));
     // Once per project, not per version: each typo is reported once.
+    diagnostics.extend(crate::embeds::exercises_embedded_twice(&loaded));
     let rules = crate::rules::unknown_clients_and_values(&loaded);
     diagnostics.extend(rules.into_iter().map(|problem| {
         if options.check_only {

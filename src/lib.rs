@@ -14,6 +14,7 @@ pub mod compose;
 pub mod config;
 pub mod content;
 pub mod duration;
+pub mod embeds;
 pub mod error;
 pub mod hashing;
 pub mod html;

@@ -343,3 +343,80 @@ fn typos_in_client_rules_are_warnings_in_build_and_errors_in_check() {
     }
     f.run(&["check"]).expect(0);
 }
+
+/// Every `id="…"` of an HTML page.
+fn ids_of(html: &str) -> Vec<String> {
+    common::attribute_values(html, &["id"])
+}
+
+/// Asserts no id repeats and every `for` points at an id of the page.
+fn assert_ids_unique(page: &str, html: &str) {
+    let ids = ids_of(html);
+    let mut seen = std::collections::HashSet::new();
+    let repeated: Vec<&String> = ids.iter().filter(|id| !seen.insert(*id)).collect();
+    assert!(repeated.is_empty(), "{page}: repeated ids {repeated:?}");
+    for target in common::attribute_values(html, &["for"]) {
+        for id in target.split_whitespace() {
+            assert!(
+                seen.contains(&id.to_string()),
+                "{page}: for=\"{id}\" has no element"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_exercise_embedded_twice_warns_and_each_copy_has_its_own_ids() {
+    let worksheet = "title: Lettre\nkind: worksheet\nfields:\n  - { id: idee, label: Votre idée }\n  - { id: note, label: Note, type: scale }\n  - { id: choix, label: Choix, type: choice, options: [A, B] }";
+    let f = Fixture::new(&[
+        ("content/_index.md", &page("title: Accueil", "Bienvenue.")),
+        (
+            "content/modules/01-ouverture.md",
+            &page(
+                "title: Ouverture\nduration: 30 min\nexercises: [lettre]",
+                "Intro.\n\n::: exercise lettre\n:::\n\nEncore :\n\n::: exercise lettre\nUne deuxième fois.\n:::\n",
+            ),
+        ),
+        ("content/exercises/lettre.md", &page(worksheet, "Écrivez.")),
+        (
+            "content/fiche.md",
+            &page(
+                "title: Fiche",
+                "::: only client=\"lemoine\"\n::: exercise lettre\n:::\n:::\n\n::: except client=\"lemoine\"\n::: exercise lettre\n:::\n:::\n",
+            ),
+        ),
+    ]);
+    f.write("clients/lemoine/client.yaml", "name: Maison Lemoine\n");
+    let build = f.build();
+    build
+        .says("content/modules/01-ouverture.md:13")
+        .says("exercise `lettre` is embedded twice on this page (first at line 8)");
+    assert_eq!(
+        build.stderr.matches("is embedded twice").count(),
+        1,
+        "once, for the module only (the fiche shows one copy per version):\n{}",
+        build.stderr
+    );
+    for page in [
+        "public/modules/ouverture/index.html",
+        "public/clients/lemoine/modules/ouverture/index.html",
+    ] {
+        let html = f.read(page);
+        // Two embeds and the module's list: three copies.
+        assert_eq!(
+            html.matches("data-exercise=\"lettre\"").count(),
+            3,
+            "{page}"
+        );
+        assert!(html.contains("id=\"exercise-lettre-2\""), "{page}");
+        assert!(html.contains("id=\"exercise-lettre-3\""), "{page}");
+        // One exercise: the copies share their stored answers.
+        let keys = common::attribute_values(&html, &["data-storage-key"]);
+        assert!(
+            keys.len() == 3 && keys.windows(2).all(|w| w[0] == w[1]),
+            "{keys:?}"
+        );
+        assert_ids_unique(page, &html);
+    }
+    f.run(&["check"]).expect(0).says("is embedded twice");
+}

@@ -10,6 +10,7 @@ mod arc;
 mod article;
 mod body;
 mod cache;
+mod ids;
 mod links;
 mod pages;
 mod print;
