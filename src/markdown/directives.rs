@@ -176,6 +176,7 @@ pub fn expand_in_file(
         errors: Vec::new(),
         exercises: Vec::new(),
         conditions: Vec::new(),
+        pending_marker: None,
     };
     let mut fences = CodeFenceTracker::new();
     let mut in_item = false;
@@ -184,6 +185,7 @@ pub fn expand_in_file(
         let line = raw.strip_suffix('\n').unwrap_or(raw);
         let line = line.strip_suffix('\r').unwrap_or(line);
         fences.end_if_blockquote_left(line);
+        expander.resolve_marker(line, line_no);
         if !fences.is_open() {
             let split = containers(line);
             in_item = split.in_item(in_item);
@@ -223,6 +225,8 @@ struct Containers<'a> {
     /// Does the prefix hold a list item or footnote definition marker (the
     /// line starts an item)?
     starts_item: bool,
+    /// Is the item it starts a footnote definition (`[^1]:`)?
+    footnote: bool,
     /// Leading whitespace of the whole line, in columns (a tab counts 4).
     indent: usize,
 }
@@ -232,6 +236,7 @@ fn containers(line: &str) -> Containers<'_> {
     let indent = whitespace_width(line);
     let mut quotes = 0;
     let mut starts_item = false;
+    let mut footnote = false;
     let mut rest = line;
     loop {
         let trimmed = rest.trim_start_matches([' ', '\t']);
@@ -240,6 +245,7 @@ fn containers(line: &str) -> Containers<'_> {
             rest = after;
         } else if let Some(after) = strip_item_marker(trimmed) {
             starts_item = true;
+            footnote = trimmed.starts_with("[^");
             rest = after;
         } else {
             let prefix_len = line.len() - trimmed.len();
@@ -248,6 +254,7 @@ fn containers(line: &str) -> Containers<'_> {
                 content: trimmed,
                 quotes,
                 starts_item,
+                footnote,
                 indent,
             };
         }
@@ -399,6 +406,9 @@ struct Frame {
     continuation: String,
     /// How many `>` markers the opening line has.
     quotes: usize,
+    /// The list marker of the item this dropped block starts, and the
+    /// prefix of the item's further lines (see `Expander::pending_marker`).
+    deferred_marker: Option<(String, String)>,
 }
 
 /// The output being built.
@@ -440,11 +450,29 @@ struct Expander<'o, 'a> {
     errors: Vec<DirectiveError>,
     exercises: Vec<ExerciseRef>,
     conditions: Vec<ClientCondition>,
+    /// A list item began with a block this version dropped: its marker,
+    /// written only if the next line with content continues that item.
+    pending_marker: Option<(String, String)>,
 }
 
 impl Expander<'_, '_> {
     fn emitting(&self) -> bool {
         self.stack.last().is_none_or(|frame| frame.emits)
+    }
+
+    /// Writes the pending list marker before `line` if `line` continues
+    /// that item, forgets it if `line` has content but does not; waits on
+    /// blank lines.
+    fn resolve_marker(&mut self, line: &str, line_no: usize) {
+        if self.pending_marker.is_none() || containers(line).content.is_empty() {
+            return;
+        }
+        if let Some((marker, continuation)) = self.pending_marker.take()
+            && self.emitting()
+            && line.starts_with(continuation.as_str())
+        {
+            self.out.line(&marker, line_no);
+        }
     }
 
     fn error(&mut self, line: usize, column: usize, message: String) {
@@ -549,12 +577,20 @@ impl Expander<'_, '_> {
             });
         }
         let continuation = line.continuation();
+        let mut deferred_marker = None;
         if let Some(html) = open_html {
             self.out.html(line.prefix, &continuation, &html, line_no);
         } else if parent_emits && line.starts_item {
-            // The item or footnote the fence starts still holds whatever
-            // follows the block: keep its marker.
-            self.out.line(line.prefix.trim_end(), line_no);
+            // The item or footnote the fence starts holds whatever follows
+            // the block: keep its marker. A list item whose only content is
+            // a dropped block keeps it only if the item goes on after the
+            // block (an empty bullet would show where a note was).
+            let marker = line.prefix.trim_end().to_string();
+            if emits || line.footnote {
+                self.out.line(&marker, line_no);
+            } else {
+                deferred_marker = Some((marker, continuation.clone()));
+            }
         }
         self.stack.push(Frame {
             name,
@@ -565,12 +601,16 @@ impl Expander<'_, '_> {
             close_html,
             continuation,
             quotes: line.quotes,
+            deferred_marker,
         });
     }
 
     /// Pops the innermost frame, writing its closing HTML.
     fn pop(&mut self, line_no: usize) -> Option<Frame> {
         let frame = self.stack.pop()?;
+        if frame.deferred_marker.is_some() {
+            self.pending_marker.clone_from(&frame.deferred_marker);
+        }
         for html in &frame.close_html {
             self.out
                 .html(&frame.continuation, &frame.continuation, html, line_no);
@@ -1263,12 +1303,33 @@ mod tests {
             html,
             "<blockquote>\n<p>Avant.</p>\n<p>Après.</p>\n</blockquote>\n"
         );
+        // A list item holding only the note disappears with it; one that
+        // goes on after it keeps the rest.
         let html = render_ext(&participant(
             "- un\n- ::: facilitator\n  x\n  :::\n- trois\n",
         ));
+        assert_eq!(html, "<ul>\n<li>un</li>\n<li>trois</li>\n</ul>\n");
+        let html = render_ext(&participant(
+            "- un\n- ::: facilitator\n  x\n  :::\n- ::: facilitator\n  y\n  :::\n\n  suite\n- trois\n",
+        ));
         assert_eq!(
             html,
-            "<ul>\n<li>un</li>\n<li></li>\n<li>trois</li>\n</ul>\n"
+            "<ul>\n<li>\n<p>un</p>\n</li>\n<li>\n<p>suite</p>\n</li>\n<li>\n<p>trois</p>\n</li>\n</ul>\n"
+        );
+        let html = render_ext(&participant(
+            "> - ::: facilitator\n>   x\n>   :::\n> - deux\n",
+        ));
+        assert_eq!(
+            html,
+            "<blockquote>\n<ul>\n<li>deux</li>\n</ul>\n</blockquote>\n"
+        );
+        // A footnote keeps its label, so its reference stays a reference.
+        let html = render_ext(&participant(
+            "a[^n]\n\n[^n]: ::: facilitator\n    x\n    :::\n",
+        ));
+        assert!(
+            html.contains("<div class=\"footnote-definition\" id=\"n\">"),
+            "{html}"
         );
         let html = render_ext(&participant("> ::: tip\n> Corps.\n> :::\n"));
         assert_eq!(
