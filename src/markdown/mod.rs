@@ -130,7 +130,7 @@ fn known_opener(line: &str) -> Option<String> {
         .to_lowercase();
     directives::KNOWN_KINDS
         .contains(&word.as_str())
-        .then(|| trimmed.chars().take(60).collect())
+        .then(|| trimmed.trim_end().chars().take(60).collect())
 }
 
 /// Options of one rendering.
@@ -181,6 +181,7 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
     let mut pending_text = String::new();
     // Does the next text start a line (so could be a fence left as text)?
     let mut at_line_start = true;
+    let mut indented_code = false;
     for (event, range) in Parser::new_ext(markdown, parser_options()).into_offset_iter() {
         if !pending_text.is_empty() && !matches!(event, Event::Text(_)) {
             flush_text(&mut pending_text, typography.as_mut(), &mut out);
@@ -222,7 +223,25 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
         }
         if let Some((_, buffer)) = code.as_mut() {
             match event {
-                Event::Text(text) => buffer.push_str(&text),
+                Event::Text(text) => {
+                    if indented_code {
+                        // Indentation by mistake must not publish a note
+                        // as code: a fenced code block shows a fence.
+                        let mut offset = range.start;
+                        for line in text.split_inclusive('\n') {
+                            if let Some(fence) = known_opener(line) {
+                                let (line, column) = locate(offset);
+                                rendered.stray_fences.push(StrayFence {
+                                    line,
+                                    column,
+                                    fence,
+                                });
+                            }
+                            offset += line.len();
+                        }
+                    }
+                    buffer.push_str(&text);
+                }
                 Event::End(TagEnd::CodeBlock) => {
                     if let Some((lang, buffer)) = code.take() {
                         out.push(Event::Html(CowStr::from(
@@ -236,6 +255,7 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
         }
         match event {
             Event::Start(Tag::CodeBlock(kind)) => {
+                indented_code = matches!(kind, CodeBlockKind::Indented);
                 let lang = match kind {
                     CodeBlockKind::Fenced(info) => info.to_string(),
                     CodeBlockKind::Indented => String::new(),
@@ -530,6 +550,11 @@ mod tests {
         // Code, escapes, text that merely contains colons and unknown words
         // are fine.
         assert!(fences("```\n::: facilitator\n```\n").is_empty());
+        // An indented code block is usually indentation by mistake.
+        assert_eq!(
+            fences("Texte\n\n    x\n    ::: facilitator\n    secret\n"),
+            vec![(4, 5, "::: facilitator".to_string())]
+        );
         assert!(fences("`::: facilitator`\n").is_empty());
         assert!(fences("\\::: facilitator\n").is_empty());
         assert!(fences("Voici ::: facilitator\n").is_empty());
