@@ -105,7 +105,13 @@ pub struct ClientCondition {
 /// empty list when its directives have errors (the build reports those).
 #[must_use]
 pub fn client_conditions(source: &str) -> Vec<ClientCondition> {
-    if !has_directives(source) || !(source.contains("only") || source.contains("except")) {
+    let has_client_blocks = (source.contains("only") || source.contains("except"))
+        && source.lines().any(|line| {
+            let content = containers(line).content;
+            let kind = content.trim_start_matches(':').trim_start();
+            content.starts_with(":::") && (kind.starts_with("only") || kind.starts_with("except"))
+        });
+    if !has_client_blocks {
         return Vec::new();
     }
     let opts = ExpandOptions {
@@ -2096,6 +2102,26 @@ L14
         let deep = format!("{}::: facilitator\nSECRET\n:::\n", "> - ".repeat(5_000));
         let result = expand(&deep, &opts);
         assert!(result.is_err_and(|errors| errors.len() == 1));
+    }
+
+    #[test]
+    fn client_conditions_are_found_in_every_block() {
+        let src = "::: facilitator\n> ::: only client=\"a\" sector=\"b\"\n> x\n> :::\n:::\n\
+                   - ::::except city=\"c\"\n  y\n  ::::\n```\n::: only client=\"code\"\n```\n";
+        let found: Vec<_> = client_conditions(src)
+            .into_iter()
+            .map(|c| (c.directive, c.key, c.value, c.line, c.column))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("only", "client".into(), "a".into(), 2, 12),
+                ("only", "sector".into(), "b".into(), 2, 23),
+                ("except", "city".into(), "c".into(), 6, 14),
+            ]
+        );
+        assert!(client_conditions("::: tip\nonly\n:::\n").is_empty());
+        assert!(client_conditions("::: only client=\"a\"\n").is_empty());
     }
 
     #[test]
