@@ -420,3 +420,40 @@ fn an_exercise_embedded_twice_warns_and_each_copy_has_its_own_ids() {
     }
     f.run(&["check"]).expect(0).says("is embedded twice");
 }
+
+#[test]
+fn errors_inside_containers_point_at_the_source() {
+    let f = Fixture::new(&[
+        ("content/_index.md", &page("title: Accueil", "Bienvenue.")),
+        (
+            "content/fiche.md",
+            &page(
+                "title: Fiche",
+                "Avant.\n\n> ::: tip\n> Pour {{ client.inconnu }}.\n> :::\n",
+            ),
+        ),
+    ]);
+    f.run(&["build"])
+        .expect(1)
+        .says("content/fiche.md:7:8")
+        .says("unknown variable `client.inconnu`");
+    // After a dropped block, and inside a block kept for the facilitator.
+    f.write(
+        "content/fiche.md",
+        &page(
+            "title: Fiche",
+            "Avant.\n\n- ::: facilitator\n  Voir [x](absent.md).\n  :::\n\n> {{ client.inconnu }}\n",
+        ),
+    );
+    f.run(&["build"]).expect(1).says("content/fiche.md:10:3");
+    f.write(
+        "content/fiche.md",
+        &page(
+            "title: Fiche",
+            "Avant.\n\n- ::: facilitator\n  Voir [x](absent.md).\n  :::\n",
+        ),
+    );
+    f.run(&["build", "--facilitator", "--out", "animateur"])
+        .expect(0)
+        .says("content/fiche.md:7:8");
+}
