@@ -207,7 +207,10 @@ pub fn expand_in_file(
         }
         fences.classify(line, line_no);
         if expander.emitting() {
-            expander.out.line(line, line_no);
+            match expander.quoted_blank(line) {
+                Some(blank) => expander.out.line(&blank, line_no),
+                None => expander.out.line(line, line_no),
+            }
         }
     }
     let open_code_since = fences.open_since().map(|line| line + expander.line_offset);
@@ -464,6 +467,16 @@ struct Expander<'o, 'a> {
 impl Expander<'_, '_> {
     fn emitting(&self) -> bool {
         self.stack.last().is_none_or(|frame| frame.emits)
+    }
+
+    /// A blank line inside a block opened in a blockquote keeps the `>`
+    /// markers: the block, and the blockquote around it, go on to its
+    /// closing fence.
+    fn quoted_blank(&self, line: &str) -> Option<String> {
+        self.stack
+            .last()
+            .filter(|frame| frame.quotes > 0 && line.trim().is_empty())
+            .map(|frame| frame.continuation.trim_end().to_string())
     }
 
     /// Writes the pending list marker before `line` if `line` continues
@@ -1352,6 +1365,15 @@ mod tests {
         assert!(
             md.contains("> ::: facilitator") && !md.contains("SECRET"),
             "{md}"
+        );
+    }
+
+    #[test]
+    fn blank_lines_keep_the_block_in_its_blockquote() {
+        let html = render_ext(&participant("> ::: tip\n> a\n\n> b\n> :::\n"));
+        assert_eq!(
+            html,
+            "<blockquote>\n<div class=\"directive callout tip\"><p class=\"directive-label\">Astuce</p>\n<p>a</p>\n<p>b</p>\n</div>\n</blockquote>\n"
         );
     }
 
