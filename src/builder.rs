@@ -327,6 +327,16 @@ fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
         return Err(Error::Content(diagnostics.into_sorted()));
     };
     timings.push(("load".into(), started.elapsed()));
+    // Once per project, not per version: each typo is reported once.
+    diagnostics.extend(crate::embeds::exercises_embedded_twice(&loaded));
+    let rules = crate::rules::unknown_clients_and_values(&loaded);
+    diagnostics.extend(rules.into_iter().map(|problem| {
+        if options.check_only {
+            problem.promoted()
+        } else {
+            problem
+        }
+    }));
     let mut plans = plan(&loaded, &options.clients)?;
     diagnostics.declare_versions(plans.iter().map(|p| {
         version_name(

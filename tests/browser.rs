@@ -151,6 +151,45 @@ fn exercises_work_in_a_real_browser() {
         String::from_utf8_lossy(&build.stderr)
     );
 
+    // A page that shows one exercise twice, built beside it (served from
+    // `twice/`): each copy must have its own ids and show the same answers.
+    let twice = tmp.path().join("twice");
+    let files = [
+        ("atelier.yaml", "title: Deux fois\nlanguage: fr\n"),
+        (
+            "content/_index.md",
+            "---\ntitle: Accueil\n---\nBienvenue.\n",
+        ),
+        (
+            "content/modules/01-ouverture.md",
+            "---\ntitle: Ouverture\nduration: 30 min\n---\n\
+             ::: exercise note\n:::\n\nPlus loin :\n\n::: exercise note\n:::\n",
+        ),
+        (
+            "content/exercises/note.md",
+            "---\ntitle: Note\nkind: worksheet\nfields:\n  - { id: idee, label: Votre idée }\n\
+             \x20 - { id: niveau, label: Niveau, type: scale }\n---\nNotez une idée.\n",
+        ),
+    ];
+    for (rel, text) in files {
+        let path = twice.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        std::fs::write(&path, text).expect("write fixture file");
+    }
+    let build = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .arg("--root")
+        .arg(&twice)
+        .arg("build")
+        .arg("--out")
+        .arg(site.join("twice"))
+        .output()
+        .expect("run atelier");
+    assert!(
+        build.status.success(),
+        "atelier build of the page with two copies failed\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+
     let screenshots = root.join("target/screenshots");
     std::fs::create_dir_all(&screenshots).expect("create target/screenshots");
 

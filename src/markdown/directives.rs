@@ -13,8 +13,6 @@
 //! a line map keeps error positions from the Markdown renderer pointing at
 //! the author's source lines.
 
-use std::collections::HashMap;
-
 use super::variables::CodeFenceTracker;
 
 /// Every directive kind, in the order they are listed in error messages.
@@ -81,6 +79,47 @@ pub struct Expanded {
     pub line_map: Vec<usize>,
     /// Every `::: exercise id`, in source order.
     pub exercises: Vec<ExerciseRef>,
+    /// Every condition of an `only` / `except` block, in source order,
+    /// including those inside blocks this version drops.
+    pub conditions: Vec<ClientCondition>,
+}
+
+/// One `key="value"` of an `::: only` or `::: except` fence, kept so the
+/// project can check once that some client has that value: a typo would
+/// otherwise hide the block from everyone, silently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCondition {
+    /// `"only"` or `"except"`.
+    pub directive: &'static str,
+    /// `client`, `sector`, `vars.persona`…
+    pub key: String,
+    /// The value asked for.
+    pub value: String,
+    /// 1-based line of the fence, in the source given to [`expand`].
+    pub line: usize,
+    /// 1-based column of the attribute.
+    pub column: usize,
+}
+
+/// The `only` / `except` conditions of `source`, whatever the version; an
+/// empty list when its directives have errors (the build reports those).
+#[must_use]
+pub fn client_conditions(source: &str) -> Vec<ClientCondition> {
+    let has_client_blocks = (source.contains("only") || source.contains("except"))
+        && source.lines().any(|line| {
+            let content = containers(line).content;
+            let kind = content.trim_start_matches(':').trim_start();
+            content.starts_with(":::") && (kind.starts_with("only") || kind.starts_with("except"))
+        });
+    if !has_client_blocks {
+        return Vec::new();
+    }
+    let opts = ExpandOptions {
+        facilitator: true,
+        labels: &|key: &str| key.to_string(),
+        matches: &|_: &str, _: &str| true,
+    };
+    expand(source, &opts).map_or_else(|_| Vec::new(), |expanded| expanded.conditions)
 }
 
 /// The placeholder written where the widget of exercise `id` goes.
@@ -89,15 +128,15 @@ pub fn exercise_marker(id: &str) -> String {
     format!("<!--atelier:exercise:{id}-->")
 }
 
-/// Fast pre-check: could `source` contain a directive fence (a line starting,
-/// after at most three spaces, with `:::`)? When `false`, [`expand`] would
-/// change nothing but line endings.
+/// Fast pre-check: could `source` contain a directive fence (a line whose
+/// content, after any blockquote, list or footnote markers, starts with
+/// `:::`)? When `false`, [`expand`] would change nothing but line endings.
 #[must_use]
 pub fn has_directives(source: &str) -> bool {
-    source.lines().any(|line| {
-        let trimmed = line.trim_start_matches(' ');
-        line.len() - trimmed.len() <= 3 && trimmed.starts_with(":::")
-    })
+    source.contains(":::")
+        && source
+            .lines()
+            .any(|line| containers(line).content.trim_start().starts_with(":::"))
 }
 
 /// Expands every directive of `source` for the version described by `opts`.
@@ -140,75 +179,205 @@ pub fn expand_in_file(
             last_blank: true,
         },
         stack: Vec::new(),
-        colon_counts: HashMap::new(),
         errors: Vec::new(),
         exercises: Vec::new(),
+        conditions: Vec::new(),
+        pending_marker: None,
     };
     let mut fences = CodeFenceTracker::new();
+    let mut in_item = false;
     for (index, raw) in source.split_inclusive('\n').enumerate() {
         let line_no = index + 1;
         let line = raw.strip_suffix('\n').unwrap_or(raw);
         let line = line.strip_suffix('\r').unwrap_or(line);
+        fences.end_if_blockquote_left(line);
+        expander.resolve_marker(line, line_no);
         if !fences.is_open() {
-            match colon_fence(line) {
-                Some(ColonFence::Open {
-                    colons,
-                    indent,
-                    rest,
-                }) => {
-                    expander.open(line_no, colons, indent, rest);
-                    continue;
+            let split = containers(line);
+            in_item = split.in_item(in_item);
+            if let Some(fence) = split.fence(in_item) {
+                match fence {
+                    ColonFence::Open { colons, rest } => {
+                        expander.open(line_no, colons, &split, rest);
+                    }
+                    ColonFence::Close { colons } => expander.close(line_no, colons, &split),
                 }
-                Some(ColonFence::Close { colons, indent }) => {
-                    expander.close(line_no, colons, indent);
-                    continue;
-                }
-                None => {}
+                continue;
             }
         }
         fences.classify(line, line_no);
         if expander.emitting() {
-            expander.out.line(line, line_no);
+            match expander.quoted_blank(line) {
+                Some(blank) => expander.out.line(&blank, line_no),
+                None => expander.out.line(line, line_no),
+            }
         }
     }
     let open_code_since = fences.open_since().map(|line| line + expander.line_offset);
     expander.finish(open_code_since)
 }
 
+/// A line cut into its block-container markers and its content.
+///
+/// `CommonMark` lets a directive sit in any container: `> ::: facilitator`,
+/// `- ::: tip`, `[^1]: ::: note`, `> 1. ::: solution`. The expander reads the
+/// fence in the content and writes its HTML lines behind the same markers,
+/// so the parser keeps them inside the same blockquote, list item or
+/// footnote.
+struct Containers<'a> {
+    /// The markers and indentation in front of the content, as written.
+    prefix: &'a str,
+    /// The rest of the line, without its leading whitespace.
+    content: &'a str,
+    /// How many `>` markers the prefix holds.
+    quotes: usize,
+    /// Does the prefix hold a list item or footnote definition marker (the
+    /// line starts an item)?
+    starts_item: bool,
+    /// Is the item it starts a footnote definition (`[^1]:`)?
+    footnote: bool,
+    /// Leading whitespace of the whole line, in columns (a tab counts 4).
+    indent: usize,
+}
+
+/// Cuts `line` into its container markers and content.
+fn containers(line: &str) -> Containers<'_> {
+    let indent = whitespace_width(line);
+    let mut quotes = 0;
+    let mut starts_item = false;
+    let mut footnote = false;
+    let mut rest = line;
+    loop {
+        let trimmed = rest.trim_start_matches([' ', '\t']);
+        if let Some(after) = trimmed.strip_prefix('>') {
+            quotes += 1;
+            rest = after;
+        } else if let Some(after) = strip_item_marker(trimmed) {
+            starts_item = true;
+            footnote = trimmed.starts_with("[^");
+            rest = after;
+        } else {
+            let prefix_len = line.len() - trimmed.len();
+            return Containers {
+                prefix: line.get(..prefix_len).unwrap_or(""),
+                content: trimmed,
+                quotes,
+                starts_item,
+                footnote,
+                indent,
+            };
+        }
+    }
+}
+
+/// The width of the leading spaces and tabs of `text`, in columns.
+fn whitespace_width(text: &str) -> usize {
+    text.bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .map(|b| if b == b'\t' { 4 } else { 1 })
+        .sum()
+}
+
+/// `text` after a list marker (`-`, `*`, `+`, `1.`, `1)`) or a footnote
+/// definition label (`[^note]:`) followed by whitespace or the end of the
+/// line.
+fn strip_item_marker(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let marker_len = match bytes.first() {
+        Some(b'-' | b'*' | b'+') => 1,
+        Some(b'0'..=b'9') => {
+            let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits > 9 || !matches!(bytes.get(digits), Some(b'.' | b')')) {
+                return None;
+            }
+            digits + 1
+        }
+        Some(b'[') if bytes.get(1) == Some(&b'^') => {
+            let close = text.find("]:")?;
+            let label = text.get(2..close)?;
+            if label.is_empty() || label.contains([']', '[']) || label.contains(char::is_whitespace)
+            {
+                return None;
+            }
+            close + 2
+        }
+        _ => return None,
+    };
+    match bytes.get(marker_len) {
+        Some(b' ' | b'\t') | None => text.get(marker_len..),
+        _ => None,
+    }
+}
+
+impl Containers<'_> {
+    /// Whether the next lines may be inside a list item or footnote (so may
+    /// be indented four spaces or more without being code), given that
+    /// `before` was true for the previous line.
+    fn in_item(&self, before: bool) -> bool {
+        if self.starts_item {
+            true
+        } else if self.content.is_empty() {
+            before
+        } else {
+            before && self.indent > 0
+        }
+    }
+
+    /// The directive fence this line holds, if any. Four spaces of
+    /// indentation outside any container make an indented code line.
+    fn fence(&self, in_item: bool) -> Option<ColonFence<'_>> {
+        if self.indent > 3 && !in_item {
+            return None;
+        }
+        colon_fence(self.content)
+    }
+
+    /// The prefix to write in front of the lines that follow this one in the
+    /// same containers: list and footnote markers become spaces.
+    fn continuation(&self) -> String {
+        let mut out = String::with_capacity(self.prefix.len());
+        let mut rest = self.prefix;
+        loop {
+            let trimmed = rest.trim_start_matches([' ', '\t']);
+            out.push_str(&rest[..rest.len() - trimmed.len()]);
+            if let Some(after) = trimmed.strip_prefix('>') {
+                out.push('>');
+                rest = after;
+            } else if let Some(after) = strip_item_marker(trimmed) {
+                let marker = &trimmed[..trimmed.len() - after.len()];
+                out.extend(std::iter::repeat_n(' ', marker.chars().count()));
+                rest = after;
+            } else {
+                return out;
+            }
+        }
+    }
+
+    /// Column (1-based, in characters) where the content starts.
+    fn content_column(&self) -> usize {
+        self.prefix.chars().count() + 1
+    }
+}
+
 /// A line that is a directive fence.
 enum ColonFence<'a> {
     /// `::: kind …`: `rest` starts right after the colons.
-    Open {
-        colons: usize,
-        indent: &'a str,
-        rest: &'a str,
-    },
+    Open { colons: usize, rest: &'a str },
     /// `:::` alone.
-    Close { colons: usize, indent: usize },
+    Close { colons: usize },
 }
 
-fn colon_fence(line: &str) -> Option<ColonFence<'_>> {
-    let after_indent = line.trim_start_matches(' ');
-    let indent_len = line.len() - after_indent.len();
-    if indent_len > 3 {
-        return None;
-    }
-    let colons = after_indent.bytes().take_while(|&b| b == b':').count();
+/// Reads a fence from a line's content (after its containers).
+fn colon_fence(content: &str) -> Option<ColonFence<'_>> {
+    let colons = content.bytes().take_while(|&b| b == b':').count();
     if colons < 3 {
         return None;
     }
-    let rest = after_indent.get(colons..).unwrap_or("");
+    let rest = content.get(colons..).unwrap_or("");
     if rest.trim().is_empty() {
-        Some(ColonFence::Close {
-            colons,
-            indent: indent_len,
-        })
+        Some(ColonFence::Close { colons })
     } else {
-        Some(ColonFence::Open {
-            colons,
-            indent: line.get(..indent_len).unwrap_or(""),
-            rest,
-        })
+        Some(ColonFence::Open { colons, rest })
     }
 }
 
@@ -223,8 +392,8 @@ enum Kind {
     },
     Callout(&'static str),
     Solution,
-    Only(Vec<(String, String)>),
-    Except(Vec<(String, String)>),
+    Only(Vec<Attribute>),
+    Except(Vec<Attribute>),
     /// An opener with errors: it still pairs with its closing fence.
     Invalid,
 }
@@ -241,7 +410,14 @@ struct Frame {
     /// HTML lines to write when the directive closes (empty when its
     /// wrapper was not written).
     close_html: Vec<String>,
-    indent: String,
+    /// The container prefix for lines inside the block (the opening line's
+    /// markers, list and footnote markers turned into spaces).
+    continuation: String,
+    /// How many `>` markers the opening line has.
+    quotes: usize,
+    /// The list marker of the item this dropped block starts, and the
+    /// prefix of the item's further lines (see `Expander::pending_marker`).
+    deferred_marker: Option<(String, String)>,
 }
 
 /// The output being built.
@@ -259,14 +435,18 @@ impl Output {
         self.last_blank = text.trim().is_empty();
     }
 
-    /// An HTML block line, with a blank line before and after it.
-    fn html(&mut self, indent: &str, html: &str, source_line: usize) {
+    /// An HTML block line behind `prefix`, with a blank line before and
+    /// after it; the blank lines keep the `>` markers of `continuation`, so a
+    /// blockquote does not end there.
+    fn html(&mut self, prefix: &str, continuation: &str, html: &str, source_line: usize) {
+        let blank = continuation.trim_end();
         if !self.last_blank {
-            self.line("", source_line);
+            self.line(blank, source_line);
         }
-        self.markdown.push_str(indent);
+        self.markdown.push_str(prefix);
         self.line(html, source_line);
-        self.line("", source_line);
+        self.line(blank, source_line);
+        self.last_blank = true;
     }
 }
 
@@ -276,15 +456,42 @@ struct Expander<'o, 'a> {
     opts: &'o ExpandOptions<'a>,
     out: Output,
     stack: Vec<Frame>,
-    /// How many open frames use each colon count.
-    colon_counts: HashMap<usize, usize>,
     errors: Vec<DirectiveError>,
     exercises: Vec<ExerciseRef>,
+    conditions: Vec<ClientCondition>,
+    /// A list item began with a block this version dropped: its marker,
+    /// written only if the next line with content continues that item.
+    pending_marker: Option<(String, String)>,
 }
 
 impl Expander<'_, '_> {
     fn emitting(&self) -> bool {
         self.stack.last().is_none_or(|frame| frame.emits)
+    }
+
+    /// A blank line inside a block opened in a blockquote keeps the `>`
+    /// markers: the block, and the blockquote around it, go on to its
+    /// closing fence.
+    fn quoted_blank(&self, line: &str) -> Option<String> {
+        self.stack
+            .last()
+            .filter(|frame| frame.quotes > 0 && line.trim().is_empty())
+            .map(|frame| frame.continuation.trim_end().to_string())
+    }
+
+    /// Writes the pending list marker before `line` if `line` continues
+    /// that item, forgets it if `line` has content but does not; waits on
+    /// blank lines.
+    fn resolve_marker(&mut self, line: &str, line_no: usize) {
+        if self.pending_marker.is_none() || containers(line).content.is_empty() {
+            return;
+        }
+        if let Some((marker, continuation)) = self.pending_marker.take()
+            && self.emitting()
+            && line.starts_with(continuation.as_str())
+        {
+            self.out.line(&marker, line_no);
+        }
     }
 
     fn error(&mut self, line: usize, column: usize, message: String) {
@@ -299,15 +506,15 @@ impl Expander<'_, '_> {
         crate::html::escape(&(self.opts.labels)(key))
     }
 
-    fn open(&mut self, line_no: usize, colons: usize, indent: &str, rest: &str) {
-        let fence_column = indent.len() + 1;
+    fn open(&mut self, line_no: usize, colons: usize, line: &Containers, rest: &str) {
+        let fence_column = line.content_column();
         let mut cursor = Cursor::new(rest, fence_column + colons);
         let (name, kind) = parse_opener(&mut cursor, line_no, &mut self.errors);
         let parent_emits = self.emitting();
-        let all_match = |conditions: &[(String, String)]| {
+        let all_match = |conditions: &[Attribute]| {
             conditions
                 .iter()
-                .all(|(key, value)| (self.opts.matches)(key, value))
+                .all(|condition| (self.opts.matches)(&condition.key, &condition.value))
         };
         // (body emitted, opening HTML, closing HTML)
         let (emits, open_html, close_html): (bool, Option<String>, Vec<String>) = match &kind {
@@ -366,6 +573,20 @@ impl Expander<'_, '_> {
             Kind::Except(conditions) => (!all_match(conditions), None, Vec::new()),
             Kind::Invalid => (true, None, Vec::new()),
         };
+        if let Kind::Only(conditions) | Kind::Except(conditions) = &kind {
+            self.conditions
+                .extend(conditions.iter().map(|condition| ClientCondition {
+                    directive: if matches!(kind, Kind::Only(_)) {
+                        "only"
+                    } else {
+                        "except"
+                    },
+                    key: condition.key.clone(),
+                    value: condition.value.clone(),
+                    line: line_no,
+                    column: condition.column,
+                }));
+        }
         if let Kind::Exercise(id) = &kind {
             self.exercises.push(ExerciseRef {
                 id: id.clone(),
@@ -374,10 +595,22 @@ impl Expander<'_, '_> {
                 included: parent_emits,
             });
         }
+        let continuation = line.continuation();
+        let mut deferred_marker = None;
         if let Some(html) = open_html {
-            self.out.html(indent, &html, line_no);
+            self.out.html(line.prefix, &continuation, &html, line_no);
+        } else if parent_emits && line.starts_item {
+            // The item or footnote the fence starts holds whatever follows
+            // the block: keep its marker. A list item whose only content is
+            // a dropped block keeps it only if the item goes on after the
+            // block (an empty bullet would show where a note was).
+            let marker = line.prefix.trim_end().to_string();
+            if emits || line.footnote {
+                self.out.line(&marker, line_no);
+            } else {
+                deferred_marker = Some((marker, continuation.clone()));
+            }
         }
-        *self.colon_counts.entry(colons).or_default() += 1;
         self.stack.push(Frame {
             name,
             colons,
@@ -385,26 +618,44 @@ impl Expander<'_, '_> {
             column: fence_column,
             emits,
             close_html,
-            indent: indent.to_string(),
+            continuation,
+            quotes: line.quotes,
+            deferred_marker,
         });
     }
 
     /// Pops the innermost frame, writing its closing HTML.
     fn pop(&mut self, line_no: usize) -> Option<Frame> {
         let frame = self.stack.pop()?;
-        if let Some(count) = self.colon_counts.get_mut(&frame.colons) {
-            *count = count.saturating_sub(1);
+        if frame.deferred_marker.is_some() {
+            self.pending_marker.clone_from(&frame.deferred_marker);
         }
         for html in &frame.close_html {
-            self.out.html(&frame.indent, html, line_no);
+            self.out
+                .html(&frame.continuation, &frame.continuation, html, line_no);
         }
         Some(frame)
     }
 
-    fn close(&mut self, line_no: usize, colons: usize, indent: usize) {
-        let column = indent + 1;
+    /// A line of colons alone: it closes the innermost open directive when
+    /// it has at least as many colons as that directive's opening fence (the
+    /// remark-directive rule). A shorter one closes nothing and is an error:
+    /// as text it would publish a stray `:::`.
+    fn close(&mut self, line_no: usize, colons: usize, line: &Containers) {
+        let column = line.content_column();
         let fence = ":".repeat(colons);
         let shown_line = line_no + self.line_offset;
+        if line.starts_item {
+            self.error(
+                line_no,
+                column,
+                format!(
+                    "closing fence `{fence}` at line {shown_line} starts a list item or footnote: \
+                     write it alone on its line, indented like the block's content"
+                ),
+            );
+            return;
+        }
         let Some(top) = self.stack.last() else {
             self.error(
                 line_no,
@@ -416,38 +667,46 @@ impl Expander<'_, '_> {
             );
             return;
         };
-        if top.colons == colons {
-            self.pop(line_no);
+        let (top_name, top_colons, top_line, top_quotes) = (
+            top.name.clone(),
+            top.colons,
+            top.line + self.line_offset,
+            top.quotes,
+        );
+        let top_fence = ":".repeat(top_colons);
+        if colons < top_colons {
+            self.error(
+                line_no,
+                column,
+                format!(
+                    "closing fence `{fence}` at line {shown_line} is shorter than `{top_fence}` \
+                     that opened `{top_name}` at line {top_line}, so it closes nothing: close \
+                     `{top_name}` with at least as many colons (`{top_fence}`), or write \
+                     `\\{fence}` for a literal line of colons"
+                ),
+            );
             return;
         }
-        let top_fence = ":".repeat(top.colons);
-        let outer_matches = self.colon_counts.get(&colons).is_some_and(|&n| n > 0);
-        let fix = if outer_matches {
-            format!(
-                "close `{}` with a line `{top_fence}` first (inner blocks close before outer ones)",
-                top.name
-            )
-        } else {
-            format!("close it with `{top_fence}` (the same number of colons as its opening fence)")
-        };
-        let message = format!(
-            "closing fence `{fence}` at line {shown_line} does not match `{top_fence}` that opened \
-             `{}` at line {}: {fix}",
-            top.name,
-            top.line + self.line_offset
-        );
-        self.error(line_no, column, message);
-        if outer_matches {
-            // Recover: the author most likely forgot the inner closing fences.
-            while let Some(frame) = self.pop(line_no) {
-                if frame.colons == colons {
-                    break;
-                }
-            }
-        } else {
-            // Recover: the author most likely miscounted the colons.
-            self.pop(line_no);
+        if line.quotes != top_quotes {
+            let depth = |n: usize| match n {
+                0 => "outside any blockquote".to_string(),
+                1 => "in a blockquote (`>`)".to_string(),
+                n => format!("in {n} nested blockquotes"),
+            };
+            self.error(
+                line_no,
+                column,
+                format!(
+                    "closing fence `{fence}` at line {shown_line} is {} but `{top_name}` opened at \
+                     line {top_line} is {}: write its closing fence inside the same blockquote \
+                     (`{}{top_fence}`)",
+                    depth(line.quotes),
+                    depth(top_quotes),
+                    "> ".repeat(top_quotes)
+                ),
+            );
         }
+        self.pop(line_no);
     }
 
     fn finish(mut self, open_code_since: Option<usize>) -> Result<Expanded, Vec<DirectiveError>> {
@@ -475,6 +734,7 @@ impl Expander<'_, '_> {
             markdown: self.out.markdown,
             line_map: self.out.line_map,
             exercises: self.exercises,
+            conditions: self.conditions,
         })
     }
 }
@@ -676,14 +936,10 @@ fn parse_opener(
                 );
                 Kind::Invalid
             } else {
-                let conditions = attributes
-                    .into_iter()
-                    .map(|attribute| (attribute.key, attribute.value))
-                    .collect();
                 if name == "only" {
-                    Kind::Only(conditions)
+                    Kind::Only(attributes)
                 } else {
-                    Kind::Except(conditions)
+                    Kind::Except(attributes)
                 }
             }
         }
@@ -906,6 +1162,16 @@ mod tests {
         errors.remove(0)
     }
 
+    /// Renders with atelier's extensions (footnotes among them).
+    fn render_ext(markdown: &str) -> String {
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(
+            &mut html,
+            pulldown_cmark::Parser::new_ext(markdown, crate::markdown::parser_options()),
+        );
+        html
+    }
+
     fn render(markdown: &str) -> String {
         let mut html = String::new();
         pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
@@ -929,15 +1195,17 @@ mod tests {
             assert!(line >= previous, "line map goes backwards");
             previous = line;
             let src = source_lines[line - 1];
-            let inserted = out.is_empty() || out.trim_start().starts_with('<');
-            if !inserted || src.trim_start().starts_with('<') {
+            let out_content = containers(out).content;
+            let src_content = containers(src).content;
+            let inserted = out_content.is_empty() || out_content.starts_with('<');
+            let fence = src_content.starts_with(":::");
+            if !inserted || src_content.starts_with('<') {
                 if out != src {
-                    let fence = src.trim_start().starts_with(":::");
                     assert!(fence && inserted, "output {out:?} maps to {src:?}");
                 }
             } else {
                 assert!(
-                    src.trim_start().starts_with(":::") || out.is_empty(),
+                    fence || out_content.is_empty(),
                     "inserted {out:?} maps to non-fence {src:?}"
                 );
             }
@@ -953,6 +1221,181 @@ mod tests {
         );
         assert_eq!(e.line_map, vec![1, 2, 2, 2, 3, 4, 4, 4, 5]);
         assert!(e.exercises.is_empty());
+    }
+
+    /// The same block, written in every kind of block container, with the
+    /// HTML element that container renders to.
+    fn in_every_container(kind: &str) -> Vec<(String, &'static str)> {
+        let b = |s: &str| s.replace("KIND", kind);
+        vec![
+            (b("> ::: KIND\n> SECRET\n> :::\n"), "<blockquote>"),
+            (
+                b("> Avant.\n>\n> ::: KIND\n> SECRET\n> :::\n>\n> Après.\n"),
+                "<blockquote>",
+            ),
+            (b("> > ::: KIND\n> > SECRET\n> > :::\n"), "<blockquote>"),
+            (b("- un\n- ::: KIND\n  SECRET\n  :::\n- trois\n"), "<li>"),
+            (b("- un\n\n  ::: KIND\n  SECRET\n  :::\n"), "<li>"),
+            (b("1. Étape\n\n    ::: KIND\n    SECRET\n    :::\n"), "<li>"),
+            (b("> - ::: KIND\n>   SECRET\n>   :::\n"), "<li>"),
+            (
+                b("- Citation :\n\n  > ::: KIND\n  > SECRET\n  > :::\n"),
+                "<blockquote>",
+            ),
+            (
+                b("Texte[^1].\n\n[^1]: ::: KIND\n    SECRET\n    :::\n"),
+                "footnote-definition",
+            ),
+            (
+                b("Texte[^n].\n\n[^n]: Note.\n\n    ::: KIND\n    SECRET\n    :::\n"),
+                "footnote-definition",
+            ),
+            (
+                b("::: story\n> ::: KIND\n> SECRET\n> :::\n:::\n"),
+                "<blockquote>",
+            ),
+            (b(":::: story\n- ::: KIND\n  SECRET\n  :::\n::::\n"), "<li>"),
+            (
+                b("> ::: story\n> > ::: KIND\n> > SECRET\n> > :::\n> :::\n"),
+                "<blockquote>",
+            ),
+        ]
+    }
+
+    #[test]
+    fn facilitator_notes_are_dropped_in_every_container() {
+        for (src, container) in in_every_container("facilitator") {
+            let md = participant(&src);
+            assert!(
+                !md.contains("SECRET") && !md.contains(":::"),
+                "{src:?} gave {md:?}"
+            );
+            let html = render_ext(&md);
+            assert!(
+                !html.contains("SECRET") && !html.contains(":::"),
+                "{src:?}: {html}"
+            );
+            // The facilitator sees it, inside the same container.
+            let html = render_ext(&run(&src, true).markdown);
+            let inside = html
+                .find(container)
+                .zip(html.find("<aside class=\"directive facilitator\">"))
+                .is_some_and(|(c, a)| c < a);
+            assert!(inside, "{src:?}: {html}");
+            let flat: String = html.lines().map(|l| format!("{}\n", l.trim())).collect();
+            assert!(flat.contains("<p>SECRET</p>\n</aside>"), "{src:?}: {html}");
+            assert!(!html.contains(":::"), "{src:?}: {html}");
+        }
+    }
+
+    #[test]
+    fn solutions_are_folded_in_every_container() {
+        for (src, container) in in_every_container("solution") {
+            for facilitator in [false, true] {
+                let html = render_ext(&run(&src, facilitator).markdown);
+                let details = if facilitator {
+                    "<details class=\"directive solution\" open>"
+                } else {
+                    "<details class=\"directive solution\">"
+                };
+                let inside = html
+                    .find(container)
+                    .zip(html.find(details))
+                    .is_some_and(|(c, d)| c < d);
+                assert!(inside, "{src:?}: {html}");
+                let flat: String = html.lines().map(|l| format!("{}\n", l.trim())).collect();
+                assert!(
+                    flat.contains("<p>SECRET</p>\n</details>"),
+                    "{src:?}: {html}"
+                );
+                assert!(!html.contains(":::"), "{src:?}: {html}");
+            }
+        }
+    }
+
+    #[test]
+    fn containers_around_the_block_stay_whole() {
+        let html = render_ext(&participant(
+            "> Avant.\n>\n> ::: facilitator\n> x\n> :::\n>\n> Après.\n",
+        ));
+        assert_eq!(
+            html,
+            "<blockquote>\n<p>Avant.</p>\n<p>Après.</p>\n</blockquote>\n"
+        );
+        // A list item holding only the note disappears with it; one that
+        // goes on after it keeps the rest.
+        let html = render_ext(&participant(
+            "- un\n- ::: facilitator\n  x\n  :::\n- trois\n",
+        ));
+        assert_eq!(html, "<ul>\n<li>un</li>\n<li>trois</li>\n</ul>\n");
+        let html = render_ext(&participant(
+            "- un\n- ::: facilitator\n  x\n  :::\n- ::: facilitator\n  y\n  :::\n\n  suite\n- trois\n",
+        ));
+        assert_eq!(
+            html,
+            "<ul>\n<li>\n<p>un</p>\n</li>\n<li>\n<p>suite</p>\n</li>\n<li>\n<p>trois</p>\n</li>\n</ul>\n"
+        );
+        let html = render_ext(&participant(
+            "> - ::: facilitator\n>   x\n>   :::\n> - deux\n",
+        ));
+        assert_eq!(
+            html,
+            "<blockquote>\n<ul>\n<li>deux</li>\n</ul>\n</blockquote>\n"
+        );
+        // A footnote keeps its label, so its reference stays a reference.
+        let html = render_ext(&participant(
+            "a[^n]\n\n[^n]: ::: facilitator\n    x\n    :::\n",
+        ));
+        assert!(
+            html.contains("<div class=\"footnote-definition\" id=\"n\">"),
+            "{html}"
+        );
+        let html = render_ext(&participant("> ::: tip\n> Corps.\n> :::\n"));
+        assert_eq!(
+            html,
+            "<blockquote>\n<div class=\"directive callout tip\"><p class=\"directive-label\">Astuce</p>\n<p>Corps.</p>\n</div>\n</blockquote>\n"
+        );
+    }
+
+    #[test]
+    fn code_block_ends_with_its_blockquote() {
+        let md = participant(
+            "> ```\n> ::: facilitator\n> ```\n\n> ```\n> x\n\n::: facilitator\nSECRET\n:::\n",
+        );
+        assert!(
+            md.contains("> ::: facilitator") && !md.contains("SECRET"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn blank_lines_keep_the_block_in_its_blockquote() {
+        let html = render_ext(&participant("> ::: tip\n> a\n\n> b\n> :::\n"));
+        assert_eq!(
+            html,
+            "<blockquote>\n<div class=\"directive callout tip\"><p class=\"directive-label\">Astuce</p>\n<p>a</p>\n<p>b</p>\n</div>\n</blockquote>\n"
+        );
+    }
+
+    #[test]
+    fn closing_fence_in_another_blockquote() {
+        let e = one_err("> ::: tip\n> x\n:::\n");
+        assert_eq!((e.line, e.column), (3, 1));
+        assert!(
+            e.message.contains(
+                "is outside any blockquote but `tip` opened at line 1 is in a blockquote (`>`)"
+            ),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("(`> :::`)"), "{}", e.message);
+        let errors = errs("- ::: tip\n  x\n- :::\n");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.line == 3 && e.message.contains("starts a list item")),
+            "{errors:#?}"
+        );
     }
 
     #[test]
@@ -971,7 +1414,8 @@ mod tests {
     fn has_directives_checks_line_starts() {
         assert!(has_directives("a\n::: tip\nb\n:::"));
         assert!(has_directives("   :::: story"));
-        assert!(!has_directives("    ::: tip"));
+        assert!(has_directives("> ::: facilitator"));
+        assert!(has_directives("> 1. [^n]: ::: solution"));
         assert!(!has_directives("a ::: b"));
         assert!(!has_directives(":: tip"));
     }
@@ -1239,16 +1683,40 @@ G
     }
 
     #[test]
-    fn mismatched_closing_fence() {
-        let src = "a\nb\nc\nd\ne\nf\ng\nh\n::: tip\nx\ny\n::::\n";
+    fn longer_closing_fence_closes_the_innermost_block() {
+        // Pandoc and Carpentries lessons close 41-colon openers with
+        // 50-colon lines.
+        let opener = ":".repeat(41);
+        let closer = ":".repeat(50);
+        let md = participant(&format!("{opener} tip\nx\n{closer}\nafter\n"));
+        assert_eq!(
+            md,
+            "<div class=\"directive callout tip\"><p class=\"directive-label\">Astuce</p>\n\nx\n\n</div>\n\nafter\n"
+        );
+        // It closes one block only: the innermost.
+        let md = participant("::: story\n::: tip\nx\n::::::\ny\n:::\n");
+        let html = render(&md);
+        assert_eq!(
+            html,
+            "<div class=\"directive story\">\n<div class=\"directive callout tip\"><p class=\"directive-label\">Astuce</p>\n<p>x</p>\n</div>\n<p>y</p>\n</div>\n"
+        );
+    }
+
+    #[test]
+    fn shorter_closing_fence_closes_nothing() {
+        let src = "a\nb\nc\nd\ne\nf\ng\nh\n:::: tip\nx\n:::\ny\n::::\n";
         let errors = errs(src);
-        assert_eq!(errors.len(), 1);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
         assert_eq!(
             errors[0].message,
-            "closing fence `::::` at line 12 does not match `:::` that opened `tip` at line 9: \
-             close it with `:::` (the same number of colons as its opening fence)"
+            "closing fence `:::` at line 11 is shorter than `::::` that opened `tip` at line 9, \
+             so it closes nothing: close `tip` with at least as many colons (`::::`), or write \
+             `\\:::` for a literal line of colons"
         );
-        assert_eq!((errors[0].line, errors[0].column), (12, 1));
+        assert_eq!((errors[0].line, errors[0].column), (11, 1));
+        // An escaped line of colons is text.
+        let md = participant(":::: tip\n\\:::\n::::\n");
+        assert!(render(&md).contains("<p>:::</p>"), "{md}");
     }
 
     #[test]
@@ -1259,7 +1727,9 @@ G
         assert!(
             errors[0]
                 .message
-                .contains("close `tip` with a line `:::` first")
+                .contains("`story` opened at line 1 is never closed"),
+            "{}",
+            errors[0].message
         );
     }
 
@@ -1272,22 +1742,22 @@ G
             labels: &labels,
             matches: &matches,
         };
-        let src = "a\n::: tip\nx\n::::\n::: story\n```\n";
+        let src = "a\n:::: tip\nx\n:::\n::::\n::: story\n```\n";
         let errors = expand_in_file(src, 5, &opts).err().unwrap_or_default();
         assert_eq!(errors.len(), 2, "{errors:#?}");
         // Positions stay relative to the body, as with `expand`.
-        assert_eq!((errors[0].line, errors[1].line), (4, 5));
+        assert_eq!((errors[0].line, errors[1].line), (4, 6));
         assert!(
             errors[0]
                 .message
-                .contains("at line 8 does not match `:::` that opened `tip` at line 6"),
+                .contains("at line 8 is shorter than `::::` that opened `tip` at line 6"),
             "{}",
             errors[0].message
         );
-        assert!(errors[1].message.contains("`story` opened at line 9"));
-        assert!(errors[1].message.contains("code block opened at line 10"));
+        assert!(errors[1].message.contains("`story` opened at line 10"));
+        assert!(errors[1].message.contains("code block opened at line 11"));
         let plain = expand(src, &opts).err().unwrap_or_default();
-        assert!(plain[1].message.contains("`story` opened at line 5"));
+        assert!(plain[1].message.contains("`story` opened at line 6"));
     }
 
     #[test]
@@ -1569,6 +2039,15 @@ L14
             ":",
             "facilitator",
             "   ",
+            "> ",
+            ">",
+            "- ",
+            "1. ",
+            "[^1]: ",
+            "[^",
+            "\t",
+            "    ",
+            "solution",
         ];
         let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
         for _ in 0..3_000 {
@@ -1597,6 +2076,74 @@ L14
                 }
             }
         }
+    }
+
+    #[test]
+    fn odd_nestings_never_panic_and_never_leak() {
+        let cases = [
+            "> ::: facilitator\n:::\n",
+            "::: facilitator\n> :::\n",
+            "> ::: story\n> > ::: facilitator\n> > SECRET\n> :::\n> :::\n",
+            "- ::: facilitator\n- SECRET\n- :::\n",
+            "[^1]: ::: facilitator\n[^2]: ::: solution\n    SECRET\n    :::\n:::\n",
+            "> - [^a]: 1. ::: facilitator\n>   SECRET\n:::::\n",
+            "::::: facilitator\n:::\n::: tip\nSECRET\n::::\n:::::\n",
+            ">>>>>>>>>> ::: facilitator\n>>>>>>>>>> SECRET\n>>>>>>>>>> :::\n",
+            "-\t::: facilitator\n\tSECRET\n\t:::\n",
+            "> ```\n> ::: facilitator\nSECRET\n:::\n",
+            "[^]: ::: facilitator\nSECRET\n:::\n",
+            "1)::: facilitator\n",
+            "* * ::: facilitator\n    SECRET\n    :::\n",
+        ];
+        for src in cases {
+            for facilitator in [false, true] {
+                let opts = ExpandOptions {
+                    facilitator,
+                    labels: &labels,
+                    matches: &matches,
+                };
+                if let Ok(e) = expand(src, &opts) {
+                    check_line_map(src, &e);
+                    if !facilitator {
+                        let html = render_ext(&e.markdown);
+                        let leaked = html.contains("SECRET")
+                            && !html.contains("<details class=\"directive solution\">");
+                        assert!(!leaked, "{src:?}: {html}");
+                    }
+                }
+            }
+        }
+        let prefix = "> ".repeat(5_000);
+        let deep = format!("{prefix}::: facilitator\n{prefix}SECRET\n{prefix}:::\n");
+        assert!(!participant(&deep).contains("SECRET"));
+        let opts = ExpandOptions {
+            facilitator: false,
+            labels: &labels,
+            matches: &matches,
+        };
+        let deep = format!("{}::: facilitator\nSECRET\n:::\n", "> - ".repeat(5_000));
+        let result = expand(&deep, &opts);
+        assert!(result.is_err_and(|errors| errors.len() == 1));
+    }
+
+    #[test]
+    fn client_conditions_are_found_in_every_block() {
+        let src = "::: facilitator\n> ::: only client=\"a\" sector=\"b\"\n> x\n> :::\n:::\n\
+                   - ::::except city=\"c\"\n  y\n  ::::\n```\n::: only client=\"code\"\n```\n";
+        let found: Vec<_> = client_conditions(src)
+            .into_iter()
+            .map(|c| (c.directive, c.key, c.value, c.line, c.column))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("only", "client".into(), "a".into(), 2, 12),
+                ("only", "sector".into(), "b".into(), 2, 23),
+                ("except", "city".into(), "c".into(), 6, 14),
+            ]
+        );
+        assert!(client_conditions("::: tip\nonly\n:::\n").is_empty());
+        assert!(client_conditions("::: only client=\"a\"\n").is_empty());
     }
 
     #[test]

@@ -107,6 +107,39 @@ pub struct Rendered {
     pub link_problems: Vec<LinkProblem>,
     /// Anchors to verify.
     pub anchors: Vec<AnchorCheck>,
+    /// Lines that look like a directive opener (`::: facilitator`) but were
+    /// left as text by the directive pass: publishing them would publish
+    /// what the block was meant to hide, so the caller refuses the page.
+    pub stray_fences: Vec<StrayFence>,
+}
+
+/// A directive opener the parser reads as text or raw HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrayFence {
+    /// 1-based line in the source file.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// The fence as written (`::: facilitator`), shortened.
+    pub fence: String,
+}
+
+/// The fence in `line` when it reads like the opener of a known directive
+/// kind (`::: facilitator`, `:::Solution`, `::: {.facilitator}`).
+fn known_opener(line: &str) -> Option<String> {
+    let trimmed = line.trim_start();
+    let after = trimmed.strip_prefix(":::")?.trim_start_matches(':');
+    let word: String = after
+        .trim_start()
+        .trim_start_matches("{.")
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+        .take(40)
+        .collect::<String>()
+        .to_lowercase();
+    directives::KNOWN_KINDS
+        .contains(&word.as_str())
+        .then(|| trimmed.trim_end().chars().take(60).collect())
 }
 
 /// Options of one rendering.
@@ -158,13 +191,69 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
     // Inside a link whose target this version does not publish: its text
     // is written, its tags are not (links do not nest).
     let mut unlinked = false;
+    // Does the next text start a line (so could be a fence left as text)?
+    let mut at_line_start = true;
+    let mut indented_code = false;
     for (event, range) in Parser::new_ext(markdown, parser_options()).into_offset_iter() {
         if !pending_text.is_empty() && !matches!(event, Event::Text(_)) {
             flush_text(&mut pending_text, typography.as_mut(), &mut out);
         }
+        let line_start_before = std::mem::replace(
+            &mut at_line_start,
+            matches!(
+                event,
+                Event::SoftBreak
+                    | Event::HardBreak
+                    | Event::Start(
+                        Tag::Paragraph
+                            | Tag::Heading { .. }
+                            | Tag::Item
+                            | Tag::TableCell
+                            | Tag::BlockQuote(_)
+                            | Tag::FootnoteDefinition(_)
+                    )
+            ),
+        );
+        let starts_line_text = match &event {
+            Event::Text(_) => line_start_before && code.is_none(),
+            Event::Html(_) => true,
+            _ => false,
+        };
+        if starts_line_text
+            && markdown.get(range.start.saturating_sub(1)..range.start) != Some("\\")
+        {
+            let rest = markdown.get(range.start..).unwrap_or("");
+            let line = rest.split('\n').next().unwrap_or(rest);
+            if let Some(fence) = known_opener(line) {
+                let (line, column) = locate(range.start);
+                rendered.stray_fences.push(StrayFence {
+                    line,
+                    column,
+                    fence,
+                });
+            }
+        }
         if let Some((_, buffer)) = code.as_mut() {
             match event {
-                Event::Text(text) => buffer.push_str(&text),
+                Event::Text(text) => {
+                    if indented_code {
+                        // Indentation by mistake must not publish a note
+                        // as code: a fenced code block shows a fence.
+                        let mut offset = range.start;
+                        for line in text.split_inclusive('\n') {
+                            if let Some(fence) = known_opener(line) {
+                                let (line, column) = locate(offset);
+                                rendered.stray_fences.push(StrayFence {
+                                    line,
+                                    column,
+                                    fence,
+                                });
+                            }
+                            offset += line.len();
+                        }
+                    }
+                    buffer.push_str(&text);
+                }
                 Event::End(TagEnd::CodeBlock) => {
                     if let Some((lang, buffer)) = code.take() {
                         out.push(Event::Html(CowStr::from(
@@ -178,6 +267,7 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
         }
         match event {
             Event::Start(Tag::CodeBlock(kind)) => {
+                indented_code = matches!(kind, CodeBlockKind::Indented);
                 let lang = match kind {
                     CodeBlockKind::Fenced(info) => info.to_string(),
                     CodeBlockKind::Indented => String::new(),
@@ -459,6 +549,42 @@ pub fn strip_tags(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directive_openers_left_as_text_are_reported() {
+        let fences = |markdown: &str| -> Vec<(usize, usize, String)> {
+            render_plain(markdown)
+                .stray_fences
+                .into_iter()
+                .map(|s| (s.line, s.column, s.fence))
+                .collect()
+        };
+        // A paragraph's continuation line, an HTML block, a list item, a
+        // code block that ended with its blockquote.
+        assert_eq!(
+            fences("Texte\n    ::: facilitator\nsecret\n"),
+            vec![(2, 5, "::: facilitator".to_string())]
+        );
+        assert_eq!(fences("<div>\n::: Solution\n</div>\n").len(), 1);
+        assert_eq!(fences("- :::facilitator\n").len(), 1);
+        assert_eq!(
+            fences("> ```\n> code\n\n::: facilitator\nsecret\n").len(),
+            1
+        );
+        assert_eq!(fences("Texte\n\n::: {.facilitator}\n").len(), 1);
+        // Code, escapes, text that merely contains colons and unknown words
+        // are fine.
+        assert!(fences("```\n::: facilitator\n```\n").is_empty());
+        // An indented code block is usually indentation by mistake.
+        assert_eq!(
+            fences("Texte\n\n    x\n    ::: facilitator\n    secret\n"),
+            vec![(4, 5, "::: facilitator".to_string())]
+        );
+        assert!(fences("`::: facilitator`\n").is_empty());
+        assert!(fences("\\::: facilitator\n").is_empty());
+        assert!(fences("Voici ::: facilitator\n").is_empty());
+        assert!(fences("::: rien\n\n:::\n").is_empty());
+    }
 
     fn render_plain(markdown: &str) -> Rendered {
         let resolve = |_: &str, _: bool| LinkOutcome::Keep;

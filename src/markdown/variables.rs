@@ -457,6 +457,9 @@ struct OpenFence {
     ch: u8,
     len: usize,
     line: usize,
+    /// How many `>` markers its opening line has: a line with fewer ends
+    /// the blockquote, and the code block with it.
+    quotes: usize,
 }
 
 impl CodeFenceTracker {
@@ -470,7 +473,9 @@ impl CodeFenceTracker {
     /// tolerated) and updates the state. `line_no` is only remembered for
     /// [`CodeFenceTracker::open_since`].
     pub fn classify(&mut self, line: &str, line_no: usize) -> FenceLine {
+        self.end_if_blockquote_left(line);
         let body = strip_container_prefix(line);
+        let quotes = quote_depth(line, body);
         match self.open {
             Some(fence) => {
                 let (ch, len, rest) = fence_run(body);
@@ -489,12 +494,25 @@ impl CodeFenceTracker {
                         ch,
                         len,
                         line: line_no,
+                        quotes,
                     });
                     FenceLine::Open
                 } else {
                     FenceLine::Text
                 }
             }
+        }
+    }
+
+    /// Ends the open code block when `line` has fewer `>` markers than its
+    /// opening fence: the blockquote, and the code block in it, ended on
+    /// the line before (as `CommonMark` reads it).
+    pub fn end_if_blockquote_left(&mut self, line: &str) {
+        if self
+            .open
+            .is_some_and(|fence| quote_depth(line, strip_container_prefix(line)) < fence.quotes)
+        {
+            self.open = None;
         }
     }
 
@@ -509,6 +527,11 @@ impl CodeFenceTracker {
     pub fn open_since(&self) -> Option<usize> {
         self.open.map(|fence| fence.line)
     }
+}
+
+/// How many `>` markers sit in front of `body`, the rest of `line`.
+fn quote_depth(line: &str, body: &str) -> usize {
+    line[..line.len() - body.len()].matches('>').count()
 }
 
 /// Removes indentation, blockquote markers and list markers in front of a
@@ -826,6 +849,9 @@ mod tests {
         assert!(s.text.contains("> {{ y }}\n"));
         assert!(s.text.contains("   {{ z }}\n"));
         assert!(s.text.ends_with("\nMaison Lemoine"));
+        // A code block in a blockquote ends with the blockquote.
+        let s = ok("> ```\n> {{ y }}\n\n{{ client.name }}\n");
+        assert!(s.text.ends_with("\nMaison Lemoine\n"), "{}", s.text);
     }
 
     #[test]

@@ -374,7 +374,32 @@ fn render_body(
             source_line: &source_line,
         },
     );
+    if !body.stray_fences.is_empty() {
+        return Err(body
+            .stray_fences
+            .iter()
+            .map(|stray| stray_fence_error(page, stray))
+            .collect());
+    }
     Ok(Body::new(body, used))
+}
+
+/// A directive opener the Markdown parser reads as text: publishing the
+/// page would publish the block's content (a facilitator note) to everyone.
+fn stray_fence_error(page: &SourcePage, stray: &markdown::StrayFence) -> Diagnostic {
+    Diagnostic::error(
+        &page.file,
+        format!(
+            "`{}` is not read as a directive here, so its content would be published as text",
+            stray.fence
+        ),
+    )
+    .at(stray.line, stray.column)
+    .with_help(
+        "start the fence line with `:::` after at most three spaces (after any `>`, list \
+         marker or footnote label), outside code blocks, and close it with a line `:::`; to show \
+         the fence itself, put it in a fenced code block",
+    )
 }
 
 /// Where a front-matter string with a variable problem sits in the file.

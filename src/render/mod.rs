@@ -11,6 +11,7 @@ mod article;
 mod body;
 mod cache;
 mod language;
+mod ids;
 mod links;
 mod pages;
 mod print;

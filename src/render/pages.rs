@@ -148,6 +148,8 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
         Front::Module(f) => (f.emotion.clone(), f.intensity, f.exercises.clone()),
         _ => (None, None, Vec::new()),
     };
+    // A listed exercise the body also embeds is a later copy on the page.
+    let mut copies: Vec<&str> = body.embedded_exercises().collect();
     let exercises = exercise_ids
         .iter()
         .filter_map(|ex| {
@@ -162,7 +164,11 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
                 href: output_path(&site.pages[target].url),
                 kind: front.kind.as_str(),
                 duration: front.duration.map(|d| d.label()),
-                html: live.replace(ROOT_MARKER, &root),
+                html: {
+                    copies.push(ex);
+                    let copy = copies.iter().filter(|&&c| c == ex).count();
+                    super::ids::nth_copy(&live.replace(ROOT_MARKER, &root), copy)
+                },
             })
         })
         .collect();
@@ -638,6 +644,9 @@ pub(super) fn finish(shared: &Shared, body: &Body, root: &str, print: bool) -> S
 
 fn assemble(shared: &Shared, html: &str, pieces: &[Piece], root: &str, print: bool) -> String {
     let mut out = String::with_capacity(html.len() + 256);
+    // How many copies of each exercise are placed so far: each later copy
+    // gets its own element ids.
+    let mut placed: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for piece in pieces {
         match piece {
             Piece::Text(range) => out.push_str(html.get(range.clone()).unwrap_or_default()),
@@ -645,7 +654,15 @@ fn assemble(shared: &Shared, html: &str, pieces: &[Piece], root: &str, print: bo
             Piece::Exercise(id) => match shared.widgets.get(id) {
                 Some((live, blank)) => {
                     let widget = if print { blank } else { live };
-                    out.push_str(&widget.replace(ROOT_MARKER, root));
+                    let copy = placed.entry(id.as_str()).or_default();
+                    *copy += 1;
+                    let copy = *copy;
+                    let widget = widget.replace(ROOT_MARKER, root);
+                    if copy > 1 {
+                        out.push_str(&super::ids::nth_copy(&widget, copy));
+                    } else {
+                        out.push_str(&widget);
+                    }
                 }
                 None => {
                     out.push_str("<!--atelier:exercise:");

@@ -534,6 +534,34 @@ async function checkEmbedded(session, siteDir) {
   return `${found.length} module pages (${found.map((f) => f.exercise).join(', ')}): answer kept after reload and shown on the exercise's own page`;
 }
 
+/** One exercise embedded twice on a page (`twice/`, built by browser.rs):
+ * every id is unique once the script has run, each copy's labels point at its
+ * own controls, and what is typed in one copy shows in the other. */
+async function checkTwice(session) {
+  const page = await session.open('twice/modules/ouverture/index.html');
+  const forms = page.locator('form[data-exercise="note"]');
+  expect((await forms.count()) === 2, `${await forms.count()} copies of the exercise, expected 2`);
+  const ids = await page.evaluate(() => [...document.querySelectorAll('[id]')].map((e) => e.id));
+  const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
+  expect(repeated.length === 0, `repeated ids: ${repeated.join(', ')}`);
+  const second = forms.nth(1);
+  const secondId = await second.getAttribute('id');
+  expect(secondId === 'exercise-note-2', `the second copy's id is ${secondId}, expected exercise-note-2`);
+
+  // A label of the second copy checks the second copy's radio, not the first's.
+  const label = second.locator('label.scale-option').nth(2);
+  await label.click();
+  const checkedIn = async (form) => form.locator('input[type="radio"]:checked').count();
+  expect((await checkedIn(second)) === 1, 'clicking a label of the second copy checked nothing in it');
+
+  // Typing in the first copy shows in the second at once.
+  await forms.nth(0).locator('[name="idee"]').fill('Une idée partagée');
+  const mirrored = await second.locator('[name="idee"]').inputValue();
+  expect(mirrored === 'Une idée partagée', `the second copy shows ${JSON.stringify(mirrored)}`);
+  expect((await checkedIn(forms.nth(0))) === 1, 'the first copy does not show the level picked in the second');
+  return `${ids.length} unique ids, labels on their own copy, answers shared`;
+}
+
 async function checkWithoutJs(session) {
   const context = await session.context({ javaScriptEnabled: false });
   const page = await session.open(WORKSHEET, context);
@@ -596,6 +624,7 @@ async function main() {
     ['landing page screenshot', (s) => checkLanding(s, screenshotDir)],
     ['exercises embedded in module pages', (s) => checkEmbedded(s, siteDir)],
     ['worksheet readable without JavaScript', checkWithoutJs],
+    ['one exercise twice on a page', checkTwice],
   ];
 
   let passed = 0;

@@ -320,13 +320,17 @@
     status.classList.toggle("is-warning", !!warn);
   }
 
-  /* The same exercise can appear twice on a page (embedded and listed): give
-   * the second copy unique ids so its labels still point at its own controls. */
+  /* The same exercise can appear twice on a page (embedded and listed).
+   * atelier already gives each copy its own ids; as a fallback, a copy whose
+   * ids still collide is renamed here, so its labels point at its own
+   * controls. */
   var seen = {};
   function dedupeIds(form) {
     var id = form.getAttribute("data-exercise");
     seen[id] = (seen[id] || 0) + 1;
     if (seen[id] === 1) return;
+    var probe = form.id ? form : form.querySelector("[id]");
+    if (!probe || doc.getElementById(probe.id) === probe) return; // its ids are already its own
     var suffix = "--" + seen[id];
     if (form.id) form.id += suffix;
     each(form.querySelectorAll("[id]"), function (el) { el.id += suffix; });
