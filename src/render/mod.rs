@@ -10,8 +10,8 @@ mod arc;
 mod article;
 mod body;
 mod cache;
-mod language;
 mod ids;
+mod language;
 mod links;
 mod pages;
 mod print;
@@ -795,11 +795,7 @@ pub fn render_site(
 fn published_pages(site: &Site) -> Vec<PageId> {
     site.landing
         .into_iter()
-        .chain(
-            site.modules
-                .iter()
-                .flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied())),
-        )
+        .chain(site.modules.iter().flat_map(crate::compose::Module::pages))
         .chain(site.exercises.iter().copied())
         .chain(site.others.iter().copied())
         .collect()

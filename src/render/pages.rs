@@ -44,7 +44,7 @@ impl Lent {
             .iter()
             .map(|module| {
                 let mut hasher = crate::hashing::fingerprint_hasher();
-                for id in std::iter::once(module.page).chain(module.steps.iter().copied()) {
+                for id in module.pages() {
                     pages[id].hash(&mut hasher);
                 }
                 hasher.finish()
