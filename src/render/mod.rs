@@ -56,8 +56,9 @@ pub trait Sink: Sync {
 /// and bytes. A page whose fingerprint did not change is not rendered again.
 pub type PageMemo = FastMap<String, (u64, Arc<[u8]>)>;
 
-/// Which version is being rendered.
-#[derive(Debug, Clone)]
+/// Which version is being rendered. `Hash` keys the preview server's
+/// reuse of pages: every field counts.
+#[derive(Debug, Clone, Hash)]
 pub struct Version {
     /// The client, or `None` for the base version.
     pub client: Option<ClientInfo>,
@@ -577,7 +578,7 @@ pub fn render_site(
             .ok()
             .hash(&mut hasher);
         shared.labels.hash(&mut hasher);
-        format!("{version:?}").hash(&mut hasher);
+        version.hash(&mut hasher);
         theme.generation.hash(&mut hasher);
         hasher.finish()
     });
