@@ -664,11 +664,7 @@ fn assemble(shared: &Shared, html: &str, pieces: &[Piece], root: &str, print: bo
                         out.push_str(&widget);
                     }
                 }
-                None => {
-                    out.push_str("<!--atelier:exercise:");
-                    out.push_str(id);
-                    out.push_str("-->");
-                }
+                None => out.push_str(&crate::markdown::directives::exercise_marker(id)),
             },
         }
     }
