@@ -19,7 +19,7 @@ use crate::duration::{ClockTime, Minutes};
 /// module's page and steps, a listed exercise), and nothing else: its hash
 /// is what that page lends the fingerprints of the pages that show it.
 #[derive(Clone, Copy, Hash)]
-pub(super) struct LentPage<'a> {
+struct LentPage<'a> {
     url: &'a str,
     title: &'a str,
     duration: Option<Minutes>,
@@ -159,7 +159,7 @@ struct ListedExercise<'a> {
 /// the version hash covers: the page value is built from these inputs only,
 /// and a page's fingerprint is their hash, so the two cannot disagree.
 #[derive(Hash)]
-pub(super) struct PageInputs<'a> {
+struct PageInputs<'a> {
     /// The source page, by identity: its URL, kind and front matter.
     page: ByAddress<'a, crate::content::SourcePage>,
     /// The body, by identity: its HTML, table of contents and embeds.
