@@ -309,7 +309,9 @@ fn page_value_of(shared: &Shared, inputs: &PageInputs) -> PageValue {
                         .iter()
                         .zip(&module.steps)
                         .map(|(values, &step)| {
-                            values.get(std::ptr::eq(shared.site.pages[step].as_ref(), page)).clone()
+                            values
+                                .get(std::ptr::eq(shared.site.pages[step].as_ref(), page))
+                                .clone()
                         })
                         .collect::<Vec<Value>>(),
                 ),
@@ -333,10 +335,7 @@ fn page_value_of(shared: &Shared, inputs: &PageInputs) -> PageValue {
     PageValue {
         kind: page.kind.as_str(),
         title: inputs.title.to_string(),
-        description: inputs
-            .description
-            .or(inputs.summary)
-            .map(str::to_string),
+        description: inputs.description.or(inputs.summary).map(str::to_string),
         summary: inputs.summary.map(str::to_string),
         url: page.url.clone(),
         href: output_path(&page.url),
