@@ -384,11 +384,12 @@ fn module_steps<'s>(shared: &'s Shared, index: usize) -> &'s [StepValues] {
             .steps
             .iter()
             .map(|&step| {
+                let lent = LentPage::of(shared, step);
                 let value = |current| {
                     Value::from_serializable(&StepLink {
-                        title: shared.texts[step].title.clone(),
-                        href: output_path(&site.pages[step].url),
-                        duration: site.pages[step].front.duration().map(|d| d.label()),
+                        title: lent.title.to_string(),
+                        href: output_path(lent.url),
+                        duration: lent.duration.map(|d| d.label()),
                         current,
                     })
                 };
