@@ -76,8 +76,7 @@ pub fn unused_exercises<'a>(
 fn sentences(text: &str, min_words: usize) -> impl Iterator<Item = String> + '_ {
     text.split(['.', '!', '?', '\n'])
         .map(|s| {
-            s.split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
+            crate::markdown::words::words(s)
                 .map(str::to_lowercase)
                 .collect::<Vec<_>>()
         })

@@ -30,6 +30,14 @@ pub struct Module {
     pub duration: Option<Minutes>,
 }
 
+impl Module {
+    /// The module's page, then its steps: the pages it stands for wherever
+    /// a module is walked (reading order, navigation, selection).
+    pub fn pages(&self) -> impl Iterator<Item = PageId> + '_ {
+        std::iter::once(self.page).chain(self.steps.iter().copied())
+    }
+}
+
 /// Why a page that exists is not published in a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LeftOut {
@@ -127,7 +135,81 @@ pub fn compose(
     options: &ComposeOptions,
 ) -> Result<Site, Vec<Diagnostic>> {
     let mut problems = Vec::new();
+    let (chosen, removed) = apply_overlay(base_pages, overlay_pages, &mut problems);
+    let (pages, mut left_out) = apply_rules(chosen, removed, options);
+    check_unique_urls(&pages, &mut problems);
+    let sorted = sort_by_kind(&pages, &mut problems);
+    let exercise_by_id: FastMap<String, PageId> = sorted
+        .exercises
+        .iter()
+        .map(|&id| (pages[id].slug.clone(), id))
+        .collect();
+    let modules = match options.client {
+        Some(client) => {
+            select_modules(&pages, sorted.modules, client, &mut left_out, &mut problems)
+        }
+        None => sorted.modules,
+    };
+    check_listed_exercises(&pages, &modules, &exercise_by_id, &mut problems);
+    let by_rel = published_by_rel(
+        &pages,
+        sorted.landing,
+        &modules,
+        &sorted.exercises,
+        &sorted.others,
+    );
+    let reading_order: Vec<PageId> = modules.iter().flat_map(Module::pages).collect();
+    let agenda = agenda_of(
+        config,
+        config_text,
+        &pages,
+        &modules,
+        options,
+        &mut problems,
+    );
+    let assets = merge_assets(base_assets, overlay_assets);
 
+    if problems.iter().any(Diagnostic::is_error) {
+        return Err(problems);
+    }
+    let mut module_index = vec![None; pages.len()];
+    for (index, module) in modules.iter().enumerate() {
+        for id in module.pages() {
+            module_index[id] = Some(index);
+        }
+    }
+    let mut sequence_position = vec![None; pages.len()];
+    for sequence in [&reading_order, &sorted.exercises] {
+        for (position, &id) in sequence.iter().enumerate() {
+            sequence_position[id] = Some(position);
+        }
+    }
+    Ok(Site {
+        module_index,
+        sequence_position,
+        pages,
+        landing: sorted.landing,
+        modules,
+        exercises: sorted.exercises,
+        others: sorted.others,
+        reading_order,
+        by_rel,
+        left_out,
+        exercise_by_id,
+        assets,
+        agenda,
+        warnings: problems,
+    })
+}
+
+/// Overlay application: the base pages with the overlay's pages in place of
+/// those at the same path and its new pages after them, and for each page
+/// whether an overlay page with `remove: true` hides it.
+fn apply_overlay(
+    base_pages: &[Arc<SourcePage>],
+    overlay_pages: &[Arc<SourcePage>],
+    problems: &mut Vec<Diagnostic>,
+) -> (Vec<Arc<SourcePage>>, Vec<bool>) {
     let mut chosen: Vec<Arc<SourcePage>> = Vec::with_capacity(base_pages.len());
     let mut position: FastMap<&str, usize> =
         FastMap::with_capacity_and_hasher(base_pages.len(), Default::default());
@@ -157,6 +239,17 @@ pub fn compose(
             }
         }
     }
+    (chosen, removed)
+}
+
+/// Rules: the pages this version keeps (not removed, not drafts unless
+/// asked, not excluded by their `clients:` rule), and why each other one is
+/// left out.
+fn apply_rules(
+    chosen: Vec<Arc<SourcePage>>,
+    removed: Vec<bool>,
+    options: &ComposeOptions,
+) -> (Vec<Arc<SourcePage>>, FastMap<String, LeftOut>) {
     let mut left_out: FastMap<String, LeftOut> = FastMap::default();
     let pages: Vec<Arc<SourcePage>> = chosen
         .into_iter()
@@ -172,7 +265,11 @@ pub fn compose(
         )
         .map(|(page, _)| page)
         .collect();
+    (pages, left_out)
+}
 
+/// An error for each page whose URL an earlier page already has.
+fn check_unique_urls(pages: &[Arc<SourcePage>], problems: &mut Vec<Diagnostic>) {
     let mut by_url: FastMap<&str, PageId> =
         FastMap::with_capacity_and_hasher(pages.len(), Default::default());
     for (id, page) in pages.iter().enumerate() {
@@ -193,7 +290,23 @@ pub fn compose(
             by_url.insert(page.url.as_str(), id);
         }
     }
+}
 
+/// The pages of a version by kind, each list in its order.
+struct ByKind {
+    landing: Option<PageId>,
+    /// Every module with its steps, by sort key.
+    modules: Vec<Module>,
+    /// By sort key.
+    exercises: Vec<PageId>,
+    /// By URL.
+    others: Vec<PageId>,
+}
+
+/// Ordering: sorts pages by kind, attaches each step to its module (an
+/// error for a step whose module has no `_index.md`) and puts each list in
+/// its order.
+fn sort_by_kind(pages: &[Arc<SourcePage>], problems: &mut Vec<Diagnostic>) -> ByKind {
     let parent_by_rel: FastMap<&str, PageId> = pages
         .iter()
         .enumerate()
@@ -219,25 +332,7 @@ pub fn compose(
                     .and_then(|rel| parent_by_rel.get(rel));
                 match parent {
                     Some(&parent) => steps_of.entry(parent).or_default().push(id),
-                    None => problems.push(
-                        Diagnostic::error(
-                            &page.file,
-                            "this step's module folder has no `_index.md`",
-                        )
-                        .at_line(1)
-                        .with_help(format!(
-                            "add {} with the module's front matter (title, summary, duration…)",
-                            page.parent.as_deref().map_or_else(String::new, |rel| {
-                                let dir = page
-                                    .file
-                                    .to_string_lossy()
-                                    .strip_suffix(page.rel.as_str())
-                                    .unwrap_or_default()
-                                    .to_string();
-                                format!("{dir}{rel}")
-                            })
-                        )),
-                    ),
+                    None => problems.push(orphan_step(page)),
                 }
             }
         }
@@ -249,7 +344,7 @@ pub fn compose(
     sort(&mut exercises);
     others.sort_by(|&a, &b| pages[a].url.cmp(&pages[b].url));
 
-    let mut modules: Vec<Module> = module_pages
+    let modules: Vec<Module> = module_pages
         .iter()
         .map(|&page| {
             let mut steps = steps_of.remove(&page).unwrap_or_default();
@@ -268,78 +363,126 @@ pub fn compose(
             }
         })
         .collect();
-
-    let exercise_by_id: FastMap<String, PageId> = exercises
-        .iter()
-        .map(|&id| (pages[id].slug.clone(), id))
-        .collect();
-
-    if let Some(client) = options.client
-        && let Some(selection) = &client.profile.modules
-    {
-        let by_slug: FastMap<&str, &Module> = modules
-            .iter()
-            .map(|m| (pages[m.page].slug.as_str(), m))
-            .collect();
-        let mut selected: Vec<Module> = Vec::with_capacity(selection.len());
-        for slug in selection {
-            match by_slug.get(slug.as_str()) {
-                Some(module) => selected.push((*module).clone()),
-                None => {
-                    let mut known: Vec<&str> = by_slug.keys().copied().collect();
-                    known.sort_unstable();
-                    problems.push(
-                        Diagnostic::error(
-                            &client.file,
-                            format!("unknown module `{slug}` in `modules:`"),
-                        )
-                        .at_line(client.line_of(slug))
-                        .with_help(format!(
-                            "module slugs (file names without NN- and .md): {}",
-                            known.join(", ")
-                        )),
-                    );
-                }
-            }
-        }
-        for module in &modules {
-            if !selection.contains(&pages[module.page].slug) {
-                for &id in std::iter::once(&module.page).chain(&module.steps) {
-                    left_out.insert(pages[id].rel.clone(), LeftOut::NotSelected);
-                }
-            }
-        }
-        modules = selected;
+    ByKind {
+        landing,
+        modules,
+        exercises,
+        others,
     }
+}
 
+/// An error for a step whose module folder has no `_index.md`.
+fn orphan_step(page: &SourcePage) -> Diagnostic {
+    Diagnostic::error(&page.file, "this step's module folder has no `_index.md`")
+        .at_line(1)
+        .with_help(format!(
+            "add {} with the module's front matter (title, summary, duration…)",
+            page.parent.as_deref().map_or_else(String::new, |rel| {
+                let dir = page
+                    .file
+                    .to_string_lossy()
+                    .strip_suffix(page.rel.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                format!("{dir}{rel}")
+            })
+        ))
+}
+
+/// Selection: the modules the client's `modules:` names, in its order (all
+/// of them when it has none); the others are left out, and an unknown slug
+/// is an error.
+fn select_modules(
+    pages: &[Arc<SourcePage>],
+    modules: Vec<Module>,
+    client: &Client,
+    left_out: &mut FastMap<String, LeftOut>,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Module> {
+    let Some(selection) = &client.profile.modules else {
+        return modules;
+    };
+    let by_slug: FastMap<&str, &Module> = modules
+        .iter()
+        .map(|m| (pages[m.page].slug.as_str(), m))
+        .collect();
+    let mut selected: Vec<Module> = Vec::with_capacity(selection.len());
+    for slug in selection {
+        match by_slug.get(slug.as_str()) {
+            Some(module) => selected.push((*module).clone()),
+            None => {
+                let mut known: Vec<&str> = by_slug.keys().copied().collect();
+                known.sort_unstable();
+                problems.push(
+                    Diagnostic::error(
+                        &client.file,
+                        format!("unknown module `{slug}` in `modules:`"),
+                    )
+                    .at_line(client.line_of(slug))
+                    .with_help(format!(
+                        "module slugs (file names without NN- and .md): {}",
+                        known.join(", ")
+                    )),
+                );
+            }
+        }
+    }
     for module in &modules {
-        for &id in std::iter::once(&module.page).chain(&module.steps) {
-            if let Front::Module(front) = &pages[id].front {
-                for exercise in &front.exercises {
-                    if !exercise_by_id.contains_key(exercise) {
-                        problems.push(unknown_exercise(&pages[id], exercise, &exercise_by_id));
-                    }
+        if !selection.contains(&pages[module.page].slug) {
+            for id in module.pages() {
+                left_out.insert(pages[id].rel.clone(), LeftOut::NotSelected);
+            }
+        }
+    }
+    selected
+}
+
+/// An error for each `exercises:` entry of a published module page that
+/// names no exercise.
+fn check_listed_exercises(
+    pages: &[Arc<SourcePage>],
+    modules: &[Module],
+    exercise_by_id: &FastMap<String, PageId>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    for id in modules.iter().flat_map(Module::pages) {
+        if let Front::Module(front) = &pages[id].front {
+            for exercise in &front.exercises {
+                if !exercise_by_id.contains_key(exercise) {
+                    problems.push(unknown_exercise(&pages[id], exercise, exercise_by_id));
                 }
             }
         }
     }
+}
 
-    let published = std::iter::once(landing)
-        .flatten()
-        .chain(
-            modules
-                .iter()
-                .flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied())),
-        )
+/// Every published page by its content-relative source path.
+fn published_by_rel(
+    pages: &[Arc<SourcePage>],
+    landing: Option<PageId>,
+    modules: &[Module],
+    exercises: &[PageId],
+    others: &[PageId],
+) -> FastMap<String, PageId> {
+    landing
+        .into_iter()
+        .chain(modules.iter().flat_map(Module::pages))
         .chain(exercises.iter().copied())
-        .chain(others.iter().copied());
-    let by_rel: FastMap<String, PageId> = published.map(|id| (pages[id].rel.clone(), id)).collect();
+        .chain(others.iter().copied())
+        .map(|id| (pages[id].rel.clone(), id))
+        .collect()
+}
 
-    let reading_order: Vec<PageId> = modules
-        .iter()
-        .flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied()))
-        .collect();
-
+/// Agenda: the clock times of the modules, on the client's schedule when it
+/// has one (its start, the project's breaks); errors go to `problems`.
+fn agenda_of(
+    config: &Config,
+    config_text: &str,
+    pages: &[Arc<SourcePage>],
+    modules: &[Module],
+    options: &ComposeOptions,
+    problems: &mut Vec<Diagnostic>,
+) -> Agenda {
     let schedule = match options.client.and_then(|c| c.profile.schedule.as_ref()) {
         Some(own) => Schedule {
             start: own.start.or(config.schedule.start),
@@ -347,18 +490,22 @@ pub fn compose(
         },
         None => config.schedule.clone(),
     };
-    let agenda = Agenda::compute(
+    Agenda::compute(
         &schedule,
         config_text,
-        &pages,
-        &modules,
+        pages,
+        modules,
         options.client.is_some(),
     )
     .map_err(|mut errors| {
         problems.append(&mut errors);
     })
-    .unwrap_or_default();
+    .unwrap_or_default()
+}
 
+/// The assets of a version: the base's, with the overlay's in place of those
+/// at the same path and its new ones after them.
+fn merge_assets(base_assets: &[Arc<Asset>], overlay_assets: &[Arc<Asset>]) -> Vec<Arc<Asset>> {
     let mut assets: Vec<Arc<Asset>> = Vec::with_capacity(base_assets.len() + overlay_assets.len());
     let mut asset_position: FastMap<&str, usize> = FastMap::default();
     for asset in base_assets.iter().chain(overlay_assets) {
@@ -370,38 +517,7 @@ pub fn compose(
             }
         }
     }
-
-    if problems.iter().any(Diagnostic::is_error) {
-        return Err(problems);
-    }
-    let mut module_index = vec![None; pages.len()];
-    for (index, module) in modules.iter().enumerate() {
-        for &id in std::iter::once(&module.page).chain(&module.steps) {
-            module_index[id] = Some(index);
-        }
-    }
-    let mut sequence_position = vec![None; pages.len()];
-    for sequence in [&reading_order, &exercises] {
-        for (position, &id) in sequence.iter().enumerate() {
-            sequence_position[id] = Some(position);
-        }
-    }
-    Ok(Site {
-        module_index,
-        sequence_position,
-        pages,
-        landing,
-        modules,
-        exercises,
-        others,
-        reading_order,
-        by_rel,
-        left_out,
-        exercise_by_id,
-        assets,
-        agenda,
-        warnings: problems,
-    })
+    assets
 }
 
 /// Why `page` is not in this version by its own rules, if it is not: an

@@ -112,7 +112,7 @@ impl<'de> Deserialize<'de> for Minutes {
 }
 
 /// A clock time of day, for the agenda (`09:30`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ClockTime {
     /// Minutes since midnight.
     pub minutes: u32,

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::hashing::{FastMap, FastSet};
+use crate::markdown::words::{self, WordPart};
 use crate::render::PageText;
 
 /// One client's figures.
@@ -190,108 +191,38 @@ impl Shingles {
 
 /// How many shingles a page's text has, counted without building them.
 fn text_size(page: &PageText) -> usize {
-    let words = count_words(&page.title) + count_words_in_html(&page.body.rendered.html);
+    let words =
+        words::count_words(&page.title, false) + words::count_words(&page.body.rendered.html, true);
     words.saturating_sub(2).max(usize::from(words > 0))
 }
 
-/// Words of plain text, counted as [`word_hashes`] splits them.
-fn count_words(text: &str) -> usize {
-    let mut count = 0;
-    let mut in_word = false;
-    for c in text.chars() {
-        let alnum = c.is_alphanumeric();
-        if alnum && !in_word {
-            count += 1;
-        }
-        in_word = alnum;
-    }
-    count
-}
-
-/// Where the tag opened just before `from` ends: after its `>`, or at the
-/// end of an unterminated tag.
-fn after_tag(bytes: &[u8], from: usize) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|&b| b == b'>')
-        .map_or(bytes.len(), |at| from + at + 1)
-}
-
-/// The character starting at byte `at` of `text` (a character boundary).
-fn char_at(text: &str, at: usize) -> char {
-    text.get(at..)
-        .and_then(|rest| rest.chars().next())
-        .unwrap_or(' ')
-}
-
-/// Words of HTML text, tags skipped, without building the text (a tag ends
-/// a word, as `strip_tags` turns it into a space). Bytes are read directly
-/// and tags skipped in one search; only non-ASCII characters are decoded.
-fn count_words_in_html(html: &str) -> usize {
-    let bytes = html.as_bytes();
-    let mut count = 0;
-    let mut in_word = false;
-    let mut at = 0;
-    while at < bytes.len() {
-        let b = bytes[at];
-        let alnum = if b == b'<' {
-            at = after_tag(bytes, at + 1);
-            false
-        } else if b.is_ascii() {
-            at += 1;
-            b.is_ascii_alphanumeric()
-        } else {
-            let c = char_at(html, at);
-            at += c.len_utf8();
-            c.is_alphanumeric()
-        };
-        if alnum && !in_word {
-            count += 1;
-        }
-        in_word = alnum;
-    }
-    count
-}
-
 /// A hash per word (lowercased), without allocating the words; in HTML,
-/// tags are skipped and end a word.
+/// tags are skipped and end a word ([`words::visit_words`]).
 fn word_hashes(title: &str, html: &str) -> Vec<u64> {
     const SEED: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0100_0000_01b3;
     let mut hashes = Vec::with_capacity(html.len() / 12);
     for (source, markup) in [(title, false), (html, true)] {
-        let bytes = source.as_bytes();
         let mut hash: Option<u64> = None;
-        let mut at = 0;
-        while at < bytes.len() {
-            let b = bytes[at];
-            if b.is_ascii() {
-                at += 1;
-                if b.is_ascii_alphanumeric() {
-                    let h = hash.unwrap_or(SEED) ^ u64::from(b.to_ascii_lowercase());
-                    hash = Some(h.wrapping_mul(PRIME));
-                    continue;
+        words::visit_words(source, markup, |part| match part {
+            WordPart::Ascii(b) => {
+                let h = hash.unwrap_or(SEED) ^ u64::from(b.to_ascii_lowercase());
+                hash = Some(h.wrapping_mul(PRIME));
+            }
+            WordPart::Char(c) => {
+                let mut h = hash.unwrap_or(SEED);
+                for lower in c.to_lowercase() {
+                    h ^= u64::from(lower);
+                    h = h.wrapping_mul(PRIME);
                 }
-                if markup && b == b'<' {
-                    at = after_tag(bytes, at);
-                }
-            } else {
-                let c = char_at(source, at);
-                at += c.len_utf8();
-                if c.is_alphanumeric() {
-                    let mut h = hash.unwrap_or(SEED);
-                    for lower in c.to_lowercase() {
-                        h ^= u64::from(lower);
-                        h = h.wrapping_mul(PRIME);
-                    }
-                    hash = Some(h);
-                    continue;
+                hash = Some(h);
+            }
+            WordPart::Gap => {
+                if let Some(h) = hash.take() {
+                    hashes.push(h);
                 }
             }
-            if let Some(h) = hash.take() {
-                hashes.push(h);
-            }
-        }
+        });
         if let Some(h) = hash {
             hashes.push(h);
         }
@@ -471,21 +402,7 @@ mod tests {
     /// what is not alphanumeric, lowercased; the meaning the fast readers
     /// above must keep.
     fn reference_words(html: &str) -> Vec<String> {
-        let mut text = String::new();
-        let mut in_tag = false;
-        for c in html.chars() {
-            match c {
-                '<' if !in_tag => in_tag = true,
-                '>' if in_tag => in_tag = false,
-                _ if in_tag => {}
-                c => text.push(c),
-            }
-            if in_tag {
-                text.push(' ');
-            }
-        }
-        text.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
+        words::words(&words::strip_tags(html))
             .map(str::to_lowercase)
             .collect()
     }
@@ -501,7 +418,7 @@ mod tests {
             "日本語のテキスト et émoji 🎉 fin",
         ] {
             let words = reference_words(html);
-            assert_eq!(count_words_in_html(html), words.len(), "{html}");
+            assert_eq!(words::count_words(html, true), words.len(), "{html}");
             let expected: Vec<u64> = words
                 .iter()
                 .map(|w| {
@@ -522,7 +439,7 @@ mod tests {
         let html =
             "<p>Un <em>mot</em>, deux—trois <a href=\"x\">quatre</a></p><pre>l'été 2026</pre>";
         assert_eq!(
-            count_words("Titre ici") + count_words_in_html(html),
+            words::count_words("Titre ici", false) + words::count_words(html, true),
             word_hashes("Titre ici", html).len()
         );
     }

@@ -493,3 +493,143 @@ fn a_theme_stylesheet_edit_is_served_and_swapped() {
         "the edited theme stylesheet is served"
     );
 }
+
+/// The served site, version by version, equals a clean build into `dir`:
+/// returns how many files were compared.
+fn assert_served_equals_build(f: &Fixture, port: u16, dir: &str, after: &str) -> usize {
+    f.run(&["build", "--out", dir]).expect(0);
+    let mut compared = 0;
+    for entry in walkdir::WalkDir::new(f.path(dir))
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        if !entry.file_type().is_file() || entry.file_name() == ".atelier-output" {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(f.path(dir))
+            .expect("rel")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let (status, served) = get(port, &format!("/{rel}"));
+        assert_eq!(status, 200, "/{rel}");
+        let built = std::fs::read(entry.path()).expect("read");
+        assert!(
+            without_live_script(&served) == built,
+            "after {after}, /{rel} differs from the clean build:\nserved:\n{}\nbuilt:\n{}",
+            String::from_utf8_lossy(&without_live_script(&served)),
+            String::from_utf8_lossy(&built)
+        );
+        compared += 1;
+    }
+    compared
+}
+
+/// A page is reused by the preview server when its fingerprint did not
+/// change: an edit to any input its page value reads (its own strings, a
+/// neighbour's title or order, its module's duration and clock times, a
+/// listed exercise, a client variable) must show, so after each kind of
+/// edit the served site equals a clean build. The project's module
+/// template prints the whole page value, so no field can hide.
+#[test]
+fn every_input_of_a_page_value_reaches_the_served_page() {
+    let module = |front: &str| page(front, "Texte.");
+    let f = Fixture::new(&[
+        (
+            "atelier.yaml",
+            &format!("{}schedule:\n  start: \"09:00\"\n", common::MINIMAL_CONFIG),
+        ),
+        (
+            "templates/module.html",
+            concat!(
+                "{{ page.kind }} {{ page.title }} {{ page.summary }} {{ page.description }}\n",
+                "{{ page.url }} {{ page.href }} {{ page.duration }} {{ page.start }}\n",
+                "{{ page.emotion }} {{ page.intensity }} {{ page.content | safe }}\n",
+                "{% for o in page.objectives %}{{ o }};{% endfor %}\n",
+                "{% for e in page.exercises %}{{ e.id }} {{ e.title }} {{ e.href }} ",
+                "{{ e.kind }} {{ e.duration }} {{ e.html | safe }};{% endfor %}\n",
+                "{% if page.module %}{{ page.module.title }} {{ page.module.href }} ",
+                "{{ page.module.duration }}{% for s in page.module.steps %} {{ s.title }} ",
+                "{{ s.href }} {{ s.duration }} {{ s.current }}{% endfor %}{% endif %}\n",
+                "{% if page.prev %}{{ page.prev.title }} {{ page.prev.href }}{% endif %}\n",
+                "{% if page.next %}{{ page.next.title }} {{ page.next.href }}{% endif %}\n",
+            ),
+        ),
+        (
+            "content/modules/01-accueil/_index.md",
+            &module(
+                "title: Accueil\nsummary: Premier résumé pour {{ client.name }}\nobjectives: [Écouter]\nexercises: [lettre]",
+            ),
+        ),
+        (
+            "content/modules/01-accueil/01-a.md",
+            &module("title: Étape A\nduration: 10 min"),
+        ),
+        (
+            "content/modules/01-accueil/02-b.md",
+            &module("title: Étape B\nduration: 20 min"),
+        ),
+        (
+            "content/modules/02-suite.md",
+            &module("title: Suite pour {{ client.name }}\nduration: 15 min"),
+        ),
+        (
+            "content/exercises/lettre.md",
+            &page("title: Lettre\nkind: worksheet", "Écrivez."),
+        ),
+    ]);
+    f.write("clients/lemoine/client.yaml", "name: Maison Lemoine\n");
+    let server = Server::start(f.root());
+    let port = server.port;
+    let stream = events(port);
+    expect_event(&stream, "hello");
+    assert!(assert_served_equals_build(&f, port, "built-0", "the first build") > 10);
+
+    let edits: [(&str, &str, String); 7] = [
+        (
+            "a neighbour's title",
+            "content/modules/01-accueil/01-a.md",
+            module("title: Étape A revue\nduration: 10 min"),
+        ),
+        (
+            "a summary",
+            "content/modules/01-accueil/_index.md",
+            module(
+                "title: Accueil\nsummary: Second résumé pour {{ client.name }}\nobjectives: [Écouter]\nexercises: [lettre]",
+            ),
+        ),
+        (
+            "objectives",
+            "content/modules/01-accueil/_index.md",
+            module(
+                "title: Accueil\nsummary: Second résumé pour {{ client.name }}\nobjectives: [Écouter, Relancer]\nexercises: [lettre]",
+            ),
+        ),
+        (
+            "the order of neighbours",
+            "content/modules/01-accueil/02-b.md",
+            module("title: Étape B\nduration: 20 min\norder: 0"),
+        ),
+        (
+            "a step's duration (the module's duration, the clock times)",
+            "content/modules/01-accueil/01-a.md",
+            module("title: Étape A revue\nduration: 25 min"),
+        ),
+        (
+            "a listed exercise's kind",
+            "content/exercises/lettre.md",
+            page("title: Lettre\nkind: reflection", "Écrivez."),
+        ),
+        (
+            "a client variable",
+            "clients/lemoine/client.yaml",
+            "name: Maison Lemoine et fils\n".to_string(),
+        ),
+    ];
+    for (round, (what, file, text)) in edits.iter().enumerate() {
+        f.write(file, text);
+        expect_event(&stream, "reload");
+        assert_served_equals_build(&f, port, &format!("built-{}", round + 1), what);
+    }
+}

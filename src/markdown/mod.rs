@@ -12,6 +12,9 @@ pub mod highlight;
 pub mod literal;
 pub mod typography;
 pub mod variables;
+pub mod words;
+
+pub use words::strip_tags;
 
 use std::collections::HashSet;
 
@@ -525,25 +528,6 @@ pub fn smart_apostrophes(text: &str) -> String {
         previous = Some(c);
     }
     out
-}
-
-/// The text content of rendered HTML, tags removed and entities left as is:
-/// enough to compare versions and count words.
-pub fn strip_tags(html: &str) -> String {
-    let mut text = String::with_capacity(html.len() / 2);
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                text.push(' ');
-            }
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    text
 }
 
 #[cfg(test)]

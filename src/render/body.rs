@@ -115,19 +115,36 @@ impl Body {
     }
 }
 
+/// What comes before and after the id in an exercise marker, taken from
+/// [`directives::exercise_marker`] so the two never disagree.
+fn exercise_marker_parts() -> &'static (String, String) {
+    static PARTS: OnceLock<(String, String)> = OnceLock::new();
+    PARTS.get_or_init(|| {
+        const ID: &str = "\u{0}";
+        let marker = directives::exercise_marker(ID);
+        let (before, after) = marker.split_once(ID).unwrap_or((&marker, ""));
+        (before.to_string(), after.to_string())
+    })
+}
+
 /// Cuts HTML at root markers and exercise markers.
 pub(super) fn pieces_of(html: &str) -> Vec<Piece> {
-    const EXERCISE: &str = "<!--atelier:exercise:";
+    let (exercise, close) = exercise_marker_parts();
+    let (exercise, close) = (exercise.as_str(), close.as_str());
     let mut marks: Vec<(usize, usize, Piece)> = html
         .match_indices(ROOT_MARKER)
         .map(|(at, m)| (at, at + m.len(), Piece::Root))
         .collect();
-    if html.contains(EXERCISE) {
-        for (at, _) in html.match_indices(EXERCISE) {
-            let rest = &html[at + EXERCISE.len()..];
-            if let Some(end) = rest.find("-->") {
+    if html.contains(exercise) {
+        for (at, _) in html.match_indices(exercise) {
+            let rest = &html[at + exercise.len()..];
+            if let Some(end) = rest.find(close) {
                 let id = rest[..end].to_string();
-                marks.push((at, at + EXERCISE.len() + end + 3, Piece::Exercise(id)));
+                marks.push((
+                    at,
+                    at + exercise.len() + end + close.len(),
+                    Piece::Exercise(id),
+                ));
             }
         }
         marks.sort_by_key(|m| m.0);
@@ -499,5 +516,36 @@ pub(super) fn client_matches(client: Option<&ClientInfo>, key: &str, value: &str
         None => false,
         Some(client) if key == "client" => client.slug == value,
         Some(client) => client.value(key).is_some_and(|v| v == value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_find_the_exercise_markers_directives_write() {
+        let html = format!(
+            "<p>a</p>{}<p>b</p>{}",
+            directives::exercise_marker("miroir"),
+            directives::exercise_marker("carte-empathie")
+        );
+        let pieces = pieces_of(&html);
+        let ids: Vec<&str> = pieces
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::Exercise(id) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["miroir", "carte-empathie"]);
+        let text: String = pieces
+            .iter()
+            .filter_map(|piece| match piece {
+                Piece::Text(range) => Some(&html[range.clone()]),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, "<p>a</p><p>b</p>");
     }
 }

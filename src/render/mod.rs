@@ -56,8 +56,9 @@ pub trait Sink: Sync {
 /// and bytes. A page whose fingerprint did not change is not rendered again.
 pub type PageMemo = FastMap<String, (u64, Arc<[u8]>)>;
 
-/// Which version is being rendered.
-#[derive(Debug, Clone)]
+/// Which version is being rendered. `Hash` keys the preview server's
+/// reuse of pages: every field counts.
+#[derive(Debug, Clone, Hash)]
 pub struct Version {
     /// The client, or `None` for the base version.
     pub client: Option<ClientInfo>,
@@ -577,7 +578,7 @@ pub fn render_site(
             .ok()
             .hash(&mut hasher);
         shared.labels.hash(&mut hasher);
-        format!("{version:?}").hash(&mut hasher);
+        version.hash(&mut hasher);
         theme.generation.hash(&mut hasher);
         hasher.finish()
     });
@@ -795,11 +796,7 @@ pub fn render_site(
 fn published_pages(site: &Site) -> Vec<PageId> {
     site.landing
         .into_iter()
-        .chain(
-            site.modules
-                .iter()
-                .flat_map(|m| std::iter::once(m.page).chain(m.steps.iter().copied())),
-        )
+        .chain(site.modules.iter().flat_map(crate::compose::Module::pages))
         .chain(site.exercises.iter().copied())
         .chain(site.others.iter().copied())
         .collect()

@@ -12,10 +12,47 @@ use crate::markdown::{ROOT_MARKER, Rendered};
 
 use super::body::{Body, Piece, pieces_of};
 use super::values::*;
-use super::{Shared, arc, output_path, root_prefix};
+use super::{Shared, WidgetHtml, arc, output_path, root_prefix};
+use crate::duration::{ClockTime, Minutes};
 
-/// What other pages lend the pages that show them (URL, title, duration,
-/// kind), hashed once per page and once per module for all fingerprints.
+/// What [`page_value`] reads of another page it shows (a neighbour, its
+/// module's page and steps, a listed exercise), and nothing else: its hash
+/// is what that page lends the fingerprints of the pages that show it.
+#[derive(Clone, Copy, Hash)]
+struct LentPage<'a> {
+    url: &'a str,
+    title: &'a str,
+    duration: Option<Minutes>,
+    kind: PageKind,
+    /// For an exercise: its front matter's kind.
+    exercise_kind: Option<&'static str>,
+}
+
+impl<'a> LentPage<'a> {
+    fn of(shared: &'a Shared, id: PageId) -> LentPage<'a> {
+        let page = &shared.site.pages[id];
+        LentPage {
+            url: &page.url,
+            title: &shared.texts[id].title,
+            duration: page.front.duration(),
+            kind: page.kind,
+            exercise_kind: match &page.front {
+                Front::Exercise(front) => Some(front.kind.as_str()),
+                _ => None,
+            },
+        }
+    }
+
+    fn link(&self) -> LinkValue {
+        LinkValue {
+            title: self.title.to_string(),
+            href: output_path(self.url),
+        }
+    }
+}
+
+/// The [`LentPage`] hashes of every page and module, computed once per
+/// version for all fingerprints.
 pub(super) struct Lent {
     /// By page id (0 for pages not published).
     pages: Vec<u64>,
@@ -32,10 +69,7 @@ impl Lent {
             .into_par_iter()
             .map(|target| {
                 let mut hasher = crate::hashing::fingerprint_hasher();
-                site.pages[target].url.hash(&mut hasher);
-                shared.texts[target].title.hash(&mut hasher);
-                site.pages[target].front.duration().hash(&mut hasher);
-                site.pages[target].kind.hash(&mut hasher);
+                LentPage::of(shared, target).hash(&mut hasher);
                 hasher.finish()
             })
             .collect();
@@ -44,7 +78,7 @@ impl Lent {
             .iter()
             .map(|module| {
                 let mut hasher = crate::hashing::fingerprint_hasher();
-                for id in std::iter::once(module.page).chain(module.steps.iter().copied()) {
+                for id in module.pages() {
                     pages[id].hash(&mut hasher);
                 }
                 hasher.finish()
@@ -54,116 +88,203 @@ impl Lent {
     }
 }
 
+/// A page another page shows, hashed as its precomputed [`Lent`] hash (0
+/// when the version fingerprints nothing).
+#[derive(Clone, Copy)]
+struct Lend<'a> {
+    page: LentPage<'a>,
+    hash: u64,
+}
+
+impl<'a> Lend<'a> {
+    fn of(shared: &'a Shared, id: PageId) -> Lend<'a> {
+        Lend {
+            page: LentPage::of(shared, id),
+            hash: shared.lent.as_ref().map_or(0, |lent| lent.pages[id]),
+        }
+    }
+}
+
+impl std::hash::Hash for Lend<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.hash.hash(state);
+    }
+}
+
+/// A value compared by address: a source page or body, immutable once
+/// made, stands for all of its content.
+struct ByAddress<'a, T>(&'a T);
+
+impl<T> std::hash::Hash for ByAddress<'_, T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::from_ref(self.0).hash(state);
+    }
+}
+
+/// The module a page belongs to, as [`page_value`] reads it.
+#[derive(Hash)]
+struct ModuleInputs<'a> {
+    /// Its page and steps, hashed as their [`Lent`] hash; read through
+    /// [`LentPage`] (its step links through [`module_steps`], built from
+    /// the same).
+    pages: ModulePages<'a>,
+    duration: Option<Minutes>,
+    /// The page's clock time: the module's start plus the steps before it.
+    start: Option<ClockTime>,
+}
+
+/// A module's pages, hashed as their precomputed [`Lent`] hash.
+struct ModulePages<'a> {
+    index: usize,
+    module: &'a crate::compose::Module,
+    hash: u64,
+}
+
+impl std::hash::Hash for ModulePages<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.hash.hash(state);
+    }
+}
+
+/// An exercise a module page lists, as [`page_value`] reads it.
+#[derive(Hash)]
+struct ListedExercise<'a> {
+    id: &'a str,
+    /// Its page, when the version has it.
+    page: Option<Lend<'a>>,
+    widget: Option<&'a WidgetHtml>,
+}
+
+/// Everything [`page_value`] reads besides the version-wide values, which
+/// the version hash covers: the page value is built from these inputs only,
+/// and a page's fingerprint is their hash, so the two cannot disagree.
+#[derive(Hash)]
+struct PageInputs<'a> {
+    /// The source page, by identity: its URL, kind and front matter.
+    page: ByAddress<'a, crate::content::SourcePage>,
+    /// The body, by identity: its HTML, table of contents and embeds.
+    body: ByAddress<'a, Body>,
+    title: &'a str,
+    summary: Option<&'a str>,
+    description: Option<&'a str>,
+    objectives: &'a [String],
+    // Options whole: a neighbour before the page and the same neighbour
+    // after it must not hash alike.
+    prev: Option<Lend<'a>>,
+    next: Option<Lend<'a>>,
+    module: Option<ModuleInputs<'a>>,
+    exercises: Vec<ListedExercise<'a>>,
+    /// The widgets of the exercises the body embeds, in order.
+    embedded: Vec<Option<&'a WidgetHtml>>,
+}
+
+impl<'a> PageInputs<'a> {
+    fn of(shared: &'a Shared, id: PageId, body: &'a Body) -> PageInputs<'a> {
+        let site = shared.site;
+        let page = &site.pages[id];
+        let texts = &shared.texts[id];
+        let (prev, next) = site.neighbours(id);
+        let module = site.module_index_of(id).map(|index| {
+            let module = &site.modules[index];
+            let mut start = site.agenda.module_start(index);
+            if page.kind == PageKind::Step
+                && let Some(clock) = &mut start
+            {
+                for &step in module.steps.iter().take_while(|&&step| step != id) {
+                    *clock = clock.plus(LentPage::of(shared, step).duration.unwrap_or_default());
+                }
+            }
+            ModuleInputs {
+                pages: ModulePages {
+                    index,
+                    module,
+                    hash: shared.lent.as_ref().map_or(0, |lent| lent.modules[index]),
+                },
+                duration: module.duration,
+                start,
+            }
+        });
+        let exercises = match &page.front {
+            Front::Module(front) => front
+                .exercises
+                .iter()
+                .map(|exercise| ListedExercise {
+                    id: exercise,
+                    page: site
+                        .exercise_by_id
+                        .get(exercise)
+                        .map(|&target| Lend::of(shared, target)),
+                    widget: shared.widgets.get(exercise),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        PageInputs {
+            page: ByAddress(&**page),
+            body: ByAddress(body),
+            title: &texts.title,
+            summary: texts.summary.as_deref(),
+            description: texts.description.as_deref(),
+            objectives: &texts.objectives,
+            prev: prev.map(|target| Lend::of(shared, target)),
+            next: next.map(|target| Lend::of(shared, target)),
+            module,
+            exercises,
+            embedded: body
+                .embedded_exercises()
+                .map(|exercise| shared.widgets.get(exercise))
+                .collect(),
+        }
+    }
+}
+
 /// A fingerprint of everything page `id`'s HTML depends on besides the
-/// version-wide values: equal fingerprints, equal pages. It hashes what
-/// [`page_value`] reads (its source and body by identity, its strings, its
-/// neighbours' and module's titles and URLs, its clock time, the widgets it
-/// embeds) without building the value. `None` for pages never reused, and
-/// when the version computed no [`Lent`] (nothing fingerprints its pages).
+/// version-wide values: equal fingerprints, equal pages. It is the hash of
+/// the [`PageInputs`] [`page_value`] is built from, without building the
+/// value. `None` for pages never reused, and when the version computed no
+/// [`Lent`] (nothing fingerprints its pages).
 pub(super) fn fingerprint(shared: &Shared, id: PageId, body: &Arc<Body>) -> Option<u64> {
     use std::hash::{Hash, Hasher};
-    let lent = shared.lent.as_ref()?;
-    let site = shared.site;
-    let page = &site.pages[id];
+    shared.lent.as_ref()?;
+    let page = &shared.site.pages[id];
     if page.kind == PageKind::Exercise || page.kind == PageKind::Landing {
         return None;
     }
     let mut hasher = crate::hashing::fingerprint_hasher();
-    // What other pages lend this one (an edit to a neighbour's body leaves
-    // this page as it is).
-    // Options are hashed whole: a neighbour before the page and the same
-    // neighbour after it must not hash alike.
-    let (prev, next) = site.neighbours(id);
-    prev.map(|target| lent.pages[target]).hash(&mut hasher);
-    next.map(|target| lent.pages[target]).hash(&mut hasher);
-    site.module_index_of(id)
-        .map(|index| lent.modules[index])
-        .hash(&mut hasher);
-    if let Front::Module(front) = &page.front {
-        for exercise in &front.exercises {
-            site.exercise_by_id
-                .get(exercise)
-                .map(|&target| lent.pages[target])
-                .hash(&mut hasher);
-        }
-    }
-    (Arc::as_ptr(page) as usize).hash(&mut hasher);
-    (Arc::as_ptr(body) as usize).hash(&mut hasher);
-    let texts = &shared.texts[id];
-    (
-        &texts.title,
-        &texts.summary,
-        &texts.description,
-        &texts.objectives,
-    )
-        .hash(&mut hasher);
-    site.module_index_of(id)
-        .and_then(|i| site.agenda.module_start(i))
-        .map(|t| t.minutes)
-        .hash(&mut hasher);
-    site.module_index_of(id)
-        .map(|i| site.modules[i].duration)
-        .hash(&mut hasher);
-    let embedded = body.pieces().iter().filter_map(|piece| match piece {
-        Piece::Exercise(exercise) => Some(exercise.as_str()),
-        _ => None,
-    });
-    let listed = match &page.front {
-        Front::Module(front) => front.exercises.iter().map(String::as_str).collect(),
-        _ => Vec::new(),
-    };
-    for exercise in embedded.chain(listed) {
-        shared.widgets.get(exercise).hash(&mut hasher);
-    }
+    PageInputs::of(shared, id, body).hash(&mut hasher);
     Some(hasher.finish())
 }
 
 pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue {
-    let site = shared.site;
-    let page = &site.pages[id];
-    let texts = &shared.texts[id];
+    page_value_of(shared, &PageInputs::of(shared, id, body))
+}
+
+/// The page value of `inputs`: reads nothing of the site but them (and the
+/// version-wide values).
+fn page_value_of(shared: &Shared, inputs: &PageInputs) -> PageValue {
+    let page = inputs.page.0;
+    let body = inputs.body.0;
     let root = root_prefix(&page.url);
-    let link = |target: PageId| LinkValue {
-        title: shared.texts[target].title.clone(),
-        href: output_path(&site.pages[target].url),
-    };
-    let (prev, next) = site.neighbours(id);
-    let module_index = site.module_index_of(id);
-    let module = module_index.map(|i| &site.modules[i]);
-    let module_start = module_index.and_then(|i| site.agenda.module_start(i));
-    let mut start = module_start;
-    if let Some(module) = module
-        && page.kind == PageKind::Step
-        && let Some(mut clock) = module_start
-    {
-        for &step in &module.steps {
-            if step == id {
-                break;
-            }
-            clock = clock.plus(site.pages[step].front.duration().unwrap_or_default());
-        }
-        start = Some(clock);
-    }
-    let (emotion, intensity, exercise_ids) = match &page.front {
-        Front::Module(f) => (f.emotion.clone(), f.intensity, f.exercises.clone()),
-        _ => (None, None, Vec::new()),
+    let (emotion, intensity) = match &page.front {
+        Front::Module(f) => (f.emotion.clone(), f.intensity),
+        _ => (None, None),
     };
     // A listed exercise the body also embeds is a later copy on the page.
     let mut copies: Vec<&str> = body.embedded_exercises().collect();
-    let exercises = exercise_ids
+    let exercises = inputs
+        .exercises
         .iter()
-        .filter_map(|ex| {
-            let &target = site.exercise_by_id.get(ex)?;
-            let (live, _) = shared.widgets.get(ex)?;
-            let Front::Exercise(front) = &site.pages[target].front else {
-                return None;
-            };
+        .filter_map(|listed| {
+            let target = listed.page?.page;
+            let (live, _) = listed.widget?;
+            let kind = target.exercise_kind?;
+            let ex = listed.id;
             Some(ExerciseLink {
-                id: ex.clone(),
-                title: link(target).title,
-                href: output_path(&site.pages[target].url),
-                kind: front.kind.as_str(),
-                duration: front.duration.map(|d| d.label()),
+                id: ex.to_string(),
+                title: target.title.to_string(),
+                href: output_path(target.url),
+                kind,
+                duration: target.duration.map(|d| d.label()),
                 html: {
                     copies.push(ex);
                     let copy = copies.iter().filter(|&&c| c == ex).count();
@@ -172,20 +293,29 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
             })
         })
         .collect();
-    let module_value = module_index
-        .zip(module)
-        .filter(|(_, m)| !m.steps.is_empty())
-        .map(|(index, m)| ModuleNav {
-            title: link(m.page).title,
-            href: output_path(&site.pages[m.page].url),
-            duration: m.duration.map(|d| d.label()),
-            steps: Value::from(
-                module_steps(shared, index)
-                    .iter()
-                    .zip(&m.steps)
-                    .map(|(values, &step)| values.get(step == id).clone())
-                    .collect::<Vec<Value>>(),
-            ),
+    let module_value = inputs
+        .module
+        .as_ref()
+        .filter(|m| !m.pages.module.steps.is_empty())
+        .map(|m| {
+            let ModulePages { index, module, .. } = m.pages;
+            let module_page = LentPage::of(shared, module.page);
+            ModuleNav {
+                title: module_page.title.to_string(),
+                href: output_path(module_page.url),
+                duration: m.duration.map(|d| d.label()),
+                steps: Value::from(
+                    module_steps(shared, index)
+                        .iter()
+                        .zip(&module.steps)
+                        .map(|(values, &step)| {
+                            values
+                                .get(std::ptr::eq(shared.site.pages[step].as_ref(), page))
+                                .clone()
+                        })
+                        .collect::<Vec<Value>>(),
+                ),
+            }
         });
     let shared_values = shared
         .shares_across_versions()
@@ -199,28 +329,32 @@ pub(super) fn page_value(shared: &Shared, id: PageId, body: &Body) -> PageValue 
         ),
     };
     let duration = match page.kind {
-        PageKind::Module => module.and_then(|m| m.duration),
+        PageKind::Module => inputs.module.as_ref().and_then(|m| m.duration),
         _ => page.front.duration(),
     };
     PageValue {
         kind: page.kind.as_str(),
-        title: texts.title.clone(),
-        description: texts.description.clone().or_else(|| texts.summary.clone()),
-        summary: texts.summary.clone(),
+        title: inputs.title.to_string(),
+        description: inputs.description.or(inputs.summary).map(str::to_string),
+        summary: inputs.summary.map(str::to_string),
         url: page.url.clone(),
         href: output_path(&page.url),
         permalink: permalink(shared, &page.url),
         content,
         toc,
         duration: duration.map(|d| d.label()),
-        start: start.map(|s| s.to_string()),
+        start: inputs
+            .module
+            .as_ref()
+            .and_then(|m| m.start)
+            .map(|s| s.to_string()),
         emotion,
         intensity,
-        objectives: texts.objectives.clone(),
+        objectives: inputs.objectives.to_vec(),
         exercises,
         module: module_value,
-        prev: prev.map(link),
-        next: next.map(link),
+        prev: inputs.prev.map(|lend| lend.page.link()),
+        next: inputs.next.map(|lend| lend.page.link()),
         exercise: None,
     }
 }
@@ -250,11 +384,12 @@ fn module_steps<'s>(shared: &'s Shared, index: usize) -> &'s [StepValues] {
             .steps
             .iter()
             .map(|&step| {
+                let lent = LentPage::of(shared, step);
                 let value = |current| {
                     Value::from_serializable(&StepLink {
-                        title: shared.texts[step].title.clone(),
-                        href: output_path(&site.pages[step].url),
-                        duration: site.pages[step].front.duration().map(|d| d.label()),
+                        title: lent.title.to_string(),
+                        href: output_path(lent.url),
+                        duration: lent.duration.map(|d| d.label()),
                         current,
                     })
                 };
@@ -664,11 +799,7 @@ fn assemble(shared: &Shared, html: &str, pieces: &[Piece], root: &str, print: bo
                         out.push_str(&widget);
                     }
                 }
-                None => {
-                    out.push_str("<!--atelier:exercise:");
-                    out.push_str(id);
-                    out.push_str("-->");
-                }
+                None => out.push_str(&crate::markdown::directives::exercise_marker(id)),
             },
         }
     }

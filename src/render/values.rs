@@ -14,7 +14,7 @@ use crate::content::Field;
 use super::Version;
 
 /// The client a version is for, as far as rendering needs it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Hash, Serialize)]
 pub struct ClientInfo {
     /// Folder name under `clients/`.
     pub slug: String,
