@@ -99,7 +99,12 @@ fn a_link_to_a_page_a_version_leaves_out_keeps_its_text_and_loses_its_link() {
 
     // Reported once per problem, naming the versions that have it.
     for (versions, link, at, why) in [
-        ("version: selection", "02-confiance.md#ancre", "5:6", "`modules:`"),
+        (
+            "version: selection",
+            "02-confiance.md#ancre",
+            "5:6",
+            "`modules:`",
+        ),
         ("version: retrait", "03-recit.md", "7:6", "`remove: true`"),
         (
             "versions: base, retrait, selection",

@@ -250,13 +250,6 @@ fn render_body(
 
     // Directives first, so variables inside blocks another client gets (or
     // facilitator notes) never have to resolve in this version.
-    let labels = |key: &str| {
-        shared
-            .labels
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| key.to_string())
-    };
     let matches = |key: &str, value: &str| {
         let matched = client_matches(shared.version.client.as_ref(), key, value);
         record(&mut |d| {
@@ -266,13 +259,20 @@ fn render_body(
         matched
     };
     let (expanded, line_map, exercise_refs) = if directives::has_directives(&page.body) {
+        let templates = super::directive::Templates::new(shared, id);
         let options = directives::ExpandOptions {
             facilitator: shared.version.facilitator,
-            labels: &labels,
+            html: &templates,
             matches: &matches,
         };
-        match directives::expand_in_file(&page.body, page.body_line, &options) {
-            Ok(expanded) => (
+        let result = directives::expand_in_file(&page.body, page.body_line, &options);
+        problems.append(&mut templates.problems.borrow_mut());
+        let recorded = templates.recorded.take();
+        if !recorded.is_empty() {
+            record(&mut |d| d.directives.extend(recorded.iter().cloned()));
+        }
+        match result {
+            Ok(expanded) if problems.is_empty() => (
                 expanded.markdown,
                 Some(expanded.line_map),
                 expanded
@@ -281,6 +281,7 @@ fn render_body(
                     .map(|e| (e.id, e.line, e.included))
                     .collect(),
             ),
+            Ok(_) => return Err(problems),
             Err(errors) => {
                 for e in errors {
                     problems.push(
