@@ -60,6 +60,15 @@ fn project_with_temoignage() -> Fixture {
                 "Avant.\n\n::: temoignage auteur=\"Jeanne <la> & {{ client.name }}\"\nIls m’ont **écrit** après l’achat.\n\n- une lettre\n- un appel\n:::\n\nAprès.\n",
             ),
         ),
+        // No variable: only the template reads the client, so a body
+        // rendered for one version must not be reused for another.
+        (
+            "content/modules/02-apres.md",
+            &page(
+                "title: Après",
+                "::: temoignage auteur=\"Paul\"\nMerci.\n:::\n",
+            ),
+        ),
     ])
 }
 
@@ -91,6 +100,19 @@ fn a_project_kind_renders_its_template_in_every_version_and_the_print_page() {
         client.contains("<footer>Jeanne &lt;la&gt; &amp; Maison Lemoine, sur"),
         "{client}"
     );
+    for (file, pour) in [
+        ("public/modules/apres/index.html", "tous"),
+        (
+            "public/clients/lemoine/modules/apres/index.html",
+            "Maison Lemoine",
+        ),
+    ] {
+        let html = f.read(file);
+        assert!(
+            html.contains(&format!("data-pour=\"{pour}\">\n<p>Merci.</p>")),
+            "{file}: {html}"
+        );
+    }
     let print = f.read("public/clients/lemoine/print/index.html");
     assert!(print.contains("data-pour=\"Maison Lemoine\""), "{print}");
     assert!(print.contains("<strong>écrit</strong>"), "{print}");
