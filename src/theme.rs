@@ -60,6 +60,8 @@ pub struct Theme {
     origins: HashMap<String, String>,
     /// Every directive kind with a template (`directives/KIND.html`).
     directives: BTreeMap<String, DirectiveTemplate>,
+    /// The kinds among them that are not built in, sorted.
+    extra_directives: Vec<String>,
     /// Directive wrappers already rendered, for templates whose output
     /// depends only on the key (see [`DirectiveTemplate::per_page`]).
     wrappers: RwLock<HashMap<WrapperKey, Wrapper>>,
@@ -203,6 +205,11 @@ impl Theme {
             static_files,
             strings: manifest.strings,
             origins,
+            extra_directives: directives
+                .keys()
+                .filter(|kind| !KNOWN_KINDS.contains(&kind.as_str()))
+                .cloned()
+                .collect(),
             directives,
             wrappers: RwLock::default(),
         })
@@ -229,12 +236,8 @@ impl Theme {
 
     /// The directive kinds defined by templates beyond the built-in ones
     /// (a project's or a theme's), sorted.
-    pub fn extra_directives(&self) -> Vec<String> {
-        self.directives
-            .keys()
-            .filter(|kind| !KNOWN_KINDS.contains(&kind.as_str()))
-            .cloned()
-            .collect()
+    pub fn extra_directives(&self) -> &[String] {
+        &self.extra_directives
     }
 
     /// Where template `name` comes from, for messages

@@ -427,3 +427,24 @@ fn the_preview_serves_a_project_kind_as_a_clean_build_writes_it() {
         );
     }
 }
+
+#[test]
+fn a_project_kind_left_as_text_is_an_error() {
+    let f = Fixture::new(&[
+        (
+            "templates/directives/defi.html",
+            "<div class=\"defi\">{{ body }}</div>",
+        ),
+        (
+            "content/modules/01-a.md",
+            &page(
+                "title: A",
+                "Texte.\n\n    ::: defi\n    Le défi.\n    :::\n",
+            ),
+        ),
+    ]);
+    f.run(&["build"])
+        .expect(1)
+        .says("content/modules/01-a.md:6:5")
+        .says("`::: defi` is not read as a directive here");
+}

@@ -373,6 +373,7 @@ fn render_body(
             french: super::language::french(shared.version, page),
             resolve_link: &resolve,
             source_line: &source_line,
+            directive_kinds: shared.theme.extra_directives(),
         },
     );
     if !body.stray_fences.is_empty() {

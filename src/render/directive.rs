@@ -56,7 +56,7 @@ impl DirectiveHtml for Templates<'_, '_> {
     }
 
     fn defined(&self) -> Vec<String> {
-        self.shared.theme.extra_directives()
+        self.shared.theme.extra_directives().to_vec()
     }
 
     fn wrap(&self, call: &DirectiveCall) -> Option<Wrapper> {
@@ -187,7 +187,7 @@ fn body_not_once(shared: &Shared, id: PageId, kind: &str, line: usize, html: &st
 /// the built-in kinds, whose templates are always there).
 fn no_template(shared: &Shared, id: PageId, kind: &str, line: usize) -> Diagnostic {
     let mut kinds: Vec<String> = KNOWN_KINDS.iter().map(|k| (*k).to_string()).collect();
-    kinds.extend(shared.theme.extra_directives());
+    kinds.extend_from_slice(shared.theme.extra_directives());
     Diagnostic::error(
         &shared.site.pages[id].file,
         format!("directive `{kind}` has no template"),
