@@ -448,3 +448,55 @@ fn a_project_kind_left_as_text_is_an_error() {
         .says("content/modules/01-a.md:6:5")
         .says("`::: defi` is not read as a directive here");
 }
+
+/// The built-in templates write exactly the HTML atelier wrote before kinds
+/// were templates (the theme's CSS and every published site rely on it).
+#[test]
+fn the_built_in_templates_write_the_html_of_the_built_in_kinds() {
+    let body = "Intro.\n\n::: story\nUn *récit*.\n:::\n\n::: tip\nAstuce **forte**.\n:::\n\n::: note\nUne note.\n:::\n\n::: warning\nAttention.\n:::\n\n::: quote author=\"Seth <Godin> & \\\"co\\\"\" source=\"This Is 'Marketing'\"\nLes gens comme nous.\n:::\n\n::: quote author=Anonyme\nSans source.\n:::\n\n::: solution\nLa réponse.\n:::\n\n::: facilitator\nPour l'animateur.\n:::\n\n::: exercise lettre\nFaites-le.\n:::\n\n::: only sector=\"chocolaterie\"\nPour les chocolatiers.\n:::\n\n::: except client=\"lemoine\"\nPour les autres.\n:::\n\n> ::: tip\n> Dans une citation.\n> :::\n\n- ::: note\n  Dans une liste.\n  :::\n";
+    let f = Fixture::new(&[
+        lemoine(),
+        (
+            "content/exercises/lettre.md",
+            &page(
+                "title: Lettre\nkind: reflection\nfields:\n  - { id: a, label: \"A ?\", type: text }",
+                "Corps.\n",
+            ),
+        ),
+        (
+            "content/modules/01-a.md",
+            &page("title: A\nduration: 10 min", body),
+        ),
+    ]);
+    f.build();
+    f.run(&["build", "--facilitator"]).expect(0);
+    let base = f.read("public/modules/a/index.html");
+    for expected in [
+        "<p>Intro.</p>\n<div class=\"directive story\">\n<p>Un <em>récit</em>.</p>\n</div>\n",
+        "<div class=\"directive callout tip\"><p class=\"directive-label\">Astuce</p>\n<p>Astuce <strong>forte</strong>.</p>\n</div>\n",
+        "<div class=\"directive callout note\"><p class=\"directive-label\">Note</p>\n<p>Une note.</p>\n</div>\n",
+        "<div class=\"directive callout warning\"><p class=\"directive-label\">Attention</p>\n<p>Attention.</p>\n</div>\n",
+        "<figure class=\"directive quote\"><blockquote>\n<p>Les gens comme nous.</p>\n</blockquote><figcaption>— Seth &lt;Godin&gt; &amp; &quot;co&quot;, <cite>This Is &#39;Marketing&#39;</cite></figcaption></figure>\n",
+        "<figure class=\"directive quote\"><blockquote>\n<p>Sans source.</p>\n</blockquote><figcaption>— Anonyme</figcaption></figure>\n",
+        "<details class=\"directive solution\"><summary>Solution</summary>\n<p>La réponse.</p>\n</details>\n<div class=\"directive exercise-embed\">\n<p>Faites-le.</p>\n\n<form class=\"exercise exercise-reflection\" id=\"exercise-lettre\"",
+        "</form>\n\n</div>\n<p>Pour les autres.</p>\n<blockquote>\n<div class=\"directive callout tip\"><p class=\"directive-label\">Astuce</p>\n<p>Dans une citation.</p>\n</div>\n</blockquote>\n<ul>\n<li><div class=\"directive callout note\"><p class=\"directive-label\">Note</p>\n<p>Dans une liste.</p>\n</div>\n</li>\n</ul>\n",
+    ] {
+        assert!(base.contains(expected), "missing {expected:?} in\n{base}");
+    }
+    assert!(
+        !base.contains("chocolatiers") && !base.contains("animateur"),
+        "{base}"
+    );
+    let client = f.read("public/clients/lemoine/modules/a/index.html");
+    assert!(
+        client.contains("<p>Pour les chocolatiers.</p>\n<div class=\"directive exercise-embed\">")
+            || client.contains("</div>\n<p>Pour les chocolatiers.</p>\n"),
+        "{client}"
+    );
+    assert!(!client.contains("Pour les autres"), "{client}");
+    let facilitator = f.read("public-facilitator/modules/a/index.html");
+    assert!(
+        facilitator.contains("<details class=\"directive solution\" open><summary>Solution</summary>\n<p>La réponse.</p>\n</details>\n<aside class=\"directive facilitator\"><p class=\"directive-label\">Note pour l’animateur</p>\n<p>Pour l’animateur.</p>\n</aside>\n"),
+        "{facilitator}"
+    );
+}
