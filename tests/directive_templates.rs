@@ -500,3 +500,47 @@ fn the_built_in_templates_write_the_html_of_the_built_in_kinds() {
         "{facilitator}"
     );
 }
+
+#[test]
+fn a_project_theme_adds_and_restyles_kinds_and_templates_win_over_it() {
+    let f = Fixture::new(&[
+        (
+            "themes/atelier/templates/directives/story.html",
+            "<div class=\"recit-maison\">{{ body }}</div>",
+        ),
+        (
+            "themes/atelier/templates/directives/encart.html",
+            "<aside class=\"encart-theme\">{{ body }}</aside>",
+        ),
+        (
+            "themes/atelier/templates/directives/cadre.html",
+            "<aside class=\"cadre-theme\">{{ body }}</aside>",
+        ),
+        (
+            "templates/directives/cadre.html",
+            "<aside class=\"cadre-projet\">{{ body }}</aside>",
+        ),
+        (
+            "content/modules/01-a.md",
+            &page(
+                "title: A",
+                "::: story\nR.\n:::\n\n::: encart\nE.\n:::\n\n::: cadre\nC.\n:::\n",
+            ),
+        ),
+    ]);
+    f.build();
+    let html = f.read("public/modules/a/index.html");
+    assert!(
+        html.contains("<div class=\"recit-maison\">\n<p>R.</p>\n</div>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<aside class=\"encart-theme\">\n<p>E.</p>\n</aside>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<aside class=\"cadre-projet\">\n<p>C.</p>\n</aside>"),
+        "{html}"
+    );
+    assert!(!html.contains("cadre-theme"), "{html}");
+}
