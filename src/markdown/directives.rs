@@ -1,6 +1,13 @@
 //! Colon-fenced directive blocks (`::: story`, `::: facilitator`, `::: tip`…)
 //! expanded into raw HTML wrappers around their Markdown bodies.
 //!
+//! A table of specs ([`BUILTIN_SPECS`], and [`PROJECT_SPEC`] for kinds a
+//! project defines) says how each kind is parsed and what the engine does
+//! with it; the HTML around a body comes from the kind's template, through
+//! [`DirectiveHtml`] (the render layer passes the theme in, this module
+//! knows nothing of themes). Privacy is the engine's: a facilitator note is
+//! dropped from participant versions before any template is asked for it.
+//!
 //! Directives are how a trainer marks what a passage *is*: the story told,
 //! notes for the facilitator only, an embedded exercise, a passage for one
 //! client's sector. This pass runs before the Markdown parser: each directive
@@ -196,7 +203,8 @@ pub trait DirectiveHtml {
 }
 
 /// HTML for passes that only read a page's structure (its exercises and
-/// conditions): every kind is accepted and wraps in nothing.
+/// conditions): every kind is accepted and wraps in nothing, except a
+/// solution, in a bare `<details>` (folded, as the engine requires).
 pub struct NoHtml;
 
 impl DirectiveHtml for NoHtml {
@@ -206,7 +214,13 @@ impl DirectiveHtml for NoHtml {
     fn defined(&self) -> Vec<String> {
         Vec::new()
     }
-    fn wrap(&self, _: &DirectiveCall) -> Option<Wrapper> {
+    fn wrap(&self, call: &DirectiveCall) -> Option<Wrapper> {
+        if builtin_spec(call.kind).is_some_and(|spec| spec.role == Role::Solution) {
+            return Some(Wrapper {
+                open: "<details>".to_string(),
+                close: "</details>".to_string(),
+            });
+        }
         Some(Wrapper::default())
     }
 }
@@ -1053,10 +1067,7 @@ fn parse_opener(
     let name = cursor.word();
     let spec = match builtin_spec(&name) {
         Some(spec) => *spec,
-        None if html.defines(&name) => DirectiveSpec {
-            role: Role::Wrapper,
-            ..PROJECT_SPEC
-        },
+        None if html.defines(&name) => PROJECT_SPEC,
         None => {
             let shown: String = name.chars().take(40).collect();
             error(name_column, unknown_kind_message(&name, html));
@@ -2276,6 +2287,20 @@ G
             ["story", "facilitator", "tip"]
         );
         assert!(md.contains("secret"));
+    }
+
+    #[test]
+    fn structure_passes_read_every_page() {
+        let src = "::: solution\nx\n:::\n::: defi\n::: exercise a\n:::\n:::\n::: exercise a\n:::\n";
+        for facilitator in [false, true] {
+            let opts = ExpandOptions {
+                facilitator,
+                html: &NoHtml,
+                matches: &matches,
+            };
+            let expanded = expand(src, &opts).map(|e| e.exercises.len());
+            assert_eq!(expanded, Ok(2), "facilitator: {facilitator}");
+        }
     }
 
     #[test]
