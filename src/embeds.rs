@@ -107,7 +107,7 @@ fn embeds(
     };
     let opts = ExpandOptions {
         facilitator,
-        labels: &|key: &str| key.to_string(),
+        html: &directives::NoHtml,
         matches: &matches,
     };
     let expanded = directives::expand(&page.body, &opts).ok()?;

@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use std::sync::RwLock;
 use tera::Tera;
+
+use crate::markdown::directives::{KNOWN_KINDS, Wrapper, is_kind_name};
 
 use crate::config::{CONFIG_FILE, Config, line_of_key};
 use crate::error::{Diagnostic, display_path};
@@ -55,7 +58,28 @@ pub struct Theme {
     pub static_files: Vec<ThemeFile>,
     strings: BTreeMap<String, BTreeMap<String, String>>,
     origins: HashMap<String, String>,
+    /// Every directive kind with a template (`directives/KIND.html`).
+    directives: BTreeMap<String, DirectiveTemplate>,
+    /// The kinds among them that are not built in, sorted.
+    extra_directives: Vec<String>,
+    /// Directive wrappers already rendered, for templates whose output
+    /// depends only on the key (see [`DirectiveTemplate::per_page`]).
+    wrappers: RwLock<HashMap<WrapperKey, Wrapper>>,
 }
+
+/// What atelier knows of a directive kind's template.
+#[derive(Debug, Clone, Copy)]
+pub struct DirectiveTemplate {
+    /// Does its output depend on the page or the client (it reads `page`,
+    /// `client` or `site`, or includes another template)? Then it is
+    /// rendered for each page and version; otherwise once per attributes,
+    /// language and view.
+    pub per_page: bool,
+}
+
+/// A directive wrapper's identity when it depends on nothing else: kind,
+/// attributes, page language, version language, facilitator view.
+pub type WrapperKey = (String, Vec<(String, String)>, String, String, bool);
 
 impl std::fmt::Debug for Theme {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -94,6 +118,9 @@ impl Theme {
         }
         let mut problems = Vec::new();
         read_tree(root, &theme_dir, "", &mut files, &mut problems);
+        if config.theme != DEFAULT_THEME {
+            builtin_directives(&mut files);
+        }
         read_tree(
             root,
             Path::new("templates"),
@@ -120,12 +147,21 @@ impl Theme {
         };
 
         let mut origins = HashMap::new();
+        let mut directives = BTreeMap::new();
         let mut sources = Vec::new();
         let mut static_files = Vec::new();
         for (rel, file) in files {
             if let Some(name) = rel.strip_prefix("templates/") {
                 match std::str::from_utf8(&file.bytes) {
                     Ok(text) => {
+                        if let Some(kind) = directive_kind(name) {
+                            directives.insert(
+                                kind.to_string(),
+                                DirectiveTemplate {
+                                    per_page: reads_page_or_client(text),
+                                },
+                            );
+                        }
                         origins.insert(name.to_string(), file.origin.clone());
                         sources.push((name.to_string(), text.to_string()));
                     }
@@ -169,6 +205,13 @@ impl Theme {
             static_files,
             strings: manifest.strings,
             origins,
+            extra_directives: directives
+                .keys()
+                .filter(|kind| !KNOWN_KINDS.contains(&kind.as_str()))
+                .cloned()
+                .collect(),
+            directives,
+            wrappers: RwLock::default(),
         })
     }
 
@@ -186,10 +229,79 @@ impl Theme {
         self.origins.contains_key(name)
     }
 
+    /// The template of directive kind `kind`, if there is one.
+    pub fn directive(&self, kind: &str) -> Option<DirectiveTemplate> {
+        self.directives.get(kind).copied()
+    }
+
+    /// The directive kinds defined by templates beyond the built-in ones
+    /// (a project's or a theme's), sorted.
+    pub fn extra_directives(&self) -> &[String] {
+        &self.extra_directives
+    }
+
+    /// Where template `name` comes from, for messages
+    /// (`templates/directives/temoignage.html`).
+    pub fn origin<'a>(&'a self, name: &'a str) -> &'a str {
+        self.origins
+            .get(name)
+            .map_or(name, String::as_str)
+            .trim_end_matches(" (built in)")
+    }
+
+    /// The wrapper rendered earlier under `key`.
+    pub fn remembered_wrapper(&self, key: &WrapperKey) -> Option<Wrapper> {
+        let wrappers = self.wrappers.read().unwrap_or_else(|p| p.into_inner());
+        wrappers.get(key).cloned()
+    }
+
+    /// Keeps `wrapper` for the next directive with the same `key`.
+    pub fn remember_wrapper(&self, key: WrapperKey, wrapper: Wrapper) {
+        let mut wrappers = self.wrappers.write().unwrap_or_else(|p| p.into_inner());
+        wrappers.insert(key, wrapper);
+    }
+
     /// Turns a rendering error into a diagnostic naming the template file and,
     /// as context, the page being rendered.
     pub fn render_error(&self, error: &tera::Error, page: &Path) -> Diagnostic {
         template_diagnostic(error, &self.origins, Some(page))
+    }
+}
+
+/// The kind a template defines, for `directives/KIND.html`.
+fn directive_kind(template: &str) -> Option<&str> {
+    template
+        .strip_prefix("directives/")?
+        .strip_suffix(".html")
+        .filter(|kind| is_kind_name(kind))
+}
+
+/// Whether a directive template's output may depend on more than its
+/// attributes, language and view: it names the page, the client or the
+/// site, or pulls in other templates (which might).
+fn reads_page_or_client(text: &str) -> bool {
+    [
+        "page", "client", "site", "include", "import", "extends", "macro",
+    ]
+    .iter()
+    .any(|word| text.contains(word))
+}
+
+/// The built-in directive templates a theme other than `atelier` lacks: a
+/// built-in kind always has a template, so a project's theme need not copy
+/// them to build.
+fn builtin_directives(files: &mut BTreeMap<String, ThemeFile>) {
+    for (rel, bytes) in embedded::THEME_FILES {
+        if rel.starts_with("templates/directives/") && !files.contains_key(*rel) {
+            files.insert(
+                (*rel).to_string(),
+                ThemeFile {
+                    rel: (*rel).to_string(),
+                    bytes: Cow::Borrowed(bytes),
+                    origin: format!("themes/atelier/{rel} (built in)"),
+                },
+            );
+        }
     }
 }
 

@@ -374,7 +374,7 @@ fn an_exercise_embedded_twice_warns_and_each_copy_has_its_own_ids() {
             "content/modules/01-ouverture.md",
             &page(
                 "title: Ouverture\nduration: 30 min\nexercises: [lettre]",
-                "Intro.\n\n::: exercise lettre\n:::\n\nEncore :\n\n::: exercise lettre\nUne deuxième fois.\n:::\n",
+                "Intro.\n\n::: exercise lettre\n:::\n\nEncore :\n\n::: exercise lettre\nUne deuxième fois.\n:::\n\n::: solution\nUne solution ne cache pas le doublon.\n:::\n",
             ),
         ),
         ("content/exercises/lettre.md", &page(worksheet, "Écrivez.")),
@@ -390,7 +390,8 @@ fn an_exercise_embedded_twice_warns_and_each_copy_has_its_own_ids() {
     let build = f.build();
     build
         .says("content/modules/01-ouverture.md:13")
-        .says("exercise `lettre` is embedded twice on this page (first at line 8)");
+        .says("exercise `lettre` is embedded twice on this page (first at line 8)")
+        .says("the base version shows two copies of its form");
     assert_eq!(
         build.stderr.matches("is embedded twice").count(),
         1,

@@ -1,6 +1,13 @@
 //! Colon-fenced directive blocks (`::: story`, `::: facilitator`, `::: tip`…)
 //! expanded into raw HTML wrappers around their Markdown bodies.
 //!
+//! A table of specs ([`BUILTIN_SPECS`], and [`PROJECT_SPEC`] for kinds a
+//! project defines) says how each kind is parsed and what the engine does
+//! with it; the HTML around a body comes from the kind's template, through
+//! [`DirectiveHtml`] (the render layer passes the theme in, this module
+//! knows nothing of themes). Privacy is the engine's: a facilitator note is
+//! dropped from participant versions before any template is asked for it.
+//!
 //! Directives are how a trainer marks what a passage *is*: the story told,
 //! notes for the facilitator only, an embedded exercise, a passage for one
 //! client's sector. This pass runs before the Markdown parser: each directive
@@ -15,28 +22,217 @@
 
 use super::variables::CodeFenceTracker;
 
-/// Every directive kind, in the order they are listed in error messages.
-pub const KNOWN_KINDS: [&str; 10] = [
-    "story",
-    "facilitator",
-    "exercise",
-    "quote",
-    "tip",
-    "note",
-    "warning",
-    "solution",
-    "only",
-    "except",
+/// What the engine does with a directive's content, whatever its template
+/// says: privacy and conditions are rules of the engine, not of the theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Wrapped in its template's HTML in every version.
+    Wrapper,
+    /// Dropped from participant versions before any template sees it;
+    /// wrapped only in facilitator versions.
+    Facilitator,
+    /// Folded (`<details>` without `open`) for participants, open for the
+    /// facilitator; the engine refuses a template that would show it open.
+    Solution,
+    /// Kept only for clients matching every condition.
+    Only,
+    /// Kept except for clients matching every condition.
+    Except,
+    /// Embeds the exercise named by its positional id after its content.
+    Exercise,
+}
+
+/// The attributes a kind accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attributes {
+    /// None at all.
+    None,
+    /// These names only; `required` ones must be given and not blank.
+    Named(&'static [AttributeSpec]),
+    /// At least one `key="value"` condition on client.yaml values.
+    Conditions,
+    /// Any `key="value"`, all optional (project-defined kinds).
+    Any,
+}
+
+/// One attribute a built-in kind accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttributeSpec {
+    /// Its name (`author`).
+    pub name: &'static str,
+    /// Must it be given (and not blank)?
+    pub required: bool,
+}
+
+/// How a directive kind is parsed and what the engine does with it. The
+/// HTML is not here: it is the kind's template (`directives/KIND.html`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirectiveSpec {
+    /// The kind's name, as written after the colons.
+    pub name: &'static str,
+    /// The name under which the positional argument (`::: exercise ID`)
+    /// reaches the template's `attrs`; it is then required.
+    pub positional: Option<&'static str>,
+    /// The `key="value"` attributes it accepts.
+    pub attributes: Attributes,
+    /// What the engine does with its content.
+    pub role: Role,
+    /// What the kind needs and how to write it, said when its positional
+    /// argument or a required attribute is missing (`an author: write …`).
+    pub needs: &'static str,
+}
+
+/// The built-in kinds, in the order they are listed in error messages.
+pub const BUILTIN_SPECS: [DirectiveSpec; 10] = [
+    simple("story", Role::Wrapper),
+    simple("facilitator", Role::Facilitator),
+    DirectiveSpec {
+        name: "exercise",
+        positional: Some("id"),
+        attributes: Attributes::None,
+        role: Role::Exercise,
+        needs: "the id of an exercise: write `::: exercise lettre-personnalisee` (the \
+                exercise's file name without `.md`)",
+    },
+    DirectiveSpec {
+        name: "quote",
+        positional: None,
+        attributes: Attributes::Named(&[
+            AttributeSpec {
+                name: "author",
+                required: true,
+            },
+            AttributeSpec {
+                name: "source",
+                required: false,
+            },
+        ]),
+        role: Role::Wrapper,
+        needs: "an author: write `::: quote author=\"Seth Godin\"` (and optionally \
+                source=\"…\")",
+    },
+    simple("tip", Role::Wrapper),
+    simple("note", Role::Wrapper),
+    simple("warning", Role::Wrapper),
+    simple("solution", Role::Solution),
+    conditional("only", Role::Only),
+    conditional("except", Role::Except),
 ];
+
+/// The spec of every kind a project defines with a template of its own:
+/// any optional attributes, wrapped in every version.
+pub const PROJECT_SPEC: DirectiveSpec = DirectiveSpec {
+    name: "",
+    positional: None,
+    attributes: Attributes::Any,
+    role: Role::Wrapper,
+    needs: "",
+};
+
+const fn simple(name: &'static str, role: Role) -> DirectiveSpec {
+    DirectiveSpec {
+        name,
+        positional: None,
+        attributes: Attributes::None,
+        role,
+        needs: "",
+    }
+}
+
+const fn conditional(name: &'static str, role: Role) -> DirectiveSpec {
+    DirectiveSpec {
+        name,
+        positional: None,
+        attributes: Attributes::Conditions,
+        role,
+        needs: "",
+    }
+}
+
+/// The built-in spec of `name`.
+#[must_use]
+pub fn builtin_spec(name: &str) -> Option<&'static DirectiveSpec> {
+    BUILTIN_SPECS.iter().find(|spec| spec.name == name)
+}
+
+/// Every built-in kind, in the order they are listed in error messages.
+pub const KNOWN_KINDS: [&str; 10] = {
+    let mut names = [""; 10];
+    let mut index = 0;
+    while index < BUILTIN_SPECS.len() {
+        names[index] = BUILTIN_SPECS[index].name;
+        index += 1;
+    }
+    names
+};
+
+/// One directive to wrap: its kind and attributes, as its template gets
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DirectiveCall<'a> {
+    /// The kind (`quote`, `temoignage`).
+    pub kind: &'a str,
+    /// Its attributes as written, the positional argument first under its
+    /// name (`id` for `exercise`); values are plain text, never HTML.
+    pub attrs: &'a [(String, String)],
+    /// 1-based line of the opening fence, in the source given to [`expand`].
+    pub line: usize,
+}
+
+/// The HTML around a directive's content: the kind's template rendered
+/// once, cut where the content goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Wrapper {
+    /// HTML before the content (may span several lines).
+    pub open: String,
+    /// HTML after the content.
+    pub close: String,
+}
+
+/// Where directive HTML comes from: the render layer passes the theme's
+/// templates in, so this module stays free of themes.
+pub trait DirectiveHtml {
+    /// Whether `name` is a kind defined by a template beyond the built-in
+    /// ones (a project's or a theme's).
+    fn defines(&self, name: &str) -> bool;
+    /// The kinds defined beyond the built-in ones, sorted, for messages.
+    fn defined(&self) -> Vec<String>;
+    /// The HTML around `call`'s content; `None` when its template failed
+    /// (the implementation keeps that error and reports it).
+    fn wrap(&self, call: &DirectiveCall) -> Option<Wrapper>;
+}
+
+/// HTML for passes that only read a page's structure (its exercises and
+/// conditions): every kind is accepted and wraps in nothing, except a
+/// solution, in a bare `<details>` (folded, as the engine requires).
+pub struct NoHtml;
+
+impl DirectiveHtml for NoHtml {
+    fn defines(&self, _: &str) -> bool {
+        true
+    }
+    fn defined(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn wrap(&self, call: &DirectiveCall) -> Option<Wrapper> {
+        if builtin_spec(call.kind).is_some_and(|spec| spec.role == Role::Solution) {
+            return Some(Wrapper {
+                open: "<details>".to_string(),
+                close: "</details>".to_string(),
+            });
+        }
+        Some(Wrapper::default())
+    }
+}
 
 /// What the expansion needs to know about the version being built.
 pub struct ExpandOptions<'a> {
     /// Building the facilitator version: keep `facilitator` blocks and show
     /// `solution` blocks open.
     pub facilitator: bool,
-    /// The visible label for `"tip"`, `"note"`, `"warning"`, `"solution"`,
-    /// `"facilitator_note"` and `"story"`, in the site's language.
-    pub labels: &'a dyn Fn(&str) -> String,
+    /// The HTML of each kind (its template), and the kinds beyond the
+    /// built-in ones.
+    pub html: &'a dyn DirectiveHtml,
     /// Does the current client have `key == value` (for `only` / `except`)?
     pub matches: &'a dyn Fn(&str, &str) -> bool,
 }
@@ -116,7 +312,7 @@ pub fn client_conditions(source: &str) -> Vec<ClientCondition> {
     }
     let opts = ExpandOptions {
         facilitator: true,
-        labels: &|key: &str| key.to_string(),
+        html: &NoHtml,
         matches: &|_: &str, _: &str| true,
     };
     expand(source, &opts).map_or_else(|_| Vec::new(), |expanded| expanded.conditions)
@@ -381,23 +577,6 @@ fn colon_fence(content: &str) -> Option<ColonFence<'_>> {
     }
 }
 
-/// What a parsed opening fence asks for.
-enum Kind {
-    Story,
-    Facilitator,
-    Exercise(String),
-    Quote {
-        author: String,
-        source: Option<String>,
-    },
-    Callout(&'static str),
-    Solution,
-    Only(Vec<Attribute>),
-    Except(Vec<Attribute>),
-    /// An opener with errors: it still pairs with its closing fence.
-    Invalid,
-}
-
 /// One open directive.
 struct Frame {
     /// The kind as written, for messages.
@@ -435,16 +614,29 @@ impl Output {
         self.last_blank = text.trim().is_empty();
     }
 
-    /// An HTML block line behind `prefix`, with a blank line before and
-    /// after it; the blank lines keep the `>` markers of `continuation`, so a
-    /// blockquote does not end there.
+    /// HTML block lines behind `prefix` (the first) and `continuation`
+    /// (the others), with a blank line before and after them; the blank
+    /// lines keep the `>` markers of `continuation`, so a blockquote does
+    /// not end there. Blank lines inside `html` are left out: one would end
+    /// the HTML block, and an indented line after it would read as code.
     fn html(&mut self, prefix: &str, continuation: &str, html: &str, source_line: usize) {
+        let mut lines = html
+            .lines()
+            .map(str::trim_end)
+            .filter(|line| !line.trim().is_empty());
+        let Some(first) = lines.next() else {
+            return;
+        };
         let blank = continuation.trim_end();
         if !self.last_blank {
             self.line(blank, source_line);
         }
         self.markdown.push_str(prefix);
-        self.line(html, source_line);
+        self.line(first.trim_start(), source_line);
+        for line in lines {
+            self.markdown.push_str(continuation);
+            self.line(line, source_line);
+        }
         self.line(blank, source_line);
         self.last_blank = true;
     }
@@ -462,6 +654,36 @@ struct Expander<'o, 'a> {
     /// A list item began with a block this version dropped: its marker,
     /// written only if the next line with content continues that item.
     pending_marker: Option<(String, String)>,
+}
+
+impl Opener {
+    /// The exercise an `exercise` directive embeds.
+    fn exercise_id(&self) -> Option<&str> {
+        let positional = self.spec.positional?;
+        (self.spec.role == Role::Exercise)
+            .then(|| self.attrs.iter().find(|(key, _)| key == positional))
+            .flatten()
+            .map(|(_, id)| id.as_str())
+    }
+}
+
+/// Whether an opening fragment starts with a `<details>` element that is
+/// not open: the content after it stays folded.
+fn folds(open: &str) -> bool {
+    let open = open.trim_start();
+    let Some(rest) = open
+        .get(..8)
+        .filter(|tag| tag.eq_ignore_ascii_case("<details"))
+        .map(|_| &open[8..])
+    else {
+        return false;
+    };
+    if !rest.starts_with(['>', ' ', '\t', '\n', '\r']) {
+        return false;
+    }
+    let tag = rest.split('>').next().unwrap_or("");
+    !tag.split(|c: char| c.is_whitespace() || c == '=')
+        .any(|word| word.eq_ignore_ascii_case("open"))
 }
 
 impl Expander<'_, '_> {
@@ -502,98 +724,41 @@ impl Expander<'_, '_> {
         });
     }
 
-    fn label(&self, key: &str) -> String {
-        crate::html::escape(&(self.opts.labels)(key))
-    }
-
     fn open(&mut self, line_no: usize, colons: usize, line: &Containers, rest: &str) {
         let fence_column = line.content_column();
         let mut cursor = Cursor::new(rest, fence_column + colons);
-        let (name, kind) = parse_opener(&mut cursor, line_no, &mut self.errors);
+        let (name, opener) = parse_opener(&mut cursor, line_no, self.opts.html, &mut self.errors);
         let parent_emits = self.emitting();
         let all_match = |conditions: &[Attribute]| {
             conditions
                 .iter()
                 .all(|condition| (self.opts.matches)(&condition.key, &condition.value))
         };
-        // (body emitted, opening HTML, closing HTML)
-        let (emits, open_html, close_html): (bool, Option<String>, Vec<String>) = match &kind {
-            _ if !parent_emits => (false, None, Vec::new()),
-            Kind::Story => (
-                true,
-                Some("<div class=\"directive story\">".to_string()),
-                vec!["</div>".to_string()],
-            ),
-            Kind::Callout(callout) => (
-                true,
-                Some(format!(
-                    "<div class=\"directive callout {callout}\"><p class=\"directive-label\">{}</p>",
-                    self.label(callout)
-                )),
-                vec!["</div>".to_string()],
-            ),
-            Kind::Quote { author, source } => {
-                let cite = source
-                    .as_deref()
-                    .map(|s| format!(", <cite>{}</cite>", crate::html::escape(s)))
-                    .unwrap_or_default();
-                (
-                    true,
-                    Some("<figure class=\"directive quote\"><blockquote>".to_string()),
-                    vec![format!(
-                        "</blockquote><figcaption>— {}{cite}</figcaption></figure>",
-                        crate::html::escape(author)
-                    )],
-                )
-            }
-            Kind::Solution => (
-                true,
-                Some(format!(
-                    "<details class=\"directive solution\"{}><summary>{}</summary>",
-                    if self.opts.facilitator { " open" } else { "" },
-                    self.label("solution")
-                )),
-                vec!["</details>".to_string()],
-            ),
-            Kind::Facilitator if self.opts.facilitator => (
-                true,
-                Some(format!(
-                    "<aside class=\"directive facilitator\"><p class=\"directive-label\">{}</p>",
-                    self.label("facilitator_note")
-                )),
-                vec!["</aside>".to_string()],
-            ),
-            Kind::Facilitator => (false, None, Vec::new()),
-            Kind::Exercise(id) => (
-                true,
-                Some("<div class=\"directive exercise-embed\">".to_string()),
-                vec![exercise_marker(id), "</div>".to_string()],
-            ),
-            Kind::Only(conditions) => (all_match(conditions), None, Vec::new()),
-            Kind::Except(conditions) => (!all_match(conditions), None, Vec::new()),
-            Kind::Invalid => (true, None, Vec::new()),
+        // An opener with errors keeps its body (checked) and wraps nothing.
+        let emits = match &opener {
+            _ if !parent_emits => false,
+            None => true,
+            Some(opener) => match opener.spec.role {
+                Role::Facilitator => self.opts.facilitator,
+                Role::Only => all_match(&opener.conditions),
+                Role::Except => !all_match(&opener.conditions),
+                Role::Wrapper | Role::Solution | Role::Exercise => true,
+            },
         };
-        if let Kind::Only(conditions) | Kind::Except(conditions) = &kind {
-            self.conditions
-                .extend(conditions.iter().map(|condition| ClientCondition {
-                    directive: if matches!(kind, Kind::Only(_)) {
-                        "only"
-                    } else {
-                        "except"
-                    },
-                    key: condition.key.clone(),
-                    value: condition.value.clone(),
-                    line: line_no,
-                    column: condition.column,
-                }));
-        }
-        if let Kind::Exercise(id) = &kind {
-            self.exercises.push(ExerciseRef {
-                id: id.clone(),
-                line: line_no,
-                marker: exercise_marker(id),
-                included: parent_emits,
-            });
+        let mut open_html = None;
+        let mut close_html = Vec::new();
+        if let Some(opener) = &opener {
+            self.record(opener, line_no, parent_emits);
+            // Only what this version shows reaches a template: a dropped
+            // facilitator note is never rendered, not even around a marker.
+            if emits && let Some(wrapper) = self.wrap(&name, opener, line_no, fence_column) {
+                open_html = Some(wrapper.open).filter(|html| !html.trim().is_empty());
+                if let Some(id) = opener.exercise_id() {
+                    close_html.push(exercise_marker(id));
+                }
+                close_html.push(wrapper.close);
+                close_html.retain(|html| !html.trim().is_empty());
+            }
         }
         let continuation = line.continuation();
         let mut deferred_marker = None;
@@ -622,6 +787,63 @@ impl Expander<'_, '_> {
             quotes: line.quotes,
             deferred_marker,
         });
+    }
+
+    /// Keeps what the project checks whatever the version: the conditions
+    /// of `only` / `except` and the exercises embedded.
+    fn record(&mut self, opener: &Opener, line_no: usize, parent_emits: bool) {
+        let directive = match opener.spec.role {
+            Role::Only => "only",
+            Role::Except => "except",
+            _ => "",
+        };
+        if !directive.is_empty() {
+            self.conditions
+                .extend(opener.conditions.iter().map(|condition| ClientCondition {
+                    directive,
+                    key: condition.key.clone(),
+                    value: condition.value.clone(),
+                    line: line_no,
+                    column: condition.column,
+                }));
+        }
+        if let Some(id) = opener.exercise_id() {
+            self.exercises.push(ExerciseRef {
+                id: id.to_string(),
+                line: line_no,
+                marker: exercise_marker(id),
+                included: parent_emits,
+            });
+        }
+    }
+
+    /// The kind's HTML around its content. A solution's template must fold
+    /// it for participants, whatever it says.
+    fn wrap(
+        &mut self,
+        name: &str,
+        opener: &Opener,
+        line_no: usize,
+        column: usize,
+    ) -> Option<Wrapper> {
+        let call = DirectiveCall {
+            kind: name,
+            attrs: &opener.attrs,
+            line: line_no,
+        };
+        let wrapper = self.opts.html.wrap(&call)?;
+        if opener.spec.role == Role::Solution && !self.opts.facilitator && !folds(&wrapper.open) {
+            self.error(
+                line_no,
+                column,
+                "the template directives/solution.html shows the solution open to \
+                 participants: start it with `<details>` (without `open`, or with \
+                 `{% if open %} open{% endif %}`) so it stays folded"
+                    .to_string(),
+            );
+            return None;
+        }
+        Some(wrapper)
     }
 
     /// Pops the innermost frame, writing its closing HTML.
@@ -814,13 +1036,24 @@ struct Attribute {
     column: usize,
 }
 
-/// Parses the text after the colons of an opening fence. Errors are pushed
-/// to `errors`; the kind is then [`Kind::Invalid`].
+/// A parsed opening fence.
+struct Opener {
+    spec: DirectiveSpec,
+    /// The attributes for the template: the positional argument first.
+    attrs: Vec<(String, String)>,
+    /// The conditions of an `only` / `except`, with their columns.
+    conditions: Vec<Attribute>,
+}
+
+/// Parses the text after the colons of an opening fence against the kind's
+/// spec. Errors are pushed to `errors`; the opener is then `None` (it still
+/// pairs with its closing fence).
 fn parse_opener(
     cursor: &mut Cursor,
     line: usize,
+    html: &dyn DirectiveHtml,
     errors: &mut Vec<DirectiveError>,
-) -> (String, Kind) {
+) -> (String, Option<Opener>) {
     let error_count = errors.len();
     let mut error = |column: usize, message: String| {
         errors.push(DirectiveError {
@@ -832,100 +1065,98 @@ fn parse_opener(
     cursor.skip_spaces();
     let name_column = cursor.column();
     let name = cursor.word();
-    let known = KNOWN_KINDS.join(", ");
-    if !KNOWN_KINDS.contains(&name.as_str()) {
-        let shown: String = name.chars().take(40).collect();
-        let lower = name.to_lowercase();
-        let hint = if KNOWN_KINDS.contains(&lower.as_str()) {
-            format!(" (directive names are lowercase: write `{lower}`)")
-        } else {
-            String::new()
-        };
-        error(
-            name_column,
-            format!("unknown directive `{shown}`{hint}: use one of {known}"),
-        );
-        return (shown, Kind::Invalid);
-    }
-    let mut exercise_id = None;
+    let spec = match builtin_spec(&name) {
+        Some(spec) => *spec,
+        None if html.defines(&name) => PROJECT_SPEC,
+        None => {
+            let shown: String = name.chars().take(40).collect();
+            error(name_column, unknown_kind_message(&name, html));
+            return (shown, None);
+        }
+    };
+    let mut attrs = Vec::new();
     let mut bad_id = false;
-    if name == "exercise" {
+    if let Some(positional) = spec.positional {
         cursor.skip_spaces();
         let id_column = cursor.column();
         let looks_like_id = cursor.peek().is_some() && !cursor.excerpt().contains('=');
-        if !looks_like_id {
-            bad_id = true;
-            error(
-                id_column,
-                "`exercise` needs the id of an exercise: write `::: exercise lettre-personnalisee` \
-                 (the exercise's file name without `.md`)"
-                    .to_string(),
-            );
-        } else {
+        if looks_like_id {
             let id = cursor.word();
             let valid = id
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             if valid {
-                exercise_id = Some(id);
+                attrs.push((positional.to_string(), id));
             } else {
                 let shown: String = id.chars().take(40).collect();
                 bad_id = true;
                 error(
                     id_column,
                     format!(
-                        "exercise id `{shown}` is not valid: ids use lowercase letters, digits and \
-                         hyphens (the exercise's file name without `.md`)"
+                        "{} id `{shown}` is not valid: ids use lowercase letters, digits and \
+                         hyphens (the exercise's file name without `.md`)",
+                        spec.name
                     ),
                 );
             }
+        } else {
+            bad_id = true;
+            error(id_column, format!("`{name}` needs {}", spec.needs));
         }
     }
-    let attributes = parse_attributes(cursor, &mut error);
-    let Some(attributes) = attributes else {
-        return (name, Kind::Invalid);
+    let Some(attributes) = parse_attributes(cursor, &mut error) else {
+        return (name, None);
     };
-    let kind = match name.as_str() {
-        "quote" => {
-            let mut author = None;
-            let mut source = None;
-            for attribute in attributes {
-                let slot = match attribute.key.as_str() {
-                    "author" => &mut author,
-                    "source" => &mut source,
-                    other => {
-                        error(
-                            attribute.column,
-                            format!(
-                                "`quote` does not take `{other}`: its attributes are \
-                                 author=\"…\" and source=\"…\""
-                            ),
-                        );
-                        continue;
-                    }
+    let mut conditions = Vec::new();
+    match spec.attributes {
+        Attributes::None => {
+            if let Some(attribute) = attributes.first().filter(|_| !bad_id) {
+                let what = if spec.positional.is_some() {
+                    format!("takes only an {} id", spec.name)
+                } else {
+                    "takes no attributes".to_string()
                 };
-                if slot.is_some() {
-                    error(
-                        attribute.column,
-                        format!("`{}` is given twice on `quote`: keep one", attribute.key),
-                    );
-                }
-                *slot = Some(attribute.value);
-            }
-            match author {
-                Some(author) if !author.trim().is_empty() => Kind::Quote { author, source },
-                _ => {
-                    error(
-                        name_column,
-                        "`quote` needs an author: write `::: quote author=\"Seth Godin\"` \
-                         (and optionally source=\"…\")"
-                            .to_string(),
-                    );
-                    Kind::Invalid
-                }
+                error(
+                    attribute.column,
+                    format!("`{name}` {what}: remove `{}=…`", attribute.key),
+                );
             }
         }
-        "only" | "except" => {
+        Attributes::Named(allowed) => {
+            for attribute in attributes {
+                if !allowed.iter().any(|a| a.name == attribute.key) {
+                    let names: Vec<String> = allowed
+                        .iter()
+                        .map(|a| format!("{}=\"…\"", a.name))
+                        .collect();
+                    error(
+                        attribute.column,
+                        format!(
+                            "`{name}` does not take `{}`: its attributes are {}",
+                            attribute.key,
+                            and_list(&names)
+                        ),
+                    );
+                } else if attrs.iter().any(|(key, _)| *key == attribute.key) {
+                    error(
+                        attribute.column,
+                        format!("`{}` is given twice on `{name}`: keep one", attribute.key),
+                    );
+                } else {
+                    attrs.push((attribute.key, attribute.value));
+                }
+            }
+            let missing = allowed.iter().any(|a| {
+                a.required
+                    && !attrs
+                        .iter()
+                        .any(|(key, value)| key == a.name && !value.trim().is_empty())
+            });
+            if missing {
+                error(name_column, format!("`{name}` needs {}", spec.needs));
+            }
+        }
+        Attributes::Conditions => {
             if attributes.is_empty() {
                 error(
                     name_column,
@@ -934,48 +1165,78 @@ fn parse_opener(
                          sector=\"boulangerie\"` or `::: {name} client=\"maison-lemoine\"`"
                     ),
                 );
-                Kind::Invalid
-            } else {
-                if name == "only" {
-                    Kind::Only(attributes)
+            }
+            attrs.extend(attributes.iter().map(|a| (a.key.clone(), a.value.clone())));
+            conditions = attributes;
+        }
+        Attributes::Any => {
+            for attribute in attributes {
+                if attrs.iter().any(|(key, _)| *key == attribute.key) {
+                    error(
+                        attribute.column,
+                        format!("`{}` is given twice on `{name}`: keep one", attribute.key),
+                    );
                 } else {
-                    Kind::Except(attributes)
+                    attrs.push((attribute.key, attribute.value));
                 }
             }
         }
-        _ => {
-            if let Some(attribute) = attributes.first().filter(|_| !bad_id) {
-                let what = if name == "exercise" {
-                    "takes only an exercise id".to_string()
-                } else {
-                    "takes no attributes".to_string()
-                };
-                error(
-                    attribute.column,
-                    format!("`{name}` {what}: remove `{}=…`", attribute.key),
-                );
-                Kind::Invalid
-            } else {
-                match name.as_str() {
-                    "story" => Kind::Story,
-                    "facilitator" => Kind::Facilitator,
-                    "tip" => Kind::Callout("tip"),
-                    "note" => Kind::Callout("note"),
-                    "warning" => Kind::Callout("warning"),
-                    "solution" => Kind::Solution,
-                    "exercise" => match exercise_id {
-                        Some(id) => Kind::Exercise(id),
-                        None => Kind::Invalid,
-                    },
-                    _ => Kind::Invalid,
-                }
-            }
-        }
-    };
-    if errors.len() > error_count {
-        return (name, Kind::Invalid);
     }
-    (name, kind)
+    if errors.len() > error_count {
+        return (name, None);
+    }
+    let opener = Opener {
+        spec,
+        attrs,
+        conditions,
+    };
+    (name, Some(opener))
+}
+
+/// "unknown directive `x`": with the kinds available (the project's
+/// included) and how to define a new one.
+fn unknown_kind_message(name: &str, html: &dyn DirectiveHtml) -> String {
+    let shown: String = name.chars().take(40).collect();
+    let defined = html.defined();
+    let known: Vec<&str> = KNOWN_KINDS
+        .iter()
+        .copied()
+        .chain(defined.iter().map(String::as_str))
+        .collect();
+    let lower = name.to_lowercase();
+    let hint = if known.contains(&lower.as_str()) {
+        format!(" (directive names are lowercase: write `{lower}`)")
+    } else {
+        String::new()
+    };
+    let define = if is_kind_name(name) && !known.contains(&lower.as_str()) {
+        format!(", or define it in templates/directives/{name}.html")
+    } else {
+        String::new()
+    };
+    format!(
+        "unknown directive `{shown}`{hint}: use one of {}{define}",
+        known.join(", ")
+    )
+}
+
+/// Whether `name` can be a directive kind defined by a template: lowercase
+/// ASCII letters, digits, `-` and `_`, starting with a letter.
+#[must_use]
+pub fn is_kind_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Parses `key="value"` / `key=value` attributes up to the end of the line
@@ -1125,10 +1386,96 @@ mod tests {
         )
     }
 
+    /// The built-in templates' HTML, written out, so these tests see the
+    /// layout the real templates give (`tests/directive_templates.rs`
+    /// checks the templates themselves through the binary).
+    struct Html {
+        facilitator: bool,
+        labels: fn(&str) -> String,
+        /// Kinds defined beyond the built-in ones (wrapped in a `<section>`).
+        extra: &'static [&'static str],
+    }
+
+    impl Html {
+        fn new(facilitator: bool) -> Self {
+            Html {
+                facilitator,
+                labels,
+                extra: &[],
+            }
+        }
+    }
+
+    impl DirectiveHtml for Html {
+        fn defines(&self, name: &str) -> bool {
+            self.extra.contains(&name)
+        }
+        fn defined(&self) -> Vec<String> {
+            self.extra.iter().map(|k| (*k).to_string()).collect()
+        }
+        fn wrap(&self, call: &DirectiveCall) -> Option<Wrapper> {
+            let label = |key: &str| crate::html::escape(&(self.labels)(key));
+            let attr = |key: &str| {
+                call.attrs
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| crate::html::escape(v))
+            };
+            let (open, close) = match call.kind {
+                "story" => (
+                    "<div class=\"directive story\">".to_string(),
+                    "</div>".to_string(),
+                ),
+                kind @ ("tip" | "note" | "warning") => (
+                    format!(
+                        "<div class=\"directive callout {kind}\"><p class=\"directive-label\">{}</p>",
+                        label(kind)
+                    ),
+                    "</div>".to_string(),
+                ),
+                "quote" => (
+                    "<figure class=\"directive quote\"><blockquote>".to_string(),
+                    format!(
+                        "</blockquote><figcaption>— {}{}</figcaption></figure>",
+                        attr("author").unwrap_or_default(),
+                        attr("source")
+                            .map(|s| format!(", <cite>{s}</cite>"))
+                            .unwrap_or_default()
+                    ),
+                ),
+                "solution" => (
+                    format!(
+                        "<details class=\"directive solution\"{}><summary>{}</summary>",
+                        if self.facilitator { " open" } else { "" },
+                        label("solution")
+                    ),
+                    "</details>".to_string(),
+                ),
+                "facilitator" => (
+                    format!(
+                        "<aside class=\"directive facilitator\"><p class=\"directive-label\">{}</p>",
+                        label("facilitator_note")
+                    ),
+                    "</aside>".to_string(),
+                ),
+                "exercise" => (
+                    "<div class=\"directive exercise-embed\">".to_string(),
+                    "</div>".to_string(),
+                ),
+                "only" | "except" => (String::new(), String::new()),
+                kind => (
+                    format!("<section class=\"{kind}\">"),
+                    "</section>".to_string(),
+                ),
+            };
+            Some(Wrapper { open, close })
+        }
+    }
+
     fn run(source: &str, facilitator: bool) -> Expanded {
         let opts = ExpandOptions {
             facilitator,
-            labels: &labels,
+            html: &Html::new(facilitator),
             matches: &matches,
         };
         match expand(source, &opts) {
@@ -1147,7 +1494,7 @@ mod tests {
     fn errs(source: &str) -> Vec<DirectiveError> {
         let opts = ExpandOptions {
             facilitator: false,
-            labels: &labels,
+            html: &Html::new(false),
             matches: &matches,
         };
         match expand(source, &opts) {
@@ -1444,10 +1791,14 @@ mod tests {
 
     #[test]
     fn labels_are_escaped() {
-        let weird = |_: &str| "<b>&\"".to_string();
+        let html = Html {
+            facilitator: true,
+            labels: |_: &str| "<b>&\"".to_string(),
+            extra: &[],
+        };
         let opts = ExpandOptions {
             facilitator: true,
-            labels: &weird,
+            html: &html,
             matches: &matches,
         };
         let e = expand("::: tip\nx\n:::\n::: solution\ny\n:::", &opts).map(|e| e.markdown);
@@ -1739,7 +2090,7 @@ G
     fn messages_quote_file_lines_after_front_matter() {
         let opts = ExpandOptions {
             facilitator: false,
-            labels: &labels,
+            html: &Html::new(false),
             matches: &matches,
         };
         let src = "a\n:::: tip\nx\n:::\n::::\n::: story\n```\n";
@@ -1798,7 +2149,8 @@ G
         assert_eq!(
             e.message,
             "unknown directive `astuce`: use one of story, facilitator, exercise, quote, tip, \
-             note, warning, solution, only, except"
+             note, warning, solution, only, except, or define it in \
+             templates/directives/astuce.html"
         );
         assert_eq!(e.column, 5);
         let e = one_err(":::Tip\nx\n:::");
@@ -1806,6 +2158,175 @@ G
         assert_eq!(e.column, 4);
         let e = one_err("::: {.note}\nx\n:::");
         assert!(e.message.contains("unknown directive `{.note}`"));
+    }
+
+    fn with_kinds(
+        source: &str,
+        facilitator: bool,
+        html: &dyn DirectiveHtml,
+    ) -> Result<Expanded, Vec<DirectiveError>> {
+        let opts = ExpandOptions {
+            facilitator,
+            html,
+            matches: &matches,
+        };
+        expand(source, &opts)
+    }
+
+    #[test]
+    fn spec_table_lists_every_builtin_kind_once() {
+        assert_eq!(
+            KNOWN_KINDS,
+            [
+                "story",
+                "facilitator",
+                "exercise",
+                "quote",
+                "tip",
+                "note",
+                "warning",
+                "solution",
+                "only",
+                "except"
+            ]
+        );
+        for spec in &BUILTIN_SPECS {
+            assert_eq!(builtin_spec(spec.name), Some(spec));
+            assert!(is_kind_name(spec.name));
+        }
+        assert_eq!(
+            builtin_spec("facilitator").map(|s| s.role),
+            Some(Role::Facilitator)
+        );
+        assert_eq!(
+            builtin_spec("exercise").and_then(|s| s.positional),
+            Some("id")
+        );
+        assert!(builtin_spec("challenge").is_none());
+        assert!(!is_kind_name("Tip") && !is_kind_name("{.note}") && !is_kind_name("-x"));
+    }
+
+    #[test]
+    fn project_kinds_take_any_attributes_and_nest() {
+        let html = Html {
+            facilitator: false,
+            labels,
+            extra: &["challenge", "temoignage"],
+        };
+        let md = with_kinds(
+            "::::: challenge titre=\"Un défi\" niveau=2\nTexte.\n::: solution\nRéponse.\n:::\n::::::::::",
+            false,
+            &html,
+        )
+        .map(|e| e.markdown);
+        assert_eq!(
+            md,
+            Ok("<section class=\"challenge\">\n\nTexte.\n\n<details class=\"directive solution\"><summary>Solution</summary>\n\nRéponse.\n\n</details>\n\n</section>\n\n".to_string())
+        );
+        let e = with_kinds("::: temoignage a=\"1\" a=\"2\"\nx\n:::", false, &html).unwrap_err();
+        assert!(
+            e[0].message.contains("`a` is given twice on `temoignage`"),
+            "{e:?}"
+        );
+        let e = with_kinds("::: defi\nx\n:::", false, &html).unwrap_err();
+        assert_eq!(
+            e[0].message,
+            "unknown directive `defi`: use one of story, facilitator, exercise, quote, tip, note, \
+             warning, solution, only, except, challenge, temoignage, or define it in \
+             templates/directives/defi.html"
+        );
+        let e = with_kinds("::: Challenge\nx\n:::", false, &html).unwrap_err();
+        assert!(e[0].message.contains("write `challenge`"), "{e:?}");
+    }
+
+    /// Records every kind it is asked to wrap; wraps in several lines.
+    struct Spy {
+        asked: std::cell::RefCell<Vec<String>>,
+        open: &'static str,
+    }
+
+    impl DirectiveHtml for Spy {
+        fn defines(&self, _: &str) -> bool {
+            false
+        }
+        fn defined(&self) -> Vec<String> {
+            Vec::new()
+        }
+        fn wrap(&self, call: &DirectiveCall) -> Option<Wrapper> {
+            self.asked.borrow_mut().push(call.kind.to_string());
+            Some(Wrapper {
+                open: self.open.to_string(),
+                close: "\n  </div>\n\n</section>\n".to_string(),
+            })
+        }
+    }
+
+    #[test]
+    fn dropped_facilitator_notes_never_reach_a_template() {
+        let spy = Spy {
+            asked: Default::default(),
+            open: "<section>\n\n    <div>\n",
+        };
+        let src = "::: story\na\n:::: facilitator\n::: tip\nsecret\n:::\n::::\n:::";
+        let md = with_kinds(src, false, &spy).map(|e| e.markdown);
+        assert_eq!(spy.asked.borrow().as_slice(), ["story"]);
+        assert!(!md.clone().unwrap_or_default().contains("secret"));
+        // Blank lines inside a fragment are left out (they would end the
+        // HTML block and turn the indented line into code); the first line
+        // of each loses its indentation, which could make it code too.
+        assert_eq!(
+            md,
+            Ok("<section>\n    <div>\n\na\n\n</div>\n</section>\n\n".to_string())
+        );
+        spy.asked.borrow_mut().clear();
+        let md = with_kinds(src, true, &spy)
+            .map(|e| e.markdown)
+            .unwrap_or_default();
+        assert_eq!(
+            spy.asked.borrow().as_slice(),
+            ["story", "facilitator", "tip"]
+        );
+        assert!(md.contains("secret"));
+    }
+
+    #[test]
+    fn structure_passes_read_every_page() {
+        let src = "::: solution\nx\n:::\n::: defi\n::: exercise a\n:::\n:::\n::: exercise a\n:::\n";
+        for facilitator in [false, true] {
+            let opts = ExpandOptions {
+                facilitator,
+                html: &NoHtml,
+                matches: &matches,
+            };
+            let expanded = expand(src, &opts).map(|e| e.exercises.len());
+            assert_eq!(expanded, Ok(2), "facilitator: {facilitator}");
+        }
+    }
+
+    #[test]
+    fn a_solution_template_must_fold_for_participants() {
+        for (open, folds) in [
+            ("<details class=\"x\"><summary>S</summary>", true),
+            ("<DETAILS>", true),
+            ("<details data-state=\"open\">", true),
+            ("<details open>", false),
+            ("<details class=\"x\" open><summary>", false),
+            ("<div class=\"solution\">", false),
+            ("<detailsx>", false),
+        ] {
+            assert_eq!(super::folds(open), folds, "{open}");
+        }
+        let spy = Spy {
+            asked: Default::default(),
+            open: "<div class=\"solution\">",
+        };
+        let e = with_kinds("::: solution\nx\n:::", false, &spy).unwrap_err();
+        assert!(
+            e[0].message
+                .contains("shows the solution open to participants"),
+            "{e:?}"
+        );
+        assert!(with_kinds("::: solution\nx\n:::", true, &spy).is_ok());
     }
 
     #[test]
@@ -2061,7 +2582,7 @@ L14
             for facilitator in [false, true] {
                 let opts = ExpandOptions {
                     facilitator,
-                    labels: &labels,
+                    html: &Html::new(facilitator),
                     matches: &matches,
                 };
                 match expand(&src, &opts) {
@@ -2099,7 +2620,7 @@ L14
             for facilitator in [false, true] {
                 let opts = ExpandOptions {
                     facilitator,
-                    labels: &labels,
+                    html: &Html::new(facilitator),
                     matches: &matches,
                 };
                 if let Ok(e) = expand(src, &opts) {
@@ -2118,7 +2639,7 @@ L14
         assert!(!participant(&deep).contains("SECRET"));
         let opts = ExpandOptions {
             facilitator: false,
-            labels: &labels,
+            html: &Html::new(false),
             matches: &matches,
         };
         let deep = format!("{}::: facilitator\nSECRET\n:::\n", "> - ".repeat(5_000));

@@ -128,8 +128,9 @@ pub struct StrayFence {
 }
 
 /// The fence in `line` when it reads like the opener of a known directive
-/// kind (`::: facilitator`, `:::Solution`, `::: {.facilitator}`).
-fn known_opener(line: &str) -> Option<String> {
+/// kind (`::: facilitator`, `:::Solution`, `::: {.facilitator}`), built in
+/// or one of `extra_kinds` (defined by the project's templates).
+fn known_opener(line: &str, extra_kinds: &[String]) -> Option<String> {
     let trimmed = line.trim_start();
     let after = trimmed.strip_prefix(":::")?.trim_start_matches(':');
     let word: String = after
@@ -140,8 +141,7 @@ fn known_opener(line: &str) -> Option<String> {
         .take(40)
         .collect::<String>()
         .to_lowercase();
-    directives::KNOWN_KINDS
-        .contains(&word.as_str())
+    (directives::KNOWN_KINDS.contains(&word.as_str()) || extra_kinds.contains(&word))
         .then(|| trimmed.trim_end().chars().take(60).collect())
 }
 
@@ -154,6 +154,9 @@ pub struct RenderOptions<'a> {
     /// Maps a 0-based line of the Markdown given to [`render`] to the
     /// 1-based line of the source file.
     pub source_line: &'a (dyn Fn(usize) -> usize + Sync),
+    /// Directive kinds beyond the built-in ones, whose openers left as text
+    /// are errors too.
+    pub directive_kinds: &'a [String],
 }
 
 /// The pulldown-cmark extensions atelier enables.
@@ -227,7 +230,7 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
         {
             let rest = markdown.get(range.start..).unwrap_or("");
             let line = rest.split('\n').next().unwrap_or(rest);
-            if let Some(fence) = known_opener(line) {
+            if let Some(fence) = known_opener(line, options.directive_kinds) {
                 let (line, column) = locate(range.start);
                 rendered.stray_fences.push(StrayFence {
                     line,
@@ -244,7 +247,7 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
                         // as code: a fenced code block shows a fence.
                         let mut offset = range.start;
                         for line in text.split_inclusive('\n') {
-                            if let Some(fence) = known_opener(line) {
+                            if let Some(fence) = known_opener(line, options.directive_kinds) {
                                 let (line, column) = locate(offset);
                                 rendered.stray_fences.push(StrayFence {
                                     line,
@@ -579,6 +582,7 @@ mod tests {
                 french: true,
                 resolve_link: &resolve,
                 source_line: &line,
+                directive_kinds: &[],
             },
         )
     }
@@ -645,6 +649,7 @@ mod tests {
                 french: false,
                 resolve_link: &resolve,
                 source_line: &line,
+                directive_kinds: &[],
             },
         );
         assert!(r.html.contains("href=\"A/\""));
@@ -668,6 +673,7 @@ mod tests {
                 french: false,
                 resolve_link: &resolve,
                 source_line: &line,
+                directive_kinds: &[],
             },
         );
         assert_eq!(

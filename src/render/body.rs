@@ -267,13 +267,6 @@ fn render_body(
 
     // Directives first, so variables inside blocks another client gets (or
     // facilitator notes) never have to resolve in this version.
-    let labels = |key: &str| {
-        shared
-            .labels
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| key.to_string())
-    };
     let matches = |key: &str, value: &str| {
         let matched = client_matches(shared.version.client.as_ref(), key, value);
         record(&mut |d| {
@@ -283,13 +276,20 @@ fn render_body(
         matched
     };
     let (expanded, line_map, exercise_refs) = if directives::has_directives(&page.body) {
+        let templates = super::directive::Templates::new(shared, id);
         let options = directives::ExpandOptions {
             facilitator: shared.version.facilitator,
-            labels: &labels,
+            html: &templates,
             matches: &matches,
         };
-        match directives::expand_in_file(&page.body, page.body_line, &options) {
-            Ok(expanded) => (
+        let result = directives::expand_in_file(&page.body, page.body_line, &options);
+        problems.append(&mut templates.problems.borrow_mut());
+        let recorded = templates.recorded.take();
+        if !recorded.is_empty() {
+            record(&mut |d| d.directives.extend(recorded.iter().cloned()));
+        }
+        match result {
+            Ok(expanded) if problems.is_empty() => (
                 expanded.markdown,
                 Some(expanded.line_map),
                 expanded
@@ -298,6 +298,7 @@ fn render_body(
                     .map(|e| (e.id, e.line, e.included))
                     .collect(),
             ),
+            Ok(_) => return Err(problems),
             Err(errors) => {
                 for e in errors {
                     problems.push(
@@ -389,6 +390,7 @@ fn render_body(
             french: super::language::french(shared.version, page),
             resolve_link: &resolve,
             source_line: &source_line,
+            directive_kinds: shared.theme.extra_directives(),
         },
     );
     if !body.stray_fences.is_empty() {

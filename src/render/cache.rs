@@ -31,6 +31,8 @@ pub(super) struct Dependencies {
     pub links_key: u64,
     /// Embedded exercises: id → present in the version.
     pub exercises: Vec<(String, bool)>,
+    /// Wrappers of directive templates that read the page or the client.
+    pub directives: Vec<super::directive::Recorded>,
 }
 
 impl Dependencies {
@@ -48,6 +50,9 @@ impl Dependencies {
             client_matches(shared.version.client.as_ref(), key, value) == *matched
         }) && self.exercises.iter().all(|(exercise, present)| {
             shared.site.exercise_by_id.contains_key(exercise) == *present
+        }) && self.directives.iter().all(|(kind, attrs, wrapper)| {
+            super::directive::wrapper(shared, id, kind, attrs, page.body_line)
+                .is_ok_and(|(now, _)| &now == wrapper)
         }) && (self.links_key == shared.links_key
             || self.links.iter().all(|(dest, is_image, outcome)| {
                 &links::resolve(shared, page, dest, *is_image) == outcome

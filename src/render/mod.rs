@@ -10,6 +10,7 @@ mod arc;
 mod article;
 mod body;
 mod cache;
+mod directive;
 mod ids;
 mod language;
 mod links;
