@@ -11,12 +11,12 @@ use rayon::prelude::*;
 
 use crate::client::{self, Client};
 use crate::compose::{ComposeOptions, Site, compose};
-use crate::content::{self, Asset, SourcePage};
+use crate::content::SourcePage;
 use crate::error::{Diagnostic, Diagnostics, Error, Result, display_path, version_name};
-use crate::output::Staging;
+use crate::load::{Loaded, LoadedClient, load, merged_static};
+use crate::output::{NullSink, PrefixedSink, Sink, Staging};
 use crate::project::Project;
-use crate::render::{self, ArticleCache, BodyCache, PageText, RenderJob, Sink, Version};
-use crate::theme::Theme;
+use crate::render::{self, ArticleCache, BodyCache, PageText, RenderJob, Version};
 use crate::uniqueness::{self, ClientReport, VersionTexts};
 
 /// What to build.
@@ -63,21 +63,6 @@ pub struct BuildReport {
     pub uniqueness: Vec<ClientReport>,
 }
 
-/// A sink that discards everything (for `check`).
-struct NullSink;
-
-impl Sink for NullSink {
-    fn write(&self, _: &str, _: &[u8]) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn copy(&self, _: &str, source: &Path) -> std::io::Result<()> {
-        std::fs::metadata(source).map(|_| ())
-    }
-    fn create(&self, _: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
-        Ok(Box::new(std::io::sink()))
-    }
-}
-
 /// A rendered version's texts, for the uniqueness report: its client, its
 /// pages by URL, the variables it used.
 type VersionOutput<'a> = (
@@ -85,113 +70,6 @@ type VersionOutput<'a> = (
     BTreeMap<String, PageText>,
     HashSet<String>,
 );
-
-/// Writes a version under a folder of the output (`clients/<slug>/`).
-struct PrefixedSink<'a> {
-    inner: &'a dyn Sink,
-    prefix: String,
-}
-
-impl Sink for PrefixedSink<'_> {
-    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
-        self.inner.write(&format!("{}{rel}", self.prefix), bytes)
-    }
-    fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()> {
-        self.inner.copy(&format!("{}{rel}", self.prefix), source)
-    }
-    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
-        self.inner.create(&format!("{}{rel}", self.prefix))
-    }
-}
-
-/// Everything read from disk once, shared by every version.
-pub struct Loaded {
-    /// Compiled theme (shared with what the preview server renders later).
-    pub theme: Arc<Theme>,
-    /// Base pages.
-    pub pages: Vec<Arc<SourcePage>>,
-    /// Base assets.
-    pub assets: Vec<Arc<Asset>>,
-    /// Project `static/` files (output path, source).
-    pub static_files: Vec<(String, PathBuf)>,
-    /// Every client, with its overlay.
-    pub clients: Vec<LoadedClient>,
-    /// URL segments of the base content tree (to re-read one file later).
-    pub segments: Arc<content::Segments>,
-}
-
-/// A client and its overlay.
-pub struct LoadedClient {
-    /// The profile.
-    pub client: Client,
-    /// Overlay pages.
-    pub pages: Vec<Arc<SourcePage>>,
-    /// Overlay assets.
-    pub assets: Vec<Arc<Asset>>,
-    /// Overlay static files (output path, source).
-    pub static_files: Vec<(String, PathBuf)>,
-}
-
-/// Reads the theme, the content, the clients and their overlays, in parallel.
-pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
-    let root = project.root.as_path();
-    let ((theme, base), clients) = rayon::join(
-        || {
-            rayon::join(
-                || Theme::load(root, &project.config, &project.config_text),
-                || content::load(root, Path::new("content"), diagnostics),
-            )
-        },
-        || client::load_all(root),
-    );
-    // Overlays are read once the base tree is known: their URLs are decided
-    // among the base's names.
-    let clients: Vec<LoadedClient> = match clients {
-        Ok(clients) => clients
-            .into_par_iter()
-            .map(|client| load_client(root, client, &base.segments, diagnostics))
-            .collect(),
-        Err(problems) => {
-            diagnostics.extend(problems);
-            Vec::new()
-        }
-    };
-    let theme = match theme {
-        Ok(theme) => Some(theme),
-        Err(problems) => {
-            diagnostics.extend(problems);
-            None
-        }
-    };
-    if diagnostics.has_errors() {
-        return None;
-    }
-    Some(Loaded {
-        theme: Arc::new(theme?),
-        segments: base.segments,
-        pages: base.pages.into_iter().map(Arc::new).collect(),
-        assets: base.assets.into_iter().map(Arc::new).collect(),
-        static_files: static_files(root, Path::new("static"), diagnostics),
-        clients,
-    })
-}
-
-/// Reads a client's overlay content and static files.
-fn load_client(
-    root: &Path,
-    client: Client,
-    base: &content::Segments,
-    diagnostics: &Diagnostics,
-) -> LoadedClient {
-    let overlay = content::load_overlay(root, &client.content_dir(), base, diagnostics);
-    let static_files = static_files(root, &client.static_dir(), diagnostics);
-    LoadedClient {
-        pages: overlay.pages.into_iter().map(Arc::new).collect(),
-        assets: overlay.assets.into_iter().map(Arc::new).collect(),
-        static_files,
-        client,
-    }
-}
 
 /// One version to build: which client (if any), where under the output.
 pub struct Plan<'a> {
@@ -634,10 +512,7 @@ impl BuildRun<'_> {
             &loaded.static_files,
             plan.client.map(|c| c.static_files.as_slice()),
         );
-        let prefixed = PrefixedSink {
-            inner: sink,
-            prefix: plan.prefix.clone(),
-        };
+        let prefixed = PrefixedSink::new(sink, &plan.prefix);
         let job = RenderJob {
             site: &site,
             config: &project.config,
@@ -721,63 +596,4 @@ fn generic_warning(project: &Project, report: &ClientReport) -> Diagnostic {
         report.slug,
         pages.join(", ")
     ))
-}
-
-/// Project static files with a client's overriding them by path.
-pub fn merged_static(
-    base: &[(String, PathBuf)],
-    overlay: Option<&[(String, PathBuf)]>,
-) -> Vec<(String, PathBuf)> {
-    let mut merged: BTreeMap<&str, &PathBuf> = base
-        .iter()
-        .map(|(rel, path)| (rel.as_str(), path))
-        .collect();
-    for (rel, path) in overlay.unwrap_or_default() {
-        merged.insert(rel.as_str(), path);
-    }
-    merged
-        .into_iter()
-        .map(|(rel, path)| (rel.to_string(), path.clone()))
-        .collect()
-}
-
-/// Files of a `static/` folder, as (output path, source path). A symbolic
-/// link is followed only when it stays inside the project; one pointing
-/// outside is refused (reported, never read or copied).
-pub fn static_files(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> Vec<(String, PathBuf)> {
-    let base = root.join(dir);
-    if !base.is_dir() {
-        return Vec::new();
-    }
-    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    walkdir::WalkDir::new(&base)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            e.depth() == 0 || !content::is_ignored_name(&e.file_name().to_string_lossy())
-        })
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| {
-            if !entry.path_is_symlink() {
-                return entry.file_type().is_file();
-            }
-            match entry.path().canonicalize() {
-                Ok(target) if target.starts_with(&canonical_root) => target.is_file(),
-                _ => {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            content::relative_to(root, entry.path()),
-                            "symbolic link points outside the project: refused",
-                        )
-                        .with_help("copy the file into the project instead of linking to it"),
-                    );
-                    false
-                }
-            }
-        })
-        .filter_map(|entry| {
-            let rel = entry.path().strip_prefix(&base).ok()?;
-            Some((display_path(rel), entry.path().to_path_buf()))
-        })
-        .collect()
 }

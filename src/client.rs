@@ -8,12 +8,50 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Language, Typography, line_of_key};
 use crate::duration::ClockTime;
 use crate::error::{Diagnostic, display_path};
-use crate::render::ClientInfo;
+
+/// The client a version is for, as far as rendering needs it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClientInfo {
+    /// Folder name under `clients/`.
+    pub slug: String,
+    /// `client.name`.
+    pub name: String,
+    /// `client.sector`.
+    pub sector: Option<String>,
+    /// `client.city`.
+    pub city: Option<String>,
+    /// `client.audience`.
+    pub audience: Option<String>,
+    /// `client.vars.*`.
+    pub vars: BTreeMap<String, String>,
+    /// Primary colour.
+    pub primary: Option<String>,
+    /// Accent colour.
+    pub accent: Option<String>,
+    /// Logo path relative to the output root.
+    pub logo: Option<String>,
+}
+
+impl ClientInfo {
+    /// The value of `client.KEY` (`name`, `sector`, `vars.persona`…).
+    pub fn value(&self, key: &str) -> Option<String> {
+        match key {
+            "slug" => Some(self.slug.clone()),
+            "name" => Some(self.name.clone()),
+            "sector" => self.sector.clone(),
+            "city" => self.city.clone(),
+            "audience" => self.audience.clone(),
+            _ => key
+                .strip_prefix("vars.")
+                .and_then(|k| self.vars.get(k).cloned()),
+        }
+    }
+}
 
 /// Folder holding the client profiles.
 pub const CLIENTS_DIR: &str = "clients";

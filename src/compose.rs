@@ -9,7 +9,7 @@
 use crate::hashing::FastMap;
 use std::sync::Arc;
 
-use crate::agenda::Agenda;
+use crate::agenda::{Agenda, ModuleSlot};
 use crate::client::Client;
 use crate::config::{Config, Schedule};
 use crate::content::{Asset, Front, PageKind, SourcePage};
@@ -347,17 +347,18 @@ pub fn compose(
         },
         None => config.schedule.clone(),
     };
-    let agenda = Agenda::compute(
-        &schedule,
-        config_text,
-        &pages,
-        &modules,
-        options.client.is_some(),
-    )
-    .map_err(|mut errors| {
-        problems.append(&mut errors);
-    })
-    .unwrap_or_default();
+    let slots: Vec<ModuleSlot> = modules
+        .iter()
+        .map(|m| ModuleSlot {
+            slug: &pages[m.page].slug,
+            duration: m.duration,
+        })
+        .collect();
+    let agenda = Agenda::compute(&schedule, config_text, &slots, options.client.is_some())
+        .map_err(|mut errors| {
+            problems.append(&mut errors);
+        })
+        .unwrap_or_default();
 
     let mut assets: Vec<Arc<Asset>> = Vec::with_capacity(base_assets.len() + overlay_assets.len());
     let mut asset_position: FastMap<&str, usize> = FastMap::default();

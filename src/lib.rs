@@ -18,6 +18,7 @@ pub mod embeds;
 pub mod error;
 pub mod hashing;
 pub mod html;
+pub mod load;
 pub mod markdown;
 pub mod output;
 pub mod plural;

@@ -13,11 +13,11 @@ use std::collections::BTreeSet;
 
 use rayon::prelude::*;
 
-use crate::builder::Loaded;
+use crate::client::ClientInfo;
 use crate::content::SourcePage;
 use crate::error::Diagnostic;
+use crate::load::Loaded;
 use crate::markdown::directives::{self, ClientCondition};
-use crate::render::ClientInfo;
 use crate::suggest::closest;
 
 /// Warnings for every rule of `loaded`'s pages (base and overlays) that

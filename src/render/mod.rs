@@ -10,47 +10,33 @@ mod arc;
 mod article;
 mod body;
 mod cache;
-mod language;
 mod ids;
+mod language;
 mod links;
 mod pages;
 mod print;
 mod values;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use tera::Value;
 
+use crate::client::ClientInfo;
 use crate::compose::{PageId, Site};
 use crate::config::Config;
 use crate::content::{Field, PageKind};
 use crate::error::{Diagnostic, Diagnostics};
 use crate::hashing::FastMap;
 use crate::markdown::{AnchorCheck, LinkProblem};
+use crate::output::Sink;
 use crate::theme::Theme;
 pub use article::ArticleCache;
 pub use body::Body;
 pub use cache::BodyCache;
 pub use print::PRINT_PATH;
-pub use values::ClientInfo;
 use values::SiteValue;
-
-/// Where rendered files go: a staging folder, memory, …
-pub trait Sink: Sync {
-    /// Writes `bytes` at `rel` (relative to the version's output root).
-    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()>;
-    /// Copies the file at `source` to `rel`.
-    fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()>;
-    /// Opens `rel` for writing in pieces (large pages).
-    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>>;
-    /// Writes bytes that may be shared (a page reused from the last build).
-    fn write_shared(&self, rel: &str, bytes: Arc<[u8]>) -> std::io::Result<()> {
-        self.write(rel, &bytes)
-    }
-}
 
 /// Pages of the last rendering of a version, by output path: fingerprint
 /// and bytes. A page whose fingerprint did not change is not rendered again.

@@ -10,76 +10,23 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use crate::builder::{self, BuildOptions, Loaded};
+use crate::builder::{self, BuildOptions};
 use crate::compose::{ComposeOptions, Site, compose};
 use crate::config::Config;
 use crate::content::{self, Asset, SourcePage};
 use crate::error::{Diagnostic, Diagnostics, Error, display_path, version_name};
+use crate::load::{self, Loaded, LoadedClient};
+use crate::output::MemorySink;
 use crate::project::Project;
-use crate::render::{self, BodyCache, PageMemo, RenderJob, Sink, Version};
+use crate::render::{self, BodyCache, PageMemo, RenderJob, Version};
 use crate::theme::Theme;
 
 use crate::hashing::FastMap;
 
 use super::state::{Layer, LazyFile, OverlayError, Snapshot, VersionLink};
-
-/// Files written by a rendering, in memory.
-#[derive(Default)]
-struct MemorySink {
-    files: Mutex<FastMap<String, Arc<[u8]>>>,
-}
-
-struct MemoryWriter<'a> {
-    sink: &'a MemorySink,
-    rel: String,
-    buffer: Vec<u8>,
-}
-
-impl std::io::Write for MemoryWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.buffer.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        let bytes: Arc<[u8]> = Arc::from(std::mem::take(&mut self.buffer));
-        self.sink.insert(&self.rel, bytes);
-        Ok(())
-    }
-}
-
-impl MemorySink {
-    fn insert(&self, rel: &str, bytes: Arc<[u8]>) {
-        self.files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(rel.to_string(), bytes);
-    }
-}
-
-impl Sink for MemorySink {
-    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
-        self.insert(rel, Arc::from(bytes));
-        Ok(())
-    }
-    fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()> {
-        self.insert(rel, Arc::from(std::fs::read(source)?));
-        Ok(())
-    }
-    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
-        Ok(Box::new(MemoryWriter {
-            sink: self,
-            rel: rel.to_string(),
-            buffer: Vec::new(),
-        }))
-    }
-    fn write_shared(&self, rel: &str, bytes: Arc<[u8]>) -> std::io::Result<()> {
-        self.insert(rel, bytes);
-        Ok(())
-    }
-}
 
 /// What rendering a version's print page later needs: the snapshot keeps
 /// it, so the page shows exactly that build, whenever it is asked for.
@@ -115,9 +62,7 @@ impl PrintRecipe {
                 .collect::<Vec<_>>()
                 .join("\n")
         })?;
-        sink.files
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
+        sink.into_files()
             .remove(render::PRINT_PATH)
             .ok_or_else(|| "the print page was not written".to_string())
     }
@@ -347,12 +292,12 @@ impl Session {
         if changes.statics {
             let root = self.project.root.clone();
             let diagnostics = Diagnostics::new();
-            let project_files = builder::static_files(&root, Path::new("static"), &diagnostics);
+            let project_files = load::static_files(&root, Path::new("static"), &diagnostics);
             let client_files: Vec<_> = self
                 .loaded
                 .clients
                 .iter()
-                .map(|c| builder::static_files(&root, &c.client.static_dir(), &diagnostics))
+                .map(|c| load::static_files(&root, &c.client.static_dir(), &diagnostics))
                 .collect();
             if diagnostics.has_errors() {
                 return Err(Error::Content(diagnostics.into_sorted()));
@@ -431,8 +376,7 @@ impl Session {
             diagnostics.extend(std::mem::take(&mut self.news));
         }
         let loaded = &self.loaded;
-        let plans: Vec<(Option<&builder::LoadedClient>, bool, String, String)> = match &self.client
-        {
+        let plans: Vec<(Option<&LoadedClient>, bool, String, String)> = match &self.client {
             Some(slug) => {
                 let client = loaded.clients.iter().find(|c| &c.client.slug == slug);
                 let name = client.map_or_else(|| slug.clone(), |c| c.client.profile.name.clone());
@@ -487,7 +431,7 @@ impl Session {
             Group::Participant => !facilitator,
             Group::Facilitator => facilitator,
         };
-        let name = |client: Option<&builder::LoadedClient>, facilitator: bool| {
+        let name = |client: Option<&LoadedClient>, facilitator: bool| {
             version_name(client.map(|c| c.client.slug.as_str()), facilitator)
         };
         diagnostics.declare_versions(
@@ -543,7 +487,7 @@ impl Session {
                 ..BuildOptions::default()
             };
             let version = builder::version_of(&self.project, &options, profile, false);
-            let static_files = builder::merged_static(
+            let static_files = load::merged_static(
                 &loaded.static_files,
                 client.map(|c| c.static_files.as_slice()),
             );
@@ -564,7 +508,7 @@ impl Session {
                 Ok(summary) => {
                     let memo = Arc::new(summary.memo);
                     let mut layer = Layer {
-                        files: sink.files.into_inner().unwrap_or_else(|p| p.into_inner()),
+                        files: sink.into_files(),
                         pages: Arc::clone(&memo),
                         lazy: FastMap::default(),
                     };
@@ -683,7 +627,7 @@ type LoadedAll = (Loaded, Arc<content::Segments>, Vec<Diagnostic>);
 
 fn load_all(project: &Project) -> Result<LoadedAll, Error> {
     let diagnostics = Diagnostics::new();
-    match builder::load(project, &diagnostics) {
+    match load::load(project, &diagnostics) {
         Some(loaded) if !diagnostics.has_errors() => {
             let segments = Arc::clone(&loaded.segments);
             Ok((loaded, segments, diagnostics.into_sorted()))
