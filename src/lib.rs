@@ -21,6 +21,8 @@ pub mod html;
 pub mod load;
 pub mod markdown;
 pub mod output;
+pub mod pipeline;
+pub mod plan;
 pub mod plural;
 pub mod project;
 pub mod render;

@@ -13,6 +13,7 @@ mod cache;
 mod ids;
 mod language;
 mod links;
+mod outputs;
 mod pages;
 mod print;
 mod values;
@@ -35,6 +36,7 @@ use crate::theme::Theme;
 pub use article::ArticleCache;
 pub use body::Body;
 pub use cache::BodyCache;
+pub use outputs::{HtmlSite, OutputKind, output_kinds};
 pub use print::PRINT_PATH;
 use values::SiteValue;
 
@@ -77,6 +79,18 @@ pub struct RenderSummary {
     pub memo: PageMemo,
     /// Pages rendered (not reused from `previous`).
     pub rendered: usize,
+}
+
+impl RenderSummary {
+    /// Adds what another output kind of the same version produced.
+    pub fn absorb(&mut self, other: RenderSummary) {
+        self.pages += other.pages;
+        self.rendered += other.rendered;
+        self.texts.extend(other.texts);
+        self.variables.extend(other.variables);
+        self.timings.extend(other.timings);
+        self.memo.extend(other.memo);
+    }
 }
 
 /// A page's visible words, as the uniqueness report compares them.
