@@ -16,6 +16,7 @@ mod links;
 mod outputs;
 mod pages;
 mod print;
+mod sitemap;
 mod values;
 
 use std::collections::{BTreeMap, HashSet};
@@ -714,11 +715,10 @@ pub fn render_site(
     // Files that are not content pages (the exercise list is always
     // written: the theme's navigation links to it).
     type RenderSpecial = fn(&Shared) -> Result<pages::Special, Diagnostic>;
-    let specials: [(&str, RenderSpecial); 4] = [
+    let specials: [(&str, RenderSpecial); 3] = [
         ("index.html", |shared| pages::render_landing(shared, None)),
         ("exercises/index.html", pages::render_exercise_list),
         ("404.html", pages::render_not_found),
-        ("sitemap.xml", |shared| Ok(sitemap(shared))),
     ];
     for (path, render) in specials {
         if path == "index.html" && site.landing.is_some() {
@@ -859,59 +859,4 @@ fn check_links(shared: &Shared, outcomes: &FastMap<PageId, Outcome>, diagnostics
             }
         }
     }
-}
-
-/// The sitemap, or (preview server) its last rendering while the URLs it
-/// lists are the same.
-fn sitemap(shared: &Shared) -> pages::Special {
-    let site = shared.site;
-    let mut urls: Vec<&str> = vec![""];
-    urls.extend(
-        published_pages(site)
-            .iter()
-            .map(|&id| site.pages[id].url.as_str())
-            .filter(|u| !u.is_empty()),
-    );
-    urls.push("exercises/");
-    let fingerprint = shared.remember.then(|| {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = crate::hashing::fingerprint_hasher();
-        (&shared.version.base_url, &urls).hash(&mut hasher);
-        hasher.finish()
-    });
-    match reusable(shared.previous, "sitemap.xml", fingerprint) {
-        Some(bytes) => pages::Special {
-            bytes,
-            fingerprint,
-            fresh: false,
-        },
-        None => pages::Special {
-            bytes: Arc::from(sitemap_xml(shared, &urls).into_bytes()),
-            fingerprint,
-            fresh: true,
-        },
-    }
-}
-
-fn sitemap_xml(shared: &Shared, urls: &[&str]) -> String {
-    let base = shared
-        .version
-        .base_url
-        .as_deref()
-        .map(|b| b.trim_end_matches('/'));
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
-    );
-    xml.reserve(urls.iter().map(|u| u.len() + 40).sum());
-    for &url in urls {
-        xml.push_str("  <url><loc>");
-        if let Some(base) = base {
-            crate::html::escape_into(base, &mut xml);
-            xml.push('/');
-        }
-        crate::html::escape_into(url, &mut xml);
-        xml.push_str("</loc></url>\n");
-    }
-    xml.push_str("</urlset>\n");
-    xml
 }

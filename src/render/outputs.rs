@@ -26,7 +26,7 @@ pub trait OutputKind: Sync {
 
 /// The output kinds every version produces, in order.
 pub fn output_kinds() -> Vec<&'static dyn OutputKind> {
-    vec![&HtmlSite]
+    vec![&HtmlSite, &super::sitemap::Sitemap]
 }
 
 /// The HTML site: pages, exercise widgets, special pages, the print page,
