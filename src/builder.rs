@@ -54,8 +54,16 @@ type VersionOutput<'a> = (
 
 /// Builds the project (or checks it, with `check_only`): fails with every
 /// problem found when there is an error.
-pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
-    let mut report = run(project, options)?;
+///
+/// `on_wait` is called, with the output folder, when another build of the
+/// same output holds it and this one waits its turn (the caller says so, or
+/// not: the library prints nothing).
+pub fn build(
+    project: &Project,
+    options: &BuildOptions,
+    on_wait: &dyn Fn(&Path),
+) -> Result<BuildReport> {
+    let mut report = run(project, options, on_wait)?;
     if report.errors.is_empty() {
         return Ok(report);
     }
@@ -77,6 +85,8 @@ pub fn check(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
             check_only: true,
             ..options.clone()
         },
+        // `check` writes nothing: it never waits for the output.
+        &|_| {},
     )
 }
 
@@ -87,7 +97,7 @@ fn sort_by_place(diagnostics: &mut [Diagnostic]) {
 
 /// The whole flow; errors are in the report's `errors`, and the output is
 /// swapped in only when there are none.
-fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
+fn run(project: &Project, options: &BuildOptions, on_wait: &dyn Fn(&Path)) -> Result<BuildReport> {
     let started = Instant::now();
     let root = project.root.as_path();
     let diagnostics = Diagnostics::new();
@@ -124,14 +134,7 @@ fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
             "public"
         };
         let out = options.out.clone().unwrap_or_else(|| root.join(default));
-        Some(Staging::prepare(&out, root, |target| {
-            if !options.quiet {
-                eprintln!(
-                    "note: waiting for another build of {} to finish…",
-                    crate::output::shown(target)
-                );
-            }
-        })?)
+        Some(Staging::prepare(&out, root, on_wait)?)
     };
     let sink: &dyn Sink = match &staging {
         Some(staging) => staging,
@@ -318,12 +321,12 @@ impl BuildRun<'_> {
             });
         }
         self.diagnostics.absorb(&plan.name(), found);
-        if let Some(site) = &outcome.site
+        if let Some(composed) = &outcome.composed
             && self.check_only
             && plan.client.is_none()
         {
             self.diagnostics
-                .extend(crate::audit::modules_without_duration(site));
+                .extend(crate::audit::modules_without_duration(&composed.site));
         }
         outcome.rendered.map(|rendered| VersionReport {
             label: match plan.slug() {

@@ -14,7 +14,7 @@ use crate::client::Client;
 use crate::config::{Config, Schedule};
 use crate::content::{Asset, Front, PageKind, SourcePage};
 use crate::duration::Minutes;
-use crate::error::Diagnostic;
+use crate::error::{Diagnostic, Diagnostics};
 
 /// Index of a page in [`Site::pages`].
 pub type PageId = usize;
@@ -50,6 +50,10 @@ pub struct ComposeOptions<'a> {
     pub drafts: bool,
     /// The client this version is for (`None`: the base version).
     pub client: Option<&'a Client>,
+    /// The client's overlay pages (empty for the base version).
+    pub overlay_pages: &'a [Arc<SourcePage>],
+    /// The client's overlay assets.
+    pub overlay_assets: &'a [Arc<Asset>],
 }
 
 /// One version of the masterclass, ready to render.
@@ -79,9 +83,6 @@ pub struct Site {
     pub assets: Vec<Arc<Asset>>,
     /// Clock times of modules and breaks.
     pub agenda: Agenda,
-    /// What composing found worth saying without failing (an overlay page
-    /// removing a page the base does not have…).
-    pub warnings: Vec<Diagnostic>,
     /// For each page: its module (index into `modules`), if any.
     module_index: Vec<Option<usize>>,
     /// For each page: its position in `reading_order` or `exercises`.
@@ -115,17 +116,19 @@ impl Site {
 
 /// Composes one version from base pages and an optional client overlay.
 ///
-/// `overlay` pages replace base pages with the same content-relative path,
-/// add new ones, or (with `remove: true`) hide them.
+/// The client's overlay pages (in `options`) replace base pages with the
+/// same content-relative path, add new ones, or (with `remove: true`) hide
+/// them. What composing finds goes to `diagnostics`; `None` when it found
+/// an error.
 pub fn compose(
     config: &Config,
     config_text: &str,
     base_pages: &[Arc<SourcePage>],
     base_assets: &[Arc<Asset>],
-    overlay_pages: &[Arc<SourcePage>],
-    overlay_assets: &[Arc<Asset>],
     options: &ComposeOptions,
-) -> Result<Site, Vec<Diagnostic>> {
+    diagnostics: &Diagnostics,
+) -> Option<Site> {
+    let (overlay_pages, overlay_assets) = (options.overlay_pages, options.overlay_assets);
     let mut problems = Vec::new();
 
     let mut chosen: Vec<Arc<SourcePage>> = Vec::with_capacity(base_pages.len());
@@ -372,8 +375,10 @@ pub fn compose(
         }
     }
 
-    if problems.iter().any(Diagnostic::is_error) {
-        return Err(problems);
+    let failed = problems.iter().any(Diagnostic::is_error);
+    diagnostics.extend(problems);
+    if failed {
+        return None;
     }
     let mut module_index = vec![None; pages.len()];
     for (index, module) in modules.iter().enumerate() {
@@ -387,7 +392,7 @@ pub fn compose(
             sequence_position[id] = Some(position);
         }
     }
-    Ok(Site {
+    Some(Site {
         module_index,
         sequence_position,
         pages,
@@ -401,7 +406,6 @@ pub fn compose(
         exercise_by_id,
         assets,
         agenda,
-        warnings: problems,
     })
 }
 

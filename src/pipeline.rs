@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::compose::{ComposeOptions, Site, compose};
-use crate::error::Diagnostics;
+use crate::error::{Diagnostic, Diagnostics};
 use crate::load::{Loaded, merged_static};
 use crate::output::Sink;
 use crate::plan::VersionPlan;
@@ -35,12 +35,22 @@ pub struct Inputs<'a> {
     pub articles: Option<&'a ArticleCache>,
 }
 
+/// A composed version, with the warnings composing it gave (reported
+/// again whenever it is rendered again).
+#[derive(Clone)]
+pub struct Composed {
+    /// The composition.
+    pub site: Arc<Site>,
+    /// What composing found without failing.
+    pub warnings: Vec<Diagnostic>,
+}
+
 /// What the preview server brings from its last rebuild of a version; a
 /// clean build brings nothing ([`Reuse::default`]).
 pub struct Reuse<'a> {
     /// The version's composition, when an edit left every front matter as
     /// it was: rendered as is instead of composing again.
-    pub composed: Option<Site>,
+    pub composed: Option<Composed>,
     /// The version's pages as last rendered: a page whose fingerprint did
     /// not change is reused byte for byte.
     pub previous: Option<&'a PageMemo>,
@@ -76,7 +86,7 @@ pub struct Rendered {
 /// What [`render_version`] did.
 pub struct VersionOutcome {
     /// The composition, `None` when composing failed.
-    pub site: Option<Arc<Site>>,
+    pub composed: Option<Composed>,
     /// The rendering, `None` when anything failed.
     pub rendered: Option<Rendered>,
 }
@@ -97,44 +107,50 @@ pub fn render_version(
     let started = Instant::now();
     let client = plan.client.map(|c| &c.client);
     let composed = match reuse.composed {
-        Some(site) => Ok(site),
+        Some(composed) => composed,
         None => {
             let (pages, assets) = match plan.client {
                 Some(c) => (c.pages.as_slice(), c.assets.as_slice()),
                 None => (&[][..], &[][..]),
             };
-            compose(
+            let found = Diagnostics::new();
+            let site = compose(
                 &project.config,
                 &project.config_text,
                 &loaded.pages,
                 &loaded.assets,
-                pages,
-                assets,
                 &ComposeOptions {
                     drafts: plan.drafts,
                     client,
+                    overlay_pages: pages,
+                    overlay_assets: assets,
                 },
-            )
+                &found,
+            );
+            let warnings = found.into_sorted();
+            match site {
+                Some(site) => Composed {
+                    site: Arc::new(site),
+                    warnings,
+                },
+                None => {
+                    diagnostics.extend(warnings);
+                    return VersionOutcome {
+                        composed: None,
+                        rendered: None,
+                    };
+                }
+            }
         }
     };
-    let site = match composed {
-        Ok(site) => Arc::new(site),
-        Err(problems) => {
-            diagnostics.extend(problems);
-            return VersionOutcome {
-                site: None,
-                rendered: None,
-            };
-        }
-    };
-    diagnostics.extend(site.warnings.iter().cloned());
+    diagnostics.extend(composed.warnings.iter().cloned());
     let composing = started.elapsed();
     let static_files = merged_static(
         &loaded.static_files,
         plan.client.map(|c| c.static_files.as_slice()),
     );
     let job = RenderJob {
-        site: &site,
+        site: &composed.site,
         config: &project.config,
         theme: &loaded.theme,
         version: &plan.version,
@@ -156,7 +172,7 @@ pub fn render_version(
         composing,
     });
     VersionOutcome {
-        site: Some(site),
+        composed: Some(composed),
         rendered,
     }
 }

@@ -33,9 +33,6 @@ pub struct BuildOptions {
     pub clients: Vec<String>,
     /// Warnings are errors (`check --strict`).
     pub strict: bool,
-    /// Print nothing but errors (`-q`): not even that the build waits for
-    /// another build of the same output to finish.
-    pub quiet: bool,
 }
 
 /// Folder of the facilitator versions in the preview server: the base's,

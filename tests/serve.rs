@@ -493,3 +493,23 @@ fn a_theme_stylesheet_edit_is_served_and_swapped() {
         "the edited theme stylesheet is served"
     );
 }
+
+/// An address the server cannot listen on is a failure of the machine, not
+/// of the command line: exit code 1 (I/O), with what failed, not 2 (usage).
+#[test]
+fn failing_to_listen_is_an_io_error() {
+    let f = project();
+    f.run(&["serve", "--bind", "256.0.0.1", "--port", "1"])
+        .expect(1)
+        .says("cannot listen on 256.0.0.1:1");
+}
+
+/// `serve --client` with no such client is a usage error (exit code 2)
+/// naming the clients there are, as `build --client` says it.
+#[test]
+fn serving_an_unknown_client_is_a_usage_error() {
+    let f = project();
+    f.run(&["serve", "--client", "personne"])
+        .expect(2)
+        .says("no client `personne` in clients/");
+}

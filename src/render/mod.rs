@@ -422,7 +422,8 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
 
 /// Renders the print page of a version alone (the preview server's, on
 /// request): every body comes from the cache when the version was rendered.
-pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnostic>> {
+/// Problems go to `diagnostics`; `false` when the page could not be made.
+pub fn render_print(job: &RenderJob, sink: &dyn Sink, diagnostics: &Diagnostics) -> bool {
     let Prepared {
         shared,
         exercise_bodies,
@@ -430,7 +431,13 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
         ..
     } = prepare(job);
     let shared = &shared;
-    let mut print = print::PrintStream::open(shared, sink).map_err(|d| vec![d])?;
+    let mut print = match print::PrintStream::open(shared, sink) {
+        Ok(print) => print,
+        Err(d) => {
+            diagnostics.push(d);
+            return false;
+        }
+    };
     let site = job.site;
     let bodies: Vec<(PageId, Result<PrintBody, Vec<Diagnostic>>)> = site
         .reading_order
@@ -455,11 +462,9 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
     if let Err(d) = print.finish(shared) {
         problems.push(d);
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
+    let done = problems.is_empty();
+    diagnostics.extend(problems);
+    done
 }
 
 /// A body as the print page shows it: shared by every version when it
@@ -531,13 +536,13 @@ fn with_page_buffer<T>(render: impl FnOnce(&mut Vec<u8>) -> T) -> T {
 }
 
 /// Renders one version of the site into `sink`. Pages are written as soon
-/// as they are rendered; on errors the caller abandons the sink (a staging
-/// folder). Warnings go to `diagnostics`.
+/// as they are rendered; on errors (`None`) the caller abandons the sink (a
+/// staging folder). Every problem goes to `diagnostics`.
 pub fn render_site(
     job: &RenderJob,
     sink: &dyn Sink,
     diagnostics: &Diagnostics,
-) -> Result<RenderSummary, Vec<Diagnostic>> {
+) -> Option<RenderSummary> {
     let RenderJob {
         site,
         config,
@@ -783,11 +788,9 @@ pub fn render_site(
         }
     }
     summary.timings = timings;
-    if problems.is_empty() {
-        Ok(summary)
-    } else {
-        Err(problems)
-    }
+    let done = problems.is_empty();
+    diagnostics.extend(problems);
+    done.then_some(summary)
 }
 
 /// How diagnostics name a version: its client's slug, or `base`.

@@ -42,14 +42,11 @@ impl OutputKind for HtmlSite {
         diagnostics: &Diagnostics,
     ) -> bool {
         match super::render_site(job, sink, diagnostics) {
-            Ok(site) => {
+            Some(site) => {
                 summary.absorb(site);
                 true
             }
-            Err(problems) => {
-                diagnostics.extend(problems);
-                false
-            }
+            None => false,
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::content::{self, SourcePage};
 use crate::error::{Diagnostic, Diagnostics, Error, display_path};
 use crate::load::{self, Loaded};
 use crate::output::MemorySink;
-use crate::pipeline::{self, Inputs, Reuse};
+use crate::pipeline::{self, Composed, Inputs, Reuse};
 use crate::plan::{self, BuildOptions, VersionPlan};
 use crate::project::Project;
 use crate::render::{self, BodyCache, PageMemo, RenderJob, Version};
@@ -56,13 +56,15 @@ impl PrintRecipe {
             remember: false,
             print: true,
         };
-        render::render_print(&job, &sink).map_err(|problems| {
-            problems
+        let problems = Diagnostics::new();
+        if !render::render_print(&job, &sink, &problems) {
+            return Err(problems
+                .into_sorted()
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
-                .join("\n")
-        })?;
+                .join("\n"));
+        }
         sink.into_files()
             .remove(render::PRINT_PATH)
             .ok_or_else(|| "the print page was not written".to_string())
@@ -179,7 +181,7 @@ pub struct Session {
     patch: Option<Vec<(Arc<SourcePage>, Arc<SourcePage>)>>,
     /// The compositions of the last successful build, by version folder
     /// (empty after a failed build: the next one composes afresh).
-    sites: FastMap<String, Arc<Site>>,
+    sites: FastMap<String, Composed>,
     /// Render print pages with the other pages (after the theme or the
     /// configuration changed, so their templates are checked at once), not
     /// when first asked for.
@@ -415,8 +417,8 @@ impl Session {
             };
             let sink = MemorySink::default();
             let outcome = pipeline::render_version(&inputs, plan, reuse, &sink, &found);
-            match outcome.site.zip(outcome.rendered) {
-                Some((site, done)) => {
+            match outcome.composed.zip(outcome.rendered) {
+                Some((composed, done)) => {
                     let summary = done.summary;
                     let memo = Arc::new(summary.memo);
                     let mut layer = Layer {
@@ -426,7 +428,7 @@ impl Session {
                     };
                     if !self.eager_print {
                         let recipe = PrintRecipe {
-                            site: Arc::clone(&site),
+                            site: Arc::clone(&composed.site),
                             version: plan.version.clone(),
                             config: Arc::clone(&self.project.config),
                             theme: Arc::clone(&self.loaded.theme),
@@ -447,7 +449,7 @@ impl Session {
                     rendered += summary.rendered;
                     pages += summary.pages;
                     memos.insert(plan.prefix.clone(), memo);
-                    sites.push((plan.prefix.clone(), site));
+                    sites.push((plan.prefix.clone(), composed));
                 }
                 None => failed = true,
             }
@@ -533,14 +535,17 @@ fn link_label(plan: &VersionPlan) -> String {
 }
 
 /// The composition `last` with the pages of `patch` swapped in.
-fn patched(last: &Site, patch: &[(Arc<SourcePage>, Arc<SourcePage>)]) -> Site {
-    let mut site = last.clone();
+fn patched(last: &Composed, patch: &[(Arc<SourcePage>, Arc<SourcePage>)]) -> Composed {
+    let mut site = Site::clone(&last.site);
     for page in &mut site.pages {
         if let Some((_, new)) = patch.iter().find(|(old, _)| Arc::ptr_eq(old, page)) {
             *page = Arc::clone(new);
         }
     }
-    site
+    Composed {
+        site: Arc::new(site),
+        warnings: last.warnings.clone(),
+    }
 }
 
 /// Everything read from disk, with the warnings reading it gave.
