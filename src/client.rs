@@ -1,4 +1,4 @@
-//! Client profiles (`clients/<slug>/client.yaml`, SPEC §5).
+//! Client profiles (`clients/<slug>/client.yaml`, README.md's "Clients").
 //!
 //! A client's version is the base content with the client's overlay applied,
 //! its module selection and order, its variables, its `only`/`except` blocks

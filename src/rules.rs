@@ -7,7 +7,7 @@
 //! content. The set of clients and their values is known once the project
 //! is loaded, so the rules are checked once per project, not once per
 //! version: each typo is reported once. They are warnings in `build` and
-//! errors in `check` (SPEC §4).
+//! errors in `check` (README.md's "Clients").
 
 use std::collections::BTreeSet;
 
