@@ -215,3 +215,259 @@ pub fn version_of(
         links_are_errors: options.check_only,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Diagnostics;
+
+    /// A project with a base URL, a client publishing at its own URL
+    /// (`alpha`) and one published under the project's (`beta`).
+    fn project() -> (tempfile::TempDir, Project, Loaded) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = [
+            (
+                "atelier.yaml",
+                "title: Atelier\nlanguage: fr\nbase_url: https://example.org/atelier/\n",
+            ),
+            ("content/modules/01-a.md", "---\ntitle: A\n---\nTexte.\n"),
+            (
+                "clients/alpha/client.yaml",
+                "name: Alpha\nbase_url: https://alpha.example.org/\nlanguage: en\n",
+            ),
+            ("clients/beta/client.yaml", "name: Beta\n"),
+        ];
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+            std::fs::write(path, text).expect("write");
+        }
+        let project = Project::open(Some(dir.path())).expect("project");
+        let diagnostics = Diagnostics::new();
+        let loaded = crate::load::load(&project, &diagnostics).expect("loaded");
+        assert!(!diagnostics.has_errors(), "{:?}", diagnostics.into_sorted());
+        (dir, project, loaded)
+    }
+
+    /// (slug, prefix, base_url, facilitator, reference) of each plan.
+    type Row = (Option<String>, String, Option<String>, bool, bool);
+
+    fn rows(plans: &[VersionPlan]) -> Vec<Row> {
+        plans
+            .iter()
+            .map(|p| {
+                (
+                    p.slug().map(str::to_string),
+                    p.prefix.clone(),
+                    p.version.base_url.clone(),
+                    p.facilitator,
+                    p.reference,
+                )
+            })
+            .collect()
+    }
+
+    fn row(slug: Option<&str>, prefix: &str, url: Option<&str>, facilitator: bool) -> Row {
+        (
+            slug.map(str::to_string),
+            prefix.to_string(),
+            url.map(str::to_string),
+            facilitator,
+            false,
+        )
+    }
+
+    fn clients(slugs: &[&str]) -> Vec<String> {
+        slugs.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_build_plans_the_base_then_every_client_in_its_folder() {
+        let (_dir, project, loaded) = project();
+        let plans = for_build(&project, &loaded, &BuildOptions::default()).expect("plans");
+        assert_eq!(
+            rows(&plans),
+            [
+                row(None, "", Some("https://example.org/atelier/"), false),
+                row(
+                    Some("alpha"),
+                    "clients/alpha/",
+                    Some("https://alpha.example.org/"),
+                    false
+                ),
+                row(
+                    Some("beta"),
+                    "clients/beta/",
+                    Some("https://example.org/atelier/clients/beta/"),
+                    false
+                ),
+            ]
+        );
+        // The uniqueness report compares the clients with the base.
+        assert!(plans.iter().all(|p| p.version.collect_texts));
+        assert!(
+            plans
+                .iter()
+                .all(|p| !p.version.links_are_errors && !p.drafts)
+        );
+        // Each version's language and typography are its client's.
+        let languages: Vec<&str> = plans.iter().map(|p| p.version.language.as_str()).collect();
+        assert_eq!(languages, ["fr", "en", "fr"]);
+        assert_eq!(
+            plans.iter().map(|p| p.version.french).collect::<Vec<_>>(),
+            [true, false, true]
+        );
+    }
+
+    #[test]
+    fn one_client_is_built_at_the_root_and_takes_the_base_url_option() {
+        let (_dir, project, loaded) = project();
+        let options = BuildOptions {
+            clients: clients(&["beta"]),
+            base_url: Some("https://beta.example.org/".into()),
+            drafts: true,
+            facilitator: true,
+            ..BuildOptions::default()
+        };
+        let plans = for_build(&project, &loaded, &options).expect("plans");
+        assert_eq!(
+            rows(&plans),
+            [row(
+                Some("beta"),
+                "",
+                Some("https://beta.example.org/"),
+                true
+            )]
+        );
+        assert!(plans[0].drafts && plans[0].version.facilitator);
+        // Nothing to compare with: no texts kept.
+        assert!(!plans[0].version.collect_texts);
+    }
+
+    #[test]
+    fn several_clients_keep_their_folders_and_their_own_urls() {
+        let (_dir, project, loaded) = project();
+        let options = BuildOptions {
+            clients: clients(&["beta", "alpha"]),
+            base_url: Some("https://ignored.example.org/".into()),
+            ..BuildOptions::default()
+        };
+        let plans = for_build(&project, &loaded, &options).expect("plans");
+        assert_eq!(
+            rows(&plans),
+            [
+                row(
+                    Some("beta"),
+                    "clients/beta/",
+                    Some("https://example.org/atelier/clients/beta/"),
+                    false
+                ),
+                row(
+                    Some("alpha"),
+                    "clients/alpha/",
+                    Some("https://alpha.example.org/"),
+                    false
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn check_with_clients_renders_the_base_first_for_reference() {
+        let (_dir, project, loaded) = project();
+        let options = BuildOptions {
+            clients: clients(&["alpha"]),
+            check_only: true,
+            ..BuildOptions::default()
+        };
+        let plans = for_build(&project, &loaded, &options).expect("plans");
+        let mut reference = row(None, "", Some("https://example.org/atelier/"), false);
+        reference.4 = true;
+        assert_eq!(
+            rows(&plans),
+            [
+                reference,
+                row(Some("alpha"), "", Some("https://alpha.example.org/"), false),
+            ]
+        );
+        assert!(
+            plans
+                .iter()
+                .all(|p| p.version.collect_texts && p.version.links_are_errors)
+        );
+        // Without `--client`, the base is one of the versions asked for.
+        let all = BuildOptions {
+            check_only: true,
+            ..BuildOptions::default()
+        };
+        let plans = for_build(&project, &loaded, &all).expect("plans");
+        assert!(plans.iter().all(|p| !p.reference));
+    }
+
+    #[test]
+    fn the_preview_plans_each_version_then_its_facilitator_version() {
+        let (_dir, project, loaded) = project();
+        let plans = for_serve(&project, &loaded, &BuildOptions::default()).expect("plans");
+        let prefixes: Vec<(&str, bool)> = plans
+            .iter()
+            .map(|p| (p.prefix.as_str(), p.facilitator))
+            .collect();
+        assert_eq!(
+            prefixes,
+            [
+                ("", false),
+                ("_facilitator/", true),
+                ("clients/alpha/", false),
+                ("_facilitator/clients/alpha/", true),
+                ("clients/beta/", false),
+                ("_facilitator/clients/beta/", true),
+            ]
+        );
+        assert!(plans.iter().all(|p| !p.version.collect_texts));
+        // The facilitator version is published where the participant's is.
+        assert_eq!(plans[2].version.base_url, plans[3].version.base_url);
+
+        let one = BuildOptions {
+            clients: clients(&["alpha"]),
+            ..BuildOptions::default()
+        };
+        let plans = for_serve(&project, &loaded, &one).expect("plans");
+        assert_eq!(
+            rows(&plans),
+            [
+                row(Some("alpha"), "", Some("https://alpha.example.org/"), false),
+                row(
+                    Some("alpha"),
+                    "_facilitator/",
+                    Some("https://alpha.example.org/"),
+                    true
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_version_renders_every_output_kind() {
+        let (_dir, project, loaded) = project();
+        let plans = for_build(&project, &loaded, &BuildOptions::default()).expect("plans");
+        let kinds = render::output_kinds().len();
+        assert!(kinds >= 2, "the HTML site and the sitemap at least");
+        assert!(plans.iter().all(|p| p.outputs.len() == kinds));
+    }
+
+    #[test]
+    fn an_unknown_client_is_a_usage_error_listing_the_clients() {
+        let (_dir, project, loaded) = project();
+        let options = BuildOptions {
+            clients: clients(&["gamma"]),
+            ..BuildOptions::default()
+        };
+        let Err(Error::Usage(message)) = for_build(&project, &loaded, &options) else {
+            panic!("a usage error");
+        };
+        assert_eq!(
+            message,
+            "no client `gamma` in clients/; clients: alpha, beta"
+        );
+    }
+}
