@@ -454,3 +454,6 @@ fn unknown_exercise(page: &SourcePage, id: &str, known: &FastMap<String, PageId>
         )
     })
 }
+
+#[cfg(test)]
+mod tests;
