@@ -1,6 +1,8 @@
-//! `atelier build` and `atelier check`: the whole data flow, load → compose →
-//! render → write, for every version asked for (the base version and each
-//! client's, participant or facilitator).
+//! `atelier build` and `atelier check`: the whole data flow, load → plan →
+//! compose → render → write, for every version asked for (the base version
+//! and each client's, participant or facilitator), then what looks across
+//! versions (the uniqueness report, `check`'s audits) and the swap of the
+//! output.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -4,10 +4,10 @@
 //! they make, the sink they pass, and what the preview server brings from
 //! its last rebuild ([`Reuse`]).
 //!
-//! The output kinds of a version ([`render::OutputKind`]: the HTML site, the
+//! The output kinds of a version ([`crate::render::OutputKind`]: the HTML site, the
 //! sitemap; next the slide deck, the workbook PDF, the search index) are the
 //! plug-in point: a new kind implements the trait and joins
-//! [`render::output_kinds`], and every command renders it for every version.
+//! [`crate::render::output_kinds`], and every command renders it for every version.
 
 use std::path::PathBuf;
 use std::sync::Arc;
