@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Language, Typography, line_of_key};
 use crate::duration::ClockTime;
-use crate::error::{Diagnostic, display_path};
+use crate::error::{Diagnostic, Diagnostics, display_path};
 
 /// The client a version is for, as far as rendering needs it.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -168,11 +168,12 @@ impl Client {
     }
 }
 
-/// Reads every `clients/<slug>/client.yaml` (sorted by slug).
-pub fn load_all(root: &Path) -> Result<Vec<Client>, Vec<Diagnostic>> {
+/// Reads every `clients/<slug>/client.yaml` (sorted by slug): the clients
+/// read, and what is wrong with the others in `diagnostics`.
+pub fn load_all(root: &Path, diagnostics: &Diagnostics) -> Vec<Client> {
     let dir = root.join(CLIENTS_DIR);
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let mut slugs: Vec<String> = entries
         .flatten()
@@ -182,19 +183,14 @@ pub fn load_all(root: &Path) -> Result<Vec<Client>, Vec<Diagnostic>> {
         .collect();
     slugs.sort();
     let mut clients = Vec::new();
-    let mut problems = Vec::new();
     for slug in slugs {
         let file = Path::new(CLIENTS_DIR).join(&slug).join("client.yaml");
         match load_one(root, &slug, &file) {
             Ok(client) => clients.push(client),
-            Err(mut errors) => problems.append(&mut errors),
+            Err(errors) => diagnostics.extend(errors),
         }
     }
-    if problems.is_empty() {
-        Ok(clients)
-    } else {
-        Err(problems)
-    }
+    clients
 }
 
 fn load_one(root: &Path, slug: &str, file: &Path) -> Result<Client, Vec<Diagnostic>> {

@@ -54,19 +54,26 @@ pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
                 || content::load(root, Path::new("content"), diagnostics),
             )
         },
-        || client::load_all(root),
+        || {
+            let found = Diagnostics::new();
+            let clients = client::load_all(root, &found);
+            (clients, found)
+        },
     );
     // Overlays are read once the base tree is known: their URLs are decided
     // among the base's names.
-    let clients: Vec<LoadedClient> = match clients {
-        Ok(clients) => clients
+    // When a client.yaml is wrong, no overlay is read: that error is the
+    // one to fix first.
+    let (clients, found) = clients;
+    let clients_failed = found.has_errors();
+    diagnostics.extend(found.into_sorted());
+    let clients: Vec<LoadedClient> = if clients_failed {
+        Vec::new()
+    } else {
+        clients
             .into_par_iter()
             .map(|client| load_client(root, client, &base.segments, diagnostics))
-            .collect(),
-        Err(problems) => {
-            diagnostics.extend(problems);
-            Vec::new()
-        }
+            .collect()
     };
     let theme = match theme {
         Ok(theme) => Some(theme),

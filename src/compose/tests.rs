@@ -33,8 +33,8 @@ impl Fixture {
         let project = Project::open(Some(dir.path())).expect("project");
         let diagnostics = Diagnostics::new();
         let set = content::load(dir.path(), Path::new("content"), &diagnostics);
+        let clients = client::load_all(dir.path(), &diagnostics);
         assert!(!diagnostics.has_errors(), "{:?}", diagnostics.into_sorted());
-        let clients = client::load_all(dir.path()).expect("clients");
         Fixture {
             project,
             pages: set.pages.into_iter().map(Arc::new).collect(),
