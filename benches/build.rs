@@ -81,7 +81,7 @@ fn bench_project(c: &mut Criterion, name: &str, root: &Path) {
         ..Default::default()
     };
     // One build outside the measurement: fails loudly if the project is broken.
-    let report = build(&project, &options)
+    let report = build(&project, &options, &|_| {})
         .unwrap_or_else(|e| panic!("building {} failed: {e}", root.display()));
     eprintln!(
         "{name}: {} pages in {} version(s)",
@@ -89,7 +89,7 @@ fn bench_project(c: &mut Criterion, name: &str, root: &Path) {
     );
     c.bench_function(name, |b| {
         b.iter(|| {
-            let report = build(&project, &options).expect("build");
+            let report = build(&project, &options, &|_| {}).expect("build");
             std::hint::black_box(report.pages)
         })
     });

@@ -4,16 +4,22 @@
 //! duration counts as zero minutes (and `check` says so), a break after a
 //! module that does not exist is an error pointing at `atelier.yaml`.
 
-use std::sync::Arc;
-
-use crate::compose::Module;
 use crate::config::{CONFIG_FILE, Schedule};
-use crate::content::SourcePage;
 use crate::duration::{ClockTime, Minutes};
 use crate::error::Diagnostic;
 
 /// Start time used when `schedule.start` is not set.
 pub const DEFAULT_START: ClockTime = ClockTime { minutes: 9 * 60 };
+
+/// A module as the agenda lays it out: its slug (what breaks name) and
+/// its duration, if known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModuleSlot<'a> {
+    /// The module's slug.
+    pub slug: &'a str,
+    /// Its duration (`None` counts as zero minutes).
+    pub duration: Option<Minutes>,
+}
 
 /// One line of the agenda.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,28 +94,25 @@ impl Agenda {
         self.starts.get(index).copied()
     }
 
-    /// Lays out `modules` from `schedule`. A break naming an unknown module is
-    /// an error for the base version and skipped in a client's version (whose
+    /// Lays out `modules` (in order, each with its slug and its duration,
+    /// if known) from `schedule`. A break naming an unknown module is an
+    /// error for the base version and skipped in a client's version (whose
     /// selection may leave that module out).
     pub fn compute(
         schedule: &Schedule,
         config_text: &str,
-        pages: &[Arc<SourcePage>],
-        modules: &[Module],
+        modules: &[ModuleSlot],
         lenient: bool,
     ) -> Result<Agenda, Vec<Diagnostic>> {
         let start = schedule.start.unwrap_or(DEFAULT_START);
         let mut problems = Vec::new();
         for pause in &schedule.breaks {
-            if !modules.iter().any(|m| pages[m.page].slug == pause.after) && !lenient {
+            if !modules.iter().any(|m| m.slug == pause.after) && !lenient {
                 let line = config_text
                     .lines()
                     .position(|l| l.contains("after") && l.contains(pause.after.as_str()))
                     .map_or(1, |i| i + 1);
-                let mut slugs: Vec<&str> = modules
-                    .iter()
-                    .map(|m| pages[m.page].slug.as_str())
-                    .collect();
+                let mut slugs: Vec<&str> = modules.iter().map(|m| m.slug).collect();
                 slugs.sort_unstable();
                 problems.push(
                     Diagnostic::error(
@@ -139,11 +142,7 @@ impl Agenda {
             });
             clock = clock.plus(duration);
             total.0 += duration.0;
-            for pause in schedule
-                .breaks
-                .iter()
-                .filter(|b| b.after == pages[module.page].slug)
-            {
+            for pause in schedule.breaks.iter().filter(|b| b.after == module.slug) {
                 items.push(AgendaItem::Break {
                     label: pause.label.clone(),
                     start: clock,

@@ -7,12 +7,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use crate::builder::{Loaded, LoadedClient};
 use crate::client::Client;
 use crate::compose::Site;
 use crate::config::{CONFIG_FILE, Config, line_of_key};
 use crate::content::{Front, PageKind};
 use crate::error::{Diagnostic, display_path, version_name};
+use crate::load::{Loaded, LoadedClient};
 use crate::markdown::strip_tags;
 use crate::render::PageText;
 

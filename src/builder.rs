@@ -1,6 +1,8 @@
-//! `atelier build` and `atelier check`: the whole data flow, load → compose →
-//! render → write, for every version asked for (the base version and each
-//! client's, participant or facilitator).
+//! `atelier build` and `atelier check`: the whole data flow, load → plan →
+//! compose → render → write, for every version asked for (the base version
+//! and each client's, participant or facilitator), then what looks across
+//! versions (the uniqueness report, `check`'s audits) and the swap of the
+//! output.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -10,36 +12,17 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::client::{self, Client};
-use crate::compose::{ComposeOptions, Site, compose};
-use crate::content::{self, Asset, SourcePage};
-use crate::error::{Diagnostic, Diagnostics, Error, Result, display_path, version_name};
-use crate::output::Staging;
+use crate::content::SourcePage;
+use crate::error::{Diagnostic, Diagnostics, Error, Result, display_path};
+use crate::load::{Loaded, LoadedClient, load};
+use crate::output::{NullSink, PrefixedSink, Sink, Staging};
+use crate::pipeline::{self, Inputs, Reuse};
+use crate::plan::{self, VersionPlan};
 use crate::project::Project;
-use crate::render::{self, ArticleCache, BodyCache, PageText, RenderJob, Sink, Version};
-use crate::theme::Theme;
+use crate::render::{self, ArticleCache, BodyCache, PageText};
 use crate::uniqueness::{self, ClientReport, VersionTexts};
 
-/// What to build.
-#[derive(Debug, Clone, Default)]
-pub struct BuildOptions {
-    /// Output folder (default `public/`, or `public-facilitator/` with `facilitator`).
-    pub out: Option<PathBuf>,
-    /// Override `base_url` (of the base version, or of the one client built).
-    pub base_url: Option<String>,
-    /// Include drafts.
-    pub drafts: bool,
-    /// Build the facilitator versions.
-    pub facilitator: bool,
-    /// Validate only: render in memory, write nothing, links are errors.
-    pub check_only: bool,
-    /// Only these clients (by slug); one client is written at the output root.
-    pub clients: Vec<String>,
-    /// Warnings are errors (`check --strict`).
-    pub strict: bool,
-    /// Print nothing but errors (`-q`): not even that the build waits for
-    /// another build of the same output to finish.
-    pub quiet: bool,
-}
+pub use crate::plan::BuildOptions;
 
 /// What a successful build did.
 #[derive(Debug, Clone)]
@@ -63,21 +46,6 @@ pub struct BuildReport {
     pub uniqueness: Vec<ClientReport>,
 }
 
-/// A sink that discards everything (for `check`).
-struct NullSink;
-
-impl Sink for NullSink {
-    fn write(&self, _: &str, _: &[u8]) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn copy(&self, _: &str, source: &Path) -> std::io::Result<()> {
-        std::fs::metadata(source).map(|_| ())
-    }
-    fn create(&self, _: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
-        Ok(Box::new(std::io::sink()))
-    }
-}
-
 /// A rendered version's texts, for the uniqueness report: its client, its
 /// pages by URL, the variables it used.
 type VersionOutput<'a> = (
@@ -86,206 +54,18 @@ type VersionOutput<'a> = (
     HashSet<String>,
 );
 
-/// Writes a version under a folder of the output (`clients/<slug>/`).
-struct PrefixedSink<'a> {
-    inner: &'a dyn Sink,
-    prefix: String,
-}
-
-impl Sink for PrefixedSink<'_> {
-    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
-        self.inner.write(&format!("{}{rel}", self.prefix), bytes)
-    }
-    fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()> {
-        self.inner.copy(&format!("{}{rel}", self.prefix), source)
-    }
-    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
-        self.inner.create(&format!("{}{rel}", self.prefix))
-    }
-}
-
-/// Everything read from disk once, shared by every version.
-pub struct Loaded {
-    /// Compiled theme (shared with what the preview server renders later).
-    pub theme: Arc<Theme>,
-    /// Base pages.
-    pub pages: Vec<Arc<SourcePage>>,
-    /// Base assets.
-    pub assets: Vec<Arc<Asset>>,
-    /// Project `static/` files (output path, source).
-    pub static_files: Vec<(String, PathBuf)>,
-    /// Every client, with its overlay.
-    pub clients: Vec<LoadedClient>,
-    /// URL segments of the base content tree (to re-read one file later).
-    pub segments: Arc<content::Segments>,
-}
-
-/// A client and its overlay.
-pub struct LoadedClient {
-    /// The profile.
-    pub client: Client,
-    /// Overlay pages.
-    pub pages: Vec<Arc<SourcePage>>,
-    /// Overlay assets.
-    pub assets: Vec<Arc<Asset>>,
-    /// Overlay static files (output path, source).
-    pub static_files: Vec<(String, PathBuf)>,
-}
-
-/// Reads the theme, the content, the clients and their overlays, in parallel.
-pub fn load(project: &Project, diagnostics: &Diagnostics) -> Option<Loaded> {
-    let root = project.root.as_path();
-    let ((theme, base), clients) = rayon::join(
-        || {
-            rayon::join(
-                || Theme::load(root, &project.config, &project.config_text),
-                || content::load(root, Path::new("content"), diagnostics),
-            )
-        },
-        || client::load_all(root),
-    );
-    // Overlays are read once the base tree is known: their URLs are decided
-    // among the base's names.
-    let clients: Vec<LoadedClient> = match clients {
-        Ok(clients) => clients
-            .into_par_iter()
-            .map(|client| load_client(root, client, &base.segments, diagnostics))
-            .collect(),
-        Err(problems) => {
-            diagnostics.extend(problems);
-            Vec::new()
-        }
-    };
-    let theme = match theme {
-        Ok(theme) => Some(theme),
-        Err(problems) => {
-            diagnostics.extend(problems);
-            None
-        }
-    };
-    if diagnostics.has_errors() {
-        return None;
-    }
-    Some(Loaded {
-        theme: Arc::new(theme?),
-        segments: base.segments,
-        pages: base.pages.into_iter().map(Arc::new).collect(),
-        assets: base.assets.into_iter().map(Arc::new).collect(),
-        static_files: static_files(root, Path::new("static"), diagnostics),
-        clients,
-    })
-}
-
-/// Reads a client's overlay content and static files.
-fn load_client(
-    root: &Path,
-    client: Client,
-    base: &content::Segments,
-    diagnostics: &Diagnostics,
-) -> LoadedClient {
-    let overlay = content::load_overlay(root, &client.content_dir(), base, diagnostics);
-    let static_files = static_files(root, &client.static_dir(), diagnostics);
-    LoadedClient {
-        pages: overlay.pages.into_iter().map(Arc::new).collect(),
-        assets: overlay.assets.into_iter().map(Arc::new).collect(),
-        static_files,
-        client,
-    }
-}
-
-/// One version to build: which client (if any), where under the output.
-pub struct Plan<'a> {
-    /// The client, or `None` for the base version.
-    pub client: Option<&'a LoadedClient>,
-    /// Folder of the version in the output (`""` or `clients/<slug>/`).
-    pub prefix: String,
-}
-
-/// Which versions `clients` asks for (empty: base and every client).
-pub fn plan<'a>(loaded: &'a Loaded, clients: &[String]) -> Result<Vec<Plan<'a>>> {
-    let known: Vec<&str> = loaded
-        .clients
-        .iter()
-        .map(|c| c.client.slug.as_str())
-        .collect();
-    let mut chosen = Vec::new();
-    for slug in clients {
-        match loaded.clients.iter().find(|c| &c.client.slug == slug) {
-            Some(client) => chosen.push(client),
-            None => {
-                return Err(Error::Usage(format!(
-                    "no client `{slug}` in clients/{}",
-                    if known.is_empty() {
-                        String::from(" (there are no clients yet: `atelier new client \"Name\"`)")
-                    } else {
-                        format!("; clients: {}", known.join(", "))
-                    }
-                )));
-            }
-        }
-    }
-    Ok(match chosen.as_slice() {
-        [] => std::iter::once(Plan {
-            client: None,
-            prefix: String::new(),
-        })
-        .chain(loaded.clients.iter().map(|c| Plan {
-            prefix: format!("clients/{}/", c.client.slug),
-            client: Some(c),
-        }))
-        .collect(),
-        [one] => vec![Plan {
-            client: Some(one),
-            prefix: String::new(),
-        }],
-        many => many
-            .iter()
-            .map(|c| Plan {
-                prefix: format!("clients/{}/", c.client.slug),
-                client: Some(c),
-            })
-            .collect(),
-    })
-}
-
-/// The render settings of one version.
-pub fn version_of(
-    project: &Project,
-    options: &BuildOptions,
-    client: Option<&Client>,
-    collect_texts: bool,
-) -> Version {
-    let config = &project.config;
-    let language = client
-        .and_then(|c| c.profile.language)
-        .unwrap_or(config.language);
-    let french = config.french_typography_for(language, client.and_then(|c| c.profile.typography));
-    let own_url = client.and_then(|c| c.profile.base_url.clone());
-    let base_url = match (client, &options.base_url) {
-        (None, Some(url)) => Some(url.clone()),
-        (Some(_), Some(url)) if options.clients.len() == 1 => Some(url.clone()),
-        _ => own_url.or_else(|| {
-            config.base_url.as_ref().map(|base| match client {
-                Some(c) => format!("{}/clients/{}/", base.trim_end_matches('/'), c.slug),
-                None => base.clone(),
-            })
-        }),
-    };
-    Version {
-        client: client.map(Client::info),
-        facilitator: options.facilitator,
-        language: language.code().to_string(),
-        base_url,
-        french,
-        collect_texts,
-        links_are_errors: options.check_only,
-    }
-}
-
 /// Builds the project (or checks it, with `check_only`): fails with every
 /// problem found when there is an error.
-pub fn build(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
-    let mut report = run(project, options)?;
+///
+/// `on_wait` is called, with the output folder, when another build of the
+/// same output holds it and this one waits its turn (the caller says so, or
+/// not: the library prints nothing).
+pub fn build(
+    project: &Project,
+    options: &BuildOptions,
+    on_wait: &dyn Fn(&Path),
+) -> Result<BuildReport> {
+    let mut report = run(project, options, on_wait)?;
     if report.errors.is_empty() {
         return Ok(report);
     }
@@ -307,6 +87,8 @@ pub fn check(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
             check_only: true,
             ..options.clone()
         },
+        // `check` writes nothing: it never waits for the output.
+        &|_| {},
     )
 }
 
@@ -317,7 +99,7 @@ fn sort_by_place(diagnostics: &mut [Diagnostic]) {
 
 /// The whole flow; errors are in the report's `errors`, and the output is
 /// swapped in only when there are none.
-fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
+fn run(project: &Project, options: &BuildOptions, on_wait: &dyn Fn(&Path)) -> Result<BuildReport> {
     let started = Instant::now();
     let root = project.root.as_path();
     let diagnostics = Diagnostics::new();
@@ -337,27 +119,13 @@ fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
             problem
         }
     }));
-    let mut plans = plan(&loaded, &options.clients)?;
-    diagnostics.declare_versions(plans.iter().map(|p| {
-        version_name(
-            p.client.map(|c| c.client.slug.as_str()),
-            options.facilitator,
-        )
-    }));
+    let plans = plan::for_build(project, &loaded, options)?;
+    diagnostics.declare_versions(plans.iter().filter(|p| !p.reference).map(VersionPlan::name));
     // `check --client` compares the clients with the base version, rendered
     // for that alone.
-    let reference = options.check_only && plans.iter().all(|p| p.client.is_some());
-    if reference {
-        plans.insert(
-            0,
-            Plan {
-                client: None,
-                prefix: String::new(),
-            },
-        );
-    }
+    let reference = plans.iter().any(|p| p.reference);
     let with_base = plans.iter().any(|p| p.client.is_none());
-    let collect_texts = options.check_only || (with_base && plans.len() > 1);
+    let collect_texts = plans.iter().any(|p| p.version.collect_texts);
 
     let staging = if options.check_only {
         None
@@ -368,14 +136,7 @@ fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
             "public"
         };
         let out = options.out.clone().unwrap_or_else(|| root.join(default));
-        Some(Staging::prepare(&out, root, |target| {
-            if !options.quiet {
-                eprintln!(
-                    "note: waiting for another build of {} to finish…",
-                    crate::output::shown(target)
-                );
-            }
-        })?)
+        Some(Staging::prepare(&out, root, on_wait)?)
     };
     let sink: &dyn Sink = match &staging {
         Some(staging) => staging,
@@ -388,44 +149,37 @@ fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     // Clients then render side by side, so one version's sequential parts
     // (print page, link checks) overlap another's parallel ones.
     let run = BuildRun {
-        project,
-        options,
-        loaded: &loaded,
+        inputs: Inputs {
+            project,
+            loaded: &loaded,
+            cache: cache.as_ref(),
+            articles: articles.as_ref(),
+        },
+        check_only: options.check_only,
         sink,
-        cache: cache.as_ref(),
-        articles: articles.as_ref(),
-        collect_texts,
         diagnostics: &diagnostics,
     };
     let base = plans.iter().position(|p| p.client.is_none());
-    let first: Vec<(usize, Option<VersionOutcome>)> = base
-        .map(|i| {
-            let outcome = if reference {
-                run.render_reference(&plans[i])
-            } else {
-                run.render_version(&plans[i])
-            };
-            (i, outcome)
-        })
+    let first: Vec<(usize, Option<VersionReport>)> = base
+        .map(|i| (i, run.render(&plans[i])))
         .into_iter()
         .collect();
-    let others: Vec<(usize, Option<VersionOutcome>)> = plans
+    let others: Vec<(usize, Option<VersionReport>)> = plans
         .par_iter()
         .enumerate()
         .filter(|(index, _)| Some(*index) != base)
-        .map(|(index, plan)| (index, run.render_version(plan)))
+        .map(|(index, plan)| (index, run.render(plan)))
         .collect();
     let mut pages = 0;
     let mut texts: Vec<VersionOutput> = Vec::new();
     let mut all_rendered = true;
     for (index, outcome) in first.into_iter().chain(others) {
         let plan = &plans[index];
-        let compared_only = reference && plan.client.is_none();
         let Some(outcome) = outcome else {
-            all_rendered &= compared_only;
+            all_rendered &= plan.reference;
             continue;
         };
-        if !compared_only {
+        if !plan.reference {
             pages += outcome.summary.pages;
         }
         timings.push((outcome.label, outcome.elapsed));
@@ -440,7 +194,6 @@ fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
             ));
         }
     }
-
     if options.check_only {
         let participant: Vec<&VersionOutput> = texts
             .iter()
@@ -512,7 +265,7 @@ fn run(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     // What every version shared is freed beside the report, not before it:
     // tens of thousands of bodies and pages take a while to free, one by one.
     let texts: Vec<_> = texts.into_iter().map(|(_, pages, _)| pages).collect();
-    let versions = plans.len() - usize::from(reference);
+    let versions = plans.iter().filter(|p| !p.reference).count();
     drop(plans);
     free_in_background((texts, cache, articles, loaded));
     Ok(BuildReport {
@@ -537,7 +290,7 @@ fn free_in_background<T: Send + 'static>(value: T) {
 }
 
 /// One rendered version, for the build report.
-struct VersionOutcome {
+struct VersionReport {
     label: String,
     elapsed: Duration,
     summary: render::RenderSummary,
@@ -545,13 +298,9 @@ struct VersionOutcome {
 
 /// What every version of one build shares.
 struct BuildRun<'a> {
-    project: &'a Project,
-    options: &'a BuildOptions,
-    loaded: &'a Loaded,
+    inputs: Inputs<'a>,
+    check_only: bool,
     sink: &'a dyn Sink,
-    cache: Option<&'a BodyCache>,
-    articles: Option<&'a ArticleCache>,
-    collect_texts: bool,
     diagnostics: &'a Diagnostics,
 }
 
@@ -559,112 +308,36 @@ impl BuildRun<'_> {
     /// Composes and renders one version into its folder of the output.
     /// `None` when it failed. What it finds goes to `diagnostics`, marked
     /// with the version's name, so that a problem several versions share is
-    /// reported once.
-    fn render_version(&self, plan: &Plan) -> Option<VersionOutcome> {
+    /// reported once. The reference version of `check --client` belongs to
+    /// no version asked for: none of its problems is reported.
+    fn render(&self, plan: &VersionPlan) -> Option<VersionReport> {
+        let started = Instant::now();
         let found = Diagnostics::new();
-        let (site, outcome) = self.render_into(plan, &found);
-        let client = plan.client.map(|c| c.client.slug.as_str());
-        self.diagnostics
-            .absorb(&version_name(client, self.options.facilitator), found);
-        if let Some(site) = site
-            && self.options.check_only
+        let sink = PrefixedSink::new(self.sink, &plan.prefix);
+        let outcome = pipeline::render_version(&self.inputs, plan, Reuse::default(), &sink, &found);
+        if plan.reference {
+            return outcome.rendered.map(|rendered| VersionReport {
+                label: "base version (for comparison)".to_string(),
+                elapsed: started.elapsed(),
+                summary: rendered.summary,
+            });
+        }
+        self.diagnostics.absorb(&plan.name(), found);
+        if let Some(composed) = &outcome.composed
+            && self.check_only
             && plan.client.is_none()
         {
             self.diagnostics
-                .extend(crate::audit::modules_without_duration(&site));
+                .extend(crate::audit::modules_without_duration(&composed.site));
         }
-        outcome
-    }
-
-    /// Renders the base version for comparison only (`check --client`):
-    /// its problems belong to a version not asked for, so none is reported.
-    fn render_reference(&self, plan: &Plan) -> Option<VersionOutcome> {
-        let (_, outcome) = self.render_into(plan, &Diagnostics::new());
-        outcome.map(|outcome| VersionOutcome {
-            label: "base version (for comparison)".to_string(),
-            ..outcome
-        })
-    }
-
-    /// Composes and renders `plan`, reporting to `diagnostics`: the
-    /// composed site (`None` when composing failed) and the rendered
-    /// version (`None` when anything failed).
-    fn render_into(
-        &self,
-        plan: &Plan,
-        diagnostics: &Diagnostics,
-    ) -> (Option<Site>, Option<VersionOutcome>) {
-        let BuildRun {
-            project,
-            options,
-            loaded,
-            sink,
-            cache,
-            articles,
-            collect_texts,
-            diagnostics: _,
-        } = *self;
-        let phase = Instant::now();
-        let client = plan.client.map(|c| &c.client);
-        let (overlay_pages, overlay_assets) = match plan.client {
-            Some(c) => (c.pages.as_slice(), c.assets.as_slice()),
-            None => (&[][..], &[][..]),
-        };
-        let site = match compose(
-            &project.config,
-            &project.config_text,
-            &loaded.pages,
-            &loaded.assets,
-            overlay_pages,
-            overlay_assets,
-            &ComposeOptions {
-                drafts: options.drafts,
-                client,
+        outcome.rendered.map(|rendered| VersionReport {
+            label: match plan.slug() {
+                Some(slug) => format!("version {slug}"),
+                None => "base version".to_string(),
             },
-        ) {
-            Ok(site) => site,
-            Err(problems) => {
-                diagnostics.extend(problems);
-                return (None, None);
-            }
-        };
-        diagnostics.extend(site.warnings.iter().cloned());
-        let version = version_of(project, options, client, collect_texts);
-        let static_files = merged_static(
-            &loaded.static_files,
-            plan.client.map(|c| c.static_files.as_slice()),
-        );
-        let prefixed = PrefixedSink {
-            inner: sink,
-            prefix: plan.prefix.clone(),
-        };
-        let job = RenderJob {
-            site: &site,
-            config: &project.config,
-            theme: &loaded.theme,
-            version: &version,
-            static_files: &static_files,
-            cache,
-            articles,
-            previous: None,
-            remember: false,
-            print: true,
-        };
-        let outcome = match render::render_site(&job, &prefixed, diagnostics) {
-            Ok(summary) => Some(VersionOutcome {
-                label: match client {
-                    Some(c) => format!("version {}", c.slug),
-                    None => "base version".to_string(),
-                },
-                elapsed: phase.elapsed(),
-                summary,
-            }),
-            Err(problems) => {
-                diagnostics.extend(problems);
-                None
-            }
-        };
-        (Some(site), outcome)
+            elapsed: started.elapsed(),
+            summary: rendered.summary,
+        })
     }
 }
 
@@ -721,63 +394,4 @@ fn generic_warning(project: &Project, report: &ClientReport) -> Diagnostic {
         report.slug,
         pages.join(", ")
     ))
-}
-
-/// Project static files with a client's overriding them by path.
-pub fn merged_static(
-    base: &[(String, PathBuf)],
-    overlay: Option<&[(String, PathBuf)]>,
-) -> Vec<(String, PathBuf)> {
-    let mut merged: BTreeMap<&str, &PathBuf> = base
-        .iter()
-        .map(|(rel, path)| (rel.as_str(), path))
-        .collect();
-    for (rel, path) in overlay.unwrap_or_default() {
-        merged.insert(rel.as_str(), path);
-    }
-    merged
-        .into_iter()
-        .map(|(rel, path)| (rel.to_string(), path.clone()))
-        .collect()
-}
-
-/// Files of a `static/` folder, as (output path, source path). A symbolic
-/// link is followed only when it stays inside the project; one pointing
-/// outside is refused (reported, never read or copied).
-pub fn static_files(root: &Path, dir: &Path, diagnostics: &Diagnostics) -> Vec<(String, PathBuf)> {
-    let base = root.join(dir);
-    if !base.is_dir() {
-        return Vec::new();
-    }
-    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    walkdir::WalkDir::new(&base)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            e.depth() == 0 || !content::is_ignored_name(&e.file_name().to_string_lossy())
-        })
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| {
-            if !entry.path_is_symlink() {
-                return entry.file_type().is_file();
-            }
-            match entry.path().canonicalize() {
-                Ok(target) if target.starts_with(&canonical_root) => target.is_file(),
-                _ => {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            content::relative_to(root, entry.path()),
-                            "symbolic link points outside the project: refused",
-                        )
-                        .with_help("copy the file into the project instead of linking to it"),
-                    );
-                    false
-                }
-            }
-        })
-        .filter_map(|entry| {
-            let rel = entry.path().strip_prefix(&base).ok()?;
-            Some((display_path(rel), entry.path().to_path_buf()))
-        })
-        .collect()
 }

@@ -1,4 +1,4 @@
-//! Client profiles (`clients/<slug>/client.yaml`, SPEC §5).
+//! Client profiles (`clients/<slug>/client.yaml`, README.md's "Clients").
 //!
 //! A client's version is the base content with the client's overlay applied,
 //! its module selection and order, its variables, its `only`/`except` blocks
@@ -8,12 +8,50 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Language, Typography, line_of_key};
 use crate::duration::ClockTime;
-use crate::error::{Diagnostic, display_path};
-use crate::render::ClientInfo;
+use crate::error::{Diagnostic, Diagnostics, display_path};
+
+/// The client a version is for, as far as rendering needs it.
+#[derive(Debug, Clone, Default, Hash, Serialize)]
+pub struct ClientInfo {
+    /// Folder name under `clients/`.
+    pub slug: String,
+    /// `client.name`.
+    pub name: String,
+    /// `client.sector`.
+    pub sector: Option<String>,
+    /// `client.city`.
+    pub city: Option<String>,
+    /// `client.audience`.
+    pub audience: Option<String>,
+    /// `client.vars.*`.
+    pub vars: BTreeMap<String, String>,
+    /// Primary colour.
+    pub primary: Option<String>,
+    /// Accent colour.
+    pub accent: Option<String>,
+    /// Logo path relative to the output root.
+    pub logo: Option<String>,
+}
+
+impl ClientInfo {
+    /// The value of `client.KEY` (`name`, `sector`, `vars.persona`…).
+    pub fn value(&self, key: &str) -> Option<String> {
+        match key {
+            "slug" => Some(self.slug.clone()),
+            "name" => Some(self.name.clone()),
+            "sector" => self.sector.clone(),
+            "city" => self.city.clone(),
+            "audience" => self.audience.clone(),
+            _ => key
+                .strip_prefix("vars.")
+                .and_then(|k| self.vars.get(k).cloned()),
+        }
+    }
+}
 
 /// Folder holding the client profiles.
 pub const CLIENTS_DIR: &str = "clients";
@@ -130,11 +168,12 @@ impl Client {
     }
 }
 
-/// Reads every `clients/<slug>/client.yaml` (sorted by slug).
-pub fn load_all(root: &Path) -> Result<Vec<Client>, Vec<Diagnostic>> {
+/// Reads every `clients/<slug>/client.yaml` (sorted by slug): the clients
+/// read, and what is wrong with the others in `diagnostics`.
+pub fn load_all(root: &Path, diagnostics: &Diagnostics) -> Vec<Client> {
     let dir = root.join(CLIENTS_DIR);
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let mut slugs: Vec<String> = entries
         .flatten()
@@ -144,19 +183,14 @@ pub fn load_all(root: &Path) -> Result<Vec<Client>, Vec<Diagnostic>> {
         .collect();
     slugs.sort();
     let mut clients = Vec::new();
-    let mut problems = Vec::new();
     for slug in slugs {
         let file = Path::new(CLIENTS_DIR).join(&slug).join("client.yaml");
         match load_one(root, &slug, &file) {
             Ok(client) => clients.push(client),
-            Err(mut errors) => problems.append(&mut errors),
+            Err(errors) => diagnostics.extend(errors),
         }
     }
-    if problems.is_empty() {
-        Ok(clients)
-    } else {
-        Err(problems)
-    }
+    clients
 }
 
 fn load_one(root: &Path, slug: &str, file: &Path) -> Result<Client, Vec<Diagnostic>> {

@@ -9,12 +9,12 @@
 use crate::hashing::FastMap;
 use std::sync::Arc;
 
-use crate::agenda::Agenda;
+use crate::agenda::{Agenda, ModuleSlot};
 use crate::client::Client;
 use crate::config::{Config, Schedule};
 use crate::content::{Asset, Front, PageKind, SourcePage};
 use crate::duration::Minutes;
-use crate::error::Diagnostic;
+use crate::error::{Diagnostic, Diagnostics};
 
 /// Index of a page in [`Site::pages`].
 pub type PageId = usize;
@@ -58,6 +58,10 @@ pub struct ComposeOptions<'a> {
     pub drafts: bool,
     /// The client this version is for (`None`: the base version).
     pub client: Option<&'a Client>,
+    /// The client's overlay pages (empty for the base version).
+    pub overlay_pages: &'a [Arc<SourcePage>],
+    /// The client's overlay assets.
+    pub overlay_assets: &'a [Arc<Asset>],
 }
 
 /// One version of the masterclass, ready to render.
@@ -87,9 +91,6 @@ pub struct Site {
     pub assets: Vec<Arc<Asset>>,
     /// Clock times of modules and breaks.
     pub agenda: Agenda,
-    /// What composing found worth saying without failing (an overlay page
-    /// removing a page the base does not have…).
-    pub warnings: Vec<Diagnostic>,
     /// For each page: its module (index into `modules`), if any.
     module_index: Vec<Option<usize>>,
     /// For each page: its position in `reading_order` or `exercises`.
@@ -123,17 +124,19 @@ impl Site {
 
 /// Composes one version from base pages and an optional client overlay.
 ///
-/// `overlay` pages replace base pages with the same content-relative path,
-/// add new ones, or (with `remove: true`) hide them.
+/// The client's overlay pages (in `options`) replace base pages with the
+/// same content-relative path, add new ones, or (with `remove: true`) hide
+/// them. What composing finds goes to `diagnostics`; `None` when it found
+/// an error.
 pub fn compose(
     config: &Config,
     config_text: &str,
     base_pages: &[Arc<SourcePage>],
     base_assets: &[Arc<Asset>],
-    overlay_pages: &[Arc<SourcePage>],
-    overlay_assets: &[Arc<Asset>],
     options: &ComposeOptions,
-) -> Result<Site, Vec<Diagnostic>> {
+    diagnostics: &Diagnostics,
+) -> Option<Site> {
+    let (overlay_pages, overlay_assets) = (options.overlay_pages, options.overlay_assets);
     let mut problems = Vec::new();
     let (chosen, removed) = apply_overlay(base_pages, overlay_pages, &mut problems);
     let (pages, mut left_out) = apply_rules(chosen, removed, options);
@@ -169,8 +172,10 @@ pub fn compose(
     );
     let assets = merge_assets(base_assets, overlay_assets);
 
-    if problems.iter().any(Diagnostic::is_error) {
-        return Err(problems);
+    let failed = problems.iter().any(Diagnostic::is_error);
+    diagnostics.extend(problems);
+    if failed {
+        return None;
     }
     let mut module_index = vec![None; pages.len()];
     for (index, module) in modules.iter().enumerate() {
@@ -184,7 +189,7 @@ pub fn compose(
             sequence_position[id] = Some(position);
         }
     }
-    Ok(Site {
+    Some(Site {
         module_index,
         sequence_position,
         pages,
@@ -198,7 +203,6 @@ pub fn compose(
         exercise_by_id,
         assets,
         agenda,
-        warnings: problems,
     })
 }
 
@@ -490,17 +494,18 @@ fn agenda_of(
         },
         None => config.schedule.clone(),
     };
-    Agenda::compute(
-        &schedule,
-        config_text,
-        pages,
-        modules,
-        options.client.is_some(),
-    )
-    .map_err(|mut errors| {
-        problems.append(&mut errors);
-    })
-    .unwrap_or_default()
+    let slots: Vec<ModuleSlot> = modules
+        .iter()
+        .map(|m| ModuleSlot {
+            slug: &pages[m.page].slug,
+            duration: m.duration,
+        })
+        .collect();
+    Agenda::compute(&schedule, config_text, &slots, options.client.is_some())
+        .map_err(|mut errors| {
+            problems.append(&mut errors);
+        })
+        .unwrap_or_default()
 }
 
 /// The assets of a version: the base's, with the overlay's in place of those
@@ -565,3 +570,6 @@ fn unknown_exercise(page: &SourcePage, id: &str, known: &FastMap<String, PageId>
         )
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,4 @@
-//! `atelier.yaml`: the masterclass configuration (SPEC §2).
+//! `atelier.yaml`: the masterclass configuration (README.md's "atelier.yaml").
 //!
 //! Unknown keys are errors with their line, never silently ignored: a typo in
 //! `shedule:` must not quietly drop the agenda's clock times.
@@ -56,8 +56,8 @@ fn default_theme() -> String {
     "atelier".to_string()
 }
 
-/// Supported languages (SPEC §12): theme strings, `<html lang>` and the
-/// default typography. The embedded theme has French and English strings;
+/// Supported languages (README.md's "atelier.yaml"): theme strings,
+/// `<html lang>` and the default typography. The embedded theme has French and English strings;
 /// German, Spanish and Italian versions show English ones until a theme
 /// gives its own (`strings: { de: … }` in theme.yaml).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -213,7 +213,7 @@ impl Config {
     }
 
     /// Whether French typography applies to text in the project's language.
-    pub fn french_typography(&self) -> bool {
+    fn french_typography(&self) -> bool {
         match self.typography {
             Some(t) => t == Typography::French,
             None => self.language.french_by_default(),

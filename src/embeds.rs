@@ -12,11 +12,11 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::builder::Loaded;
+use crate::client::ClientInfo;
 use crate::content::SourcePage;
 use crate::error::Diagnostic;
+use crate::load::Loaded;
 use crate::markdown::directives::{self, ExerciseRef, ExpandOptions};
-use crate::render::ClientInfo;
 
 /// Warnings for every page of `loaded` (base and overlays) that embeds the
 /// same exercise twice in some version.

@@ -107,14 +107,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+        Err(Failure::Unreported(error)) => {
             eprintln!("{error}");
             ExitCode::from(error.exit_code() as u8)
         }
+        Err(Failure::Reported(error)) => ExitCode::from(error.exit_code() as u8),
     }
 }
 
-fn run(cli: &Cli) -> Result<(), Error> {
+/// How a command failed: with an error still to print, or with its problems
+/// already printed in the command's own layout (`check`'s grouped report);
+/// the exit code is the error's either way.
+enum Failure {
+    Unreported(Error),
+    Reported(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Unreported(error)
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Build(args) => {
             let project = Project::open(cli.root.as_deref())?;
@@ -128,7 +143,14 @@ fn run(cli: &Cli) -> Result<(), Error> {
                     check_only: false,
                     clients: args.clients.clone(),
                     strict: false,
-                    quiet: cli.quiet,
+                },
+                &|target| {
+                    if !cli.quiet {
+                        eprintln!(
+                            "note: waiting for another build of {} to finish…",
+                            atelier::output::shown(target)
+                        );
+                    }
                 },
             )?;
             print_warnings(cli, &report.warnings);
@@ -168,12 +190,12 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 Ok(report) => report,
                 // The sources could not be read: nothing was rendered.
                 Err(Error::Content(problems)) => {
-                    let problems: Vec<&Diagnostic> = problems.iter().collect();
-                    print_grouped(&problems);
-                    eprintln!("{}", problem_count(&problems));
-                    std::process::exit(1);
+                    let shown: Vec<&Diagnostic> = problems.iter().collect();
+                    print_grouped(&shown);
+                    eprintln!("{}", problem_count(&shown));
+                    return Err(Failure::Reported(Error::Content(problems)));
                 }
-                Err(other) => return Err(other),
+                Err(other) => return Err(other.into()),
             };
             let mut problems: Vec<&Diagnostic> = report.errors.iter().collect();
             if !cli.quiet {
@@ -196,14 +218,14 @@ fn run(cli: &Cli) -> Result<(), Error> {
             );
             if !report.errors.is_empty() {
                 eprintln!("{summary}");
-                std::process::exit(1);
+                return Err(Failure::Reported(Error::Content(report.errors)));
             }
             if !cli.quiet {
                 println!("{summary}");
             }
             Ok(())
         }
-        Command::Serve(args) => atelier::serve::run(
+        Command::Serve(args) => Ok(atelier::serve::run(
             cli.root.as_deref(),
             &atelier::serve::ServeOptions {
                 port: args.port,
@@ -213,7 +235,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 quiet: cli.quiet,
                 verbose: cli.verbose,
             },
-        ),
+        )?),
         Command::Init { dir } => {
             let dir = dir
                 .clone()

@@ -12,7 +12,9 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result, display_path};
 use crate::hashing::FastSet;
-use crate::render::Sink;
+
+mod sink;
+pub use sink::{MemorySink, NullSink, PrefixedSink, Sink};
 
 /// File atelier writes at the root of every output folder it creates.
 pub const MARKER_FILE: &str = ".atelier-output";

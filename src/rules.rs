@@ -7,17 +7,17 @@
 //! content. The set of clients and their values is known once the project
 //! is loaded, so the rules are checked once per project, not once per
 //! version: each typo is reported once. They are warnings in `build` and
-//! errors in `check` (SPEC §4).
+//! errors in `check` (README.md's "Clients").
 
 use std::collections::BTreeSet;
 
 use rayon::prelude::*;
 
-use crate::builder::Loaded;
+use crate::client::ClientInfo;
 use crate::content::SourcePage;
 use crate::error::Diagnostic;
+use crate::load::Loaded;
 use crate::markdown::directives::{self, ClientCondition};
-use crate::render::ClientInfo;
 use crate::suggest::closest;
 
 /// Warnings for every rule of `loaded`'s pages (base and overlays) that

@@ -633,3 +633,23 @@ fn every_input_of_a_page_value_reaches_the_served_page() {
         assert_served_equals_build(&f, port, &format!("built-{}", round + 1), what);
     }
 }
+
+/// An address the server cannot listen on is a failure of the machine, not
+/// of the command line: exit code 1 (I/O), with what failed, not 2 (usage).
+#[test]
+fn failing_to_listen_is_an_io_error() {
+    let f = project();
+    f.run(&["serve", "--bind", "256.0.0.1", "--port", "1"])
+        .expect(1)
+        .says("cannot listen on 256.0.0.1:1");
+}
+
+/// `serve --client` with no such client is a usage error (exit code 2)
+/// naming the clients there are, as `build --client` says it.
+#[test]
+fn serving_an_unknown_client_is_a_usage_error() {
+    let f = project();
+    f.run(&["serve", "--client", "personne"])
+        .expect(2)
+        .says("no client `personne` in clients/");
+}

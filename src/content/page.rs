@@ -1,4 +1,5 @@
-//! Front matter of each page kind (SPEC §3), and the page a source file becomes.
+//! Front matter of each page kind (README.md's "Front matter"), and the page
+//! a source file becomes.
 //!
 //! Each kind has its own struct with `deny_unknown_fields`, so `durée:` in a
 //! module or `stages:` in a plain page is reported with its line instead of

@@ -1,4 +1,5 @@
-//! Markdown to HTML: CommonMark plus the extensions of SPEC §4.
+//! Markdown to HTML: CommonMark plus the extensions README.md's "Markdown"
+//! section lists (directives' HTML: docs/themes.md).
 //!
 //! The page body goes through three text passes before pulldown-cmark sees it
 //! (variables, then directives), and the event stream is rewritten on the way

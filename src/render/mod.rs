@@ -14,44 +14,33 @@ mod directive;
 mod ids;
 mod language;
 mod links;
+mod outputs;
 mod pages;
 mod print;
+mod sitemap;
 mod values;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use tera::Value;
 
+use crate::client::ClientInfo;
 use crate::compose::{PageId, Site};
 use crate::config::Config;
 use crate::content::{Field, PageKind};
 use crate::error::{Diagnostic, Diagnostics};
 use crate::hashing::FastMap;
 use crate::markdown::{AnchorCheck, LinkProblem};
+use crate::output::Sink;
 use crate::theme::Theme;
 pub use article::ArticleCache;
 pub use body::Body;
 pub use cache::BodyCache;
+pub use outputs::{HtmlSite, OutputKind, output_kinds};
 pub use print::PRINT_PATH;
-pub use values::ClientInfo;
 use values::SiteValue;
-
-/// Where rendered files go: a staging folder, memory, …
-pub trait Sink: Sync {
-    /// Writes `bytes` at `rel` (relative to the version's output root).
-    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()>;
-    /// Copies the file at `source` to `rel`.
-    fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()>;
-    /// Opens `rel` for writing in pieces (large pages).
-    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>>;
-    /// Writes bytes that may be shared (a page reused from the last build).
-    fn write_shared(&self, rel: &str, bytes: Arc<[u8]>) -> std::io::Result<()> {
-        self.write(rel, &bytes)
-    }
-}
 
 /// Pages of the last rendering of a version, by output path: fingerprint
 /// and bytes. A page whose fingerprint did not change is not rendered again.
@@ -93,6 +82,18 @@ pub struct RenderSummary {
     pub memo: PageMemo,
     /// Pages rendered (not reused from `previous`).
     pub rendered: usize,
+}
+
+impl RenderSummary {
+    /// Adds what another output kind of the same version produced.
+    pub fn absorb(&mut self, other: RenderSummary) {
+        self.pages += other.pages;
+        self.rendered += other.rendered;
+        self.texts.extend(other.texts);
+        self.variables.extend(other.variables);
+        self.timings.extend(other.timings);
+        self.memo.extend(other.memo);
+    }
 }
 
 /// A page's visible words, as the uniqueness report compares them.
@@ -423,7 +424,8 @@ fn prepare<'a>(job: &RenderJob<'a>) -> Prepared<'a> {
 
 /// Renders the print page of a version alone (the preview server's, on
 /// request): every body comes from the cache when the version was rendered.
-pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnostic>> {
+/// Problems go to `diagnostics`; `false` when the page could not be made.
+pub fn render_print(job: &RenderJob, sink: &dyn Sink, diagnostics: &Diagnostics) -> bool {
     let Prepared {
         shared,
         exercise_bodies,
@@ -431,7 +433,13 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
         ..
     } = prepare(job);
     let shared = &shared;
-    let mut print = print::PrintStream::open(shared, sink).map_err(|d| vec![d])?;
+    let mut print = match print::PrintStream::open(shared, sink) {
+        Ok(print) => print,
+        Err(d) => {
+            diagnostics.push(d);
+            return false;
+        }
+    };
     let site = job.site;
     let bodies: Vec<(PageId, Result<PrintBody, Vec<Diagnostic>>)> = site
         .reading_order
@@ -456,11 +464,9 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
     if let Err(d) = print.finish(shared) {
         problems.push(d);
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
+    let done = problems.is_empty();
+    diagnostics.extend(problems);
+    done
 }
 
 /// A body as the print page shows it: shared by every version when it
@@ -532,13 +538,13 @@ fn with_page_buffer<T>(render: impl FnOnce(&mut Vec<u8>) -> T) -> T {
 }
 
 /// Renders one version of the site into `sink`. Pages are written as soon
-/// as they are rendered; on errors the caller abandons the sink (a staging
-/// folder). Warnings go to `diagnostics`.
+/// as they are rendered; on errors (`None`) the caller abandons the sink (a
+/// staging folder). Every problem goes to `diagnostics`.
 pub fn render_site(
     job: &RenderJob,
     sink: &dyn Sink,
     diagnostics: &Diagnostics,
-) -> Result<RenderSummary, Vec<Diagnostic>> {
+) -> Option<RenderSummary> {
     let RenderJob {
         site,
         config,
@@ -716,11 +722,10 @@ pub fn render_site(
     // Files that are not content pages (the exercise list is always
     // written: the theme's navigation links to it).
     type RenderSpecial = fn(&Shared) -> Result<pages::Special, Diagnostic>;
-    let specials: [(&str, RenderSpecial); 4] = [
+    let specials: [(&str, RenderSpecial); 3] = [
         ("index.html", |shared| pages::render_landing(shared, None)),
         ("exercises/index.html", pages::render_exercise_list),
         ("404.html", pages::render_not_found),
-        ("sitemap.xml", |shared| Ok(sitemap(shared))),
     ];
     for (path, render) in specials {
         if path == "index.html" && site.landing.is_some() {
@@ -785,11 +790,9 @@ pub fn render_site(
         }
     }
     summary.timings = timings;
-    if problems.is_empty() {
-        Ok(summary)
-    } else {
-        Err(problems)
-    }
+    let done = problems.is_empty();
+    diagnostics.extend(problems);
+    done.then_some(summary)
 }
 
 /// How diagnostics name a version: its client's slug, or `base`.
@@ -857,59 +860,4 @@ fn check_links(shared: &Shared, outcomes: &FastMap<PageId, Outcome>, diagnostics
             }
         }
     }
-}
-
-/// The sitemap, or (preview server) its last rendering while the URLs it
-/// lists are the same.
-fn sitemap(shared: &Shared) -> pages::Special {
-    let site = shared.site;
-    let mut urls: Vec<&str> = vec![""];
-    urls.extend(
-        published_pages(site)
-            .iter()
-            .map(|&id| site.pages[id].url.as_str())
-            .filter(|u| !u.is_empty()),
-    );
-    urls.push("exercises/");
-    let fingerprint = shared.remember.then(|| {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = crate::hashing::fingerprint_hasher();
-        (&shared.version.base_url, &urls).hash(&mut hasher);
-        hasher.finish()
-    });
-    match reusable(shared.previous, "sitemap.xml", fingerprint) {
-        Some(bytes) => pages::Special {
-            bytes,
-            fingerprint,
-            fresh: false,
-        },
-        None => pages::Special {
-            bytes: Arc::from(sitemap_xml(shared, &urls).into_bytes()),
-            fingerprint,
-            fresh: true,
-        },
-    }
-}
-
-fn sitemap_xml(shared: &Shared, urls: &[&str]) -> String {
-    let base = shared
-        .version
-        .base_url
-        .as_deref()
-        .map(|b| b.trim_end_matches('/'));
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
-    );
-    xml.reserve(urls.iter().map(|u| u.len() + 40).sum());
-    for &url in urls {
-        xml.push_str("  <url><loc>");
-        if let Some(base) = base {
-            crate::html::escape_into(base, &mut xml);
-            xml.push('/');
-        }
-        crate::html::escape_into(url, &mut xml);
-        xml.push_str("</loc></url>\n");
-    }
-    xml.push_str("</urlset>\n");
-    xml
 }

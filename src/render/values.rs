@@ -3,8 +3,6 @@
 //! Plain serializable structs, built per page from the composed site; shared
 //! site-wide values are converted to Tera values once per version.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::agenda::{Agenda, AgendaItem};
@@ -12,45 +10,6 @@ use crate::config::Config;
 use crate::content::Field;
 
 use super::Version;
-
-/// The client a version is for, as far as rendering needs it.
-#[derive(Debug, Clone, Default, Hash, Serialize)]
-pub struct ClientInfo {
-    /// Folder name under `clients/`.
-    pub slug: String,
-    /// `client.name`.
-    pub name: String,
-    /// `client.sector`.
-    pub sector: Option<String>,
-    /// `client.city`.
-    pub city: Option<String>,
-    /// `client.audience`.
-    pub audience: Option<String>,
-    /// `client.vars.*`.
-    pub vars: BTreeMap<String, String>,
-    /// Primary colour.
-    pub primary: Option<String>,
-    /// Accent colour.
-    pub accent: Option<String>,
-    /// Logo path relative to the output root.
-    pub logo: Option<String>,
-}
-
-impl ClientInfo {
-    /// The value of `client.KEY` (`name`, `sector`, `vars.persona`…).
-    pub fn value(&self, key: &str) -> Option<String> {
-        match key {
-            "slug" => Some(self.slug.clone()),
-            "name" => Some(self.name.clone()),
-            "sector" => self.sector.clone(),
-            "city" => self.city.clone(),
-            "audience" => self.audience.clone(),
-            _ => key
-                .strip_prefix("vars.")
-                .and_then(|k| self.vars.get(k).cloned()),
-        }
-    }
-}
 
 #[derive(Serialize)]
 pub(super) struct ClientValue {

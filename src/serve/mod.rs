@@ -93,7 +93,7 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
     // Watching starts before the first request is answered: an edit made as
     // soon as a page is open is never missed.
     let mut watcher = watch::Watcher::start(&root)
-        .map_err(|e| Error::Usage(format!("cannot watch {}: {e}", root.display())))?;
+        .map_err(|e| Error::io("cannot watch", &root, std::io::Error::other(e)))?;
     let served = Arc::clone(&state);
     std::thread::Builder::new()
         .name("atelier-http".into())
@@ -250,17 +250,20 @@ fn bind(bind: &str, port: u16) -> Result<(TcpListener, u16), Error> {
             Ok(listener) => return Ok((listener, candidate)),
             Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => last = Some(error),
             Err(error) => {
-                return Err(Error::Usage(format!(
-                    "cannot listen on {bind}:{candidate}: {error}"
-                )));
+                return Err(Error::io(
+                    "cannot listen on",
+                    format!("{bind}:{candidate}"),
+                    error,
+                ));
             }
         }
     }
-    Err(Error::Usage(format!(
-        "ports {port} to {} are all taken ({}); choose another with --port",
-        port.saturating_add(PORT_ATTEMPTS - 1),
-        last.map(|e| e.to_string()).unwrap_or_default()
-    )))
+    let end = port.saturating_add(PORT_ATTEMPTS - 1);
+    Err(Error::io(
+        format!("ports {port} to {end} are all taken (choose another with --port); last tried"),
+        format!("{bind}:{end}"),
+        last.unwrap_or_else(|| std::io::ErrorKind::AddrInUse.into()),
+    ))
 }
 
 /// This machine's address on the local network, for participants' phones.

@@ -10,76 +10,24 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use crate::builder::{self, BuildOptions, Loaded};
-use crate::compose::{ComposeOptions, Site, compose};
+use crate::compose::Site;
 use crate::config::Config;
-use crate::content::{self, Asset, SourcePage};
-use crate::error::{Diagnostic, Diagnostics, Error, display_path, version_name};
+use crate::content::{self, SourcePage};
+use crate::error::{Diagnostic, Diagnostics, Error, display_path};
+use crate::load::{self, Loaded};
+use crate::output::MemorySink;
+use crate::pipeline::{self, Composed, Inputs, Reuse};
+use crate::plan::{self, BuildOptions, VersionPlan};
 use crate::project::Project;
-use crate::render::{self, BodyCache, PageMemo, RenderJob, Sink, Version};
+use crate::render::{self, BodyCache, PageMemo, RenderJob, Version};
 use crate::theme::Theme;
 
 use crate::hashing::FastMap;
 
 use super::state::{Layer, LazyFile, OverlayError, Snapshot, VersionLink};
-
-/// Files written by a rendering, in memory.
-#[derive(Default)]
-struct MemorySink {
-    files: Mutex<FastMap<String, Arc<[u8]>>>,
-}
-
-struct MemoryWriter<'a> {
-    sink: &'a MemorySink,
-    rel: String,
-    buffer: Vec<u8>,
-}
-
-impl std::io::Write for MemoryWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.buffer.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        let bytes: Arc<[u8]> = Arc::from(std::mem::take(&mut self.buffer));
-        self.sink.insert(&self.rel, bytes);
-        Ok(())
-    }
-}
-
-impl MemorySink {
-    fn insert(&self, rel: &str, bytes: Arc<[u8]>) {
-        self.files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(rel.to_string(), bytes);
-    }
-}
-
-impl Sink for MemorySink {
-    fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
-        self.insert(rel, Arc::from(bytes));
-        Ok(())
-    }
-    fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()> {
-        self.insert(rel, Arc::from(std::fs::read(source)?));
-        Ok(())
-    }
-    fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
-        Ok(Box::new(MemoryWriter {
-            sink: self,
-            rel: rel.to_string(),
-            buffer: Vec::new(),
-        }))
-    }
-    fn write_shared(&self, rel: &str, bytes: Arc<[u8]>) -> std::io::Result<()> {
-        self.insert(rel, bytes);
-        Ok(())
-    }
-}
 
 /// What rendering a version's print page later needs: the snapshot keeps
 /// it, so the page shows exactly that build, whenever it is asked for.
@@ -108,16 +56,16 @@ impl PrintRecipe {
             remember: false,
             print: true,
         };
-        render::render_print(&job, &sink).map_err(|problems| {
-            problems
+        let problems = Diagnostics::new();
+        if !render::render_print(&job, &sink, &problems) {
+            return Err(problems
+                .into_sorted()
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
-                .join("\n")
-        })?;
-        sink.files
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
+                .join("\n"));
+        }
+        sink.into_files()
             .remove(render::PRINT_PATH)
             .ok_or_else(|| "the print page was not written".to_string())
     }
@@ -137,9 +85,7 @@ pub enum Group {
     Facilitator,
 }
 
-/// Folder of the facilitator versions in the snapshot: the base's, and
-/// each client's under `clients/<slug>/` in it.
-pub const FACILITATOR_PREFIX: &str = "_facilitator/";
+pub use crate::plan::FACILITATOR_PREFIX;
 
 /// What a rebuild did, for the terminal.
 #[derive(Debug, Clone)]
@@ -223,7 +169,6 @@ impl Changes {
 pub struct Session {
     project: Project,
     loaded: Loaded,
-    segments: Arc<content::Segments>,
     cache: Arc<BodyCache>,
     memos: HashMap<String, Arc<PageMemo>>,
     /// Warnings from reading the sources (names that keep their number
@@ -236,48 +181,37 @@ pub struct Session {
     patch: Option<Vec<(Arc<SourcePage>, Arc<SourcePage>)>>,
     /// The compositions of the last successful build, by version folder
     /// (empty after a failed build: the next one composes afresh).
-    sites: FastMap<String, Arc<Site>>,
+    sites: FastMap<String, Composed>,
     /// Render print pages with the other pages (after the theme or the
     /// configuration changed, so their templates are checked at once), not
     /// when first asked for.
     eager_print: bool,
-    /// Only this client (serve --client).
-    client: Option<String>,
+    /// What every rebuild renders (`serve --client`: only that client),
+    /// as `build` would.
+    options: BuildOptions,
 }
 
 impl Session {
     /// Opens the project and reads everything once.
     pub fn open(root: Option<&Path>, client: Option<String>) -> Result<Session, Error> {
         let project = Project::open(root)?;
-        let (loaded, segments, news) = load_all(&project)?;
-        if let Some(slug) = &client
-            && !loaded.clients.iter().any(|c| &c.client.slug == slug)
-        {
-            let known: Vec<&str> = loaded
-                .clients
-                .iter()
-                .map(|c| c.client.slug.as_str())
-                .collect();
-            return Err(Error::Usage(format!(
-                "no client `{slug}` in clients/; clients: {}",
-                if known.is_empty() {
-                    "none yet".to_string()
-                } else {
-                    known.join(", ")
-                }
-            )));
-        }
+        let (loaded, news) = load_all(&project)?;
+        let options = BuildOptions {
+            clients: client.into_iter().collect(),
+            ..BuildOptions::default()
+        };
+        // An unknown client is a usage error now, not at every rebuild.
+        plan::for_serve(&project, &loaded, &options)?;
         Ok(Session {
             project,
             loaded,
-            segments,
             cache: Arc::new(BodyCache::new()),
             memos: HashMap::new(),
             eager_print: true,
             news,
             patch: None,
             sites: FastMap::default(),
-            client,
+            options,
         })
     }
 
@@ -292,11 +226,10 @@ impl Session {
         if changes.everything {
             self.sites.clear();
             let project = Project::open(Some(&self.project.root))?;
-            let (loaded, segments, news) = load_all(&project)?;
+            let (loaded, news) = load_all(&project)?;
             self.news = news;
             self.project = project;
             self.loaded = loaded;
-            self.segments = segments;
             self.memos.clear();
             self.eager_print = true;
             return Ok(());
@@ -311,7 +244,7 @@ impl Session {
             }
             self.loaded.pages = set.pages.into_iter().map(Arc::new).collect();
             self.loaded.assets = set.assets.into_iter().map(Arc::new).collect();
-            self.segments = set.segments;
+            self.loaded.segments = set.segments;
             self.news = diagnostics.into_sorted();
             // Overlay URLs are decided among the base's names: read them again.
             overlays = self
@@ -334,7 +267,7 @@ impl Session {
             let set = content::load_overlay(
                 &self.project.root,
                 &client.client.content_dir(),
-                &self.segments,
+                &self.loaded.segments,
                 &diagnostics,
             );
             if diagnostics.has_errors() {
@@ -347,12 +280,12 @@ impl Session {
         if changes.statics {
             let root = self.project.root.clone();
             let diagnostics = Diagnostics::new();
-            let project_files = builder::static_files(&root, Path::new("static"), &diagnostics);
+            let project_files = load::static_files(&root, Path::new("static"), &diagnostics);
             let client_files: Vec<_> = self
                 .loaded
                 .clients
                 .iter()
-                .map(|c| builder::static_files(&root, &c.client.static_dir(), &diagnostics))
+                .map(|c| load::static_files(&root, &c.client.static_dir(), &diagnostics))
                 .collect();
             if diagnostics.has_errors() {
                 return Err(Error::Content(diagnostics.into_sorted()));
@@ -390,7 +323,7 @@ impl Session {
         }
         let mut patch = Vec::new();
         for (index, rel) in replacements {
-            match content::reload_page(&root, Path::new("content"), rel, &self.segments) {
+            match content::reload_page(&root, Path::new("content"), rel, &self.loaded.segments) {
                 Ok(page) => {
                     let new = Arc::new(page);
                     let old = std::mem::replace(&mut self.loaded.pages[index], Arc::clone(&new));
@@ -430,49 +363,15 @@ impl Session {
         if group != Group::Facilitator {
             diagnostics.extend(std::mem::take(&mut self.news));
         }
-        let loaded = &self.loaded;
-        let plans: Vec<(Option<&builder::LoadedClient>, bool, String, String)> = match &self.client
-        {
-            Some(slug) => {
-                let client = loaded.clients.iter().find(|c| &c.client.slug == slug);
-                let name = client.map_or_else(|| slug.clone(), |c| c.client.profile.name.clone());
-                vec![
-                    (client, false, String::new(), name),
-                    (client, true, FACILITATOR_PREFIX.into(), "Animateur".into()),
-                ]
-            }
-            None => std::iter::once((None, false, String::new(), "Version de base".to_string()))
-                .chain(std::iter::once((
-                    None,
-                    true,
-                    FACILITATOR_PREFIX.to_string(),
-                    "Animateur".to_string(),
-                )))
-                // Each client's version, then its facilitator version where
-                // `build --facilitator` puts it in the facilitator output.
-                .chain(loaded.clients.iter().flat_map(|c| {
-                    [
-                        (
-                            Some(c),
-                            false,
-                            format!("clients/{}/", c.client.slug),
-                            c.client.profile.name.clone(),
-                        ),
-                        (
-                            Some(c),
-                            true,
-                            format!("{FACILITATOR_PREFIX}clients/{}/", c.client.slug),
-                            format!("{} · animateur", c.client.profile.name),
-                        ),
-                    ]
-                }))
-                .collect(),
+        let plans = match plan::for_serve(&self.project, &self.loaded, &self.options) {
+            Ok(plans) => plans,
+            Err(error) => return Err(vec![Diagnostic::general(error.to_string())]),
         };
         let versions: Vec<VersionLink> = plans
             .iter()
-            .map(|(_, _, prefix, label)| VersionLink {
-                label: label.clone(),
-                prefix: prefix.clone(),
+            .map(|plan| VersionLink {
+                label: link_label(plan),
+                prefix: plan.prefix.clone(),
             })
             .collect();
         let mut snapshot = Snapshot::new(generation);
@@ -487,118 +386,74 @@ impl Session {
             Group::Participant => !facilitator,
             Group::Facilitator => facilitator,
         };
-        let name = |client: Option<&builder::LoadedClient>, facilitator: bool| {
-            version_name(client.map(|c| c.client.slug.as_str()), facilitator)
-        };
         diagnostics.declare_versions(
             plans
                 .iter()
-                .filter(|(_, facilitator, _, _)| wanted(*facilitator))
-                .map(|(client, facilitator, _, _)| name(*client, *facilitator)),
+                .filter(|plan| wanted(plan.facilitator))
+                .map(VersionPlan::name),
         );
-        for (client, facilitator, prefix, label) in &plans {
-            if !wanted(*facilitator) {
+        let inputs = Inputs {
+            project: &self.project,
+            loaded: &self.loaded,
+            cache: Some(&self.cache),
+            articles: None,
+        };
+        for plan in &plans {
+            if !wanted(plan.facilitator) {
                 continue;
             }
             // What this version finds, marked with its name: a problem
             // several versions share is one problem in the overlay.
             let found = Diagnostics::new();
             let phase = Instant::now();
-            let profile = client.map(|c| &c.client);
-            let (overlay_pages, overlay_assets): (&[Arc<SourcePage>], &[Arc<Asset>]) = match client
-            {
-                Some(c) => (&c.pages, &c.assets),
-                None => (&[], &[]),
-            };
-            let composed = match (&self.patch, self.sites.get(prefix)) {
-                (Some(patch), Some(last)) => Ok(patched(last, patch)),
-                _ => compose(
-                    &self.project.config,
-                    &self.project.config_text,
-                    &loaded.pages,
-                    &loaded.assets,
-                    overlay_pages,
-                    overlay_assets,
-                    &ComposeOptions {
-                        drafts: false,
-                        client: profile,
-                    },
-                ),
-            };
-            let site = match composed {
-                Ok(site) => Arc::new(site),
-                Err(errors) => {
-                    failed = true;
-                    found.extend(errors);
-                    diagnostics.absorb(&name(*client, *facilitator), found);
-                    continue;
-                }
-            };
-            found.extend(site.warnings.iter().cloned());
-            let composing = phase.elapsed();
-            let options = BuildOptions {
-                facilitator: *facilitator,
-                drafts: false,
-                clients: self.client.iter().cloned().collect(),
-                ..BuildOptions::default()
-            };
-            let version = builder::version_of(&self.project, &options, profile, false);
-            let static_files = builder::merged_static(
-                &loaded.static_files,
-                client.map(|c| c.static_files.as_slice()),
-            );
-            let sink = MemorySink::default();
-            let job = RenderJob {
-                site: &site,
-                config: &self.project.config,
-                theme: &loaded.theme,
-                version: &version,
-                static_files: &static_files,
-                cache: Some(&self.cache),
-                articles: None,
-                previous: self.memos.get(prefix).map(|memo| &**memo),
+            let reuse = Reuse {
+                composed: match (&self.patch, self.sites.get(&plan.prefix)) {
+                    (Some(patch), Some(last)) => Some(patched(last, patch)),
+                    _ => None,
+                },
+                previous: self.memos.get(&plan.prefix).map(|memo| &**memo),
                 remember: true,
                 print: self.eager_print,
             };
-            match render::render_site(&job, &sink, &found) {
-                Ok(summary) => {
+            let sink = MemorySink::default();
+            let outcome = pipeline::render_version(&inputs, plan, reuse, &sink, &found);
+            match outcome.composed.zip(outcome.rendered) {
+                Some((composed, done)) => {
+                    let summary = done.summary;
                     let memo = Arc::new(summary.memo);
                     let mut layer = Layer {
-                        files: sink.files.into_inner().unwrap_or_else(|p| p.into_inner()),
+                        files: sink.into_files(),
                         pages: Arc::clone(&memo),
                         lazy: FastMap::default(),
                     };
                     if !self.eager_print {
                         let recipe = PrintRecipe {
-                            site: Arc::clone(&site),
-                            version,
+                            site: Arc::clone(&composed.site),
+                            version: plan.version.clone(),
                             config: Arc::clone(&self.project.config),
-                            theme: Arc::clone(&loaded.theme),
+                            theme: Arc::clone(&self.loaded.theme),
                             cache: Arc::clone(&self.cache),
-                            static_files: static_files.clone(),
+                            static_files: done.static_files,
                         };
                         layer.lazy.insert(
                             render::PRINT_PATH.to_string(),
                             Arc::new(LazyFile::new(move || recipe.render())),
                         );
                     }
-                    snapshot.set_layer(prefix, Arc::new(layer));
-                    timings.push((format!("version {label}"), phase.elapsed()));
-                    timings.push(("  compose".to_string(), composing));
+                    snapshot.set_layer(&plan.prefix, Arc::new(layer));
+                    timings.push((format!("version {}", link_label(plan)), phase.elapsed()));
+                    timings.push(("  compose".to_string(), done.composing));
                     for (name, time) in &summary.timings {
                         timings.push((format!("  {name}"), *time));
                     }
                     rendered += summary.rendered;
                     pages += summary.pages;
-                    memos.insert(prefix.clone(), memo);
-                    sites.push((prefix.clone(), site));
+                    memos.insert(plan.prefix.clone(), memo);
+                    sites.push((plan.prefix.clone(), composed));
                 }
-                Err(errors) => {
-                    failed = true;
-                    found.extend(errors);
-                }
+                None => failed = true,
             }
-            diagnostics.absorb(&name(*client, *facilitator), found);
+            diagnostics.absorb(&plan.name(), found);
         }
         if failed || diagnostics.has_errors() {
             self.sites.clear();
@@ -667,27 +522,37 @@ impl Session {
     }
 }
 
+/// How the preview's version switcher names a version.
+fn link_label(plan: &VersionPlan) -> String {
+    match (plan.client, plan.facilitator) {
+        (None, false) => "Version de base".to_string(),
+        (Some(c), false) => c.client.profile.name.clone(),
+        (None, true) => "Animateur".to_string(),
+        // Serving one client, its facilitator version is the only one.
+        (Some(_), true) if plan.prefix == FACILITATOR_PREFIX => "Animateur".to_string(),
+        (Some(c), true) => format!("{} · animateur", c.client.profile.name),
+    }
+}
+
 /// The composition `last` with the pages of `patch` swapped in.
-fn patched(last: &Site, patch: &[(Arc<SourcePage>, Arc<SourcePage>)]) -> Site {
-    let mut site = last.clone();
+fn patched(last: &Composed, patch: &[(Arc<SourcePage>, Arc<SourcePage>)]) -> Composed {
+    let mut site = Site::clone(&last.site);
     for page in &mut site.pages {
         if let Some((_, new)) = patch.iter().find(|(old, _)| Arc::ptr_eq(old, page)) {
             *page = Arc::clone(new);
         }
     }
-    site
+    Composed {
+        site: Arc::new(site),
+        warnings: last.warnings.clone(),
+    }
 }
 
 /// Everything read from disk, with the warnings reading it gave.
-type LoadedAll = (Loaded, Arc<content::Segments>, Vec<Diagnostic>);
-
-fn load_all(project: &Project) -> Result<LoadedAll, Error> {
+fn load_all(project: &Project) -> Result<(Loaded, Vec<Diagnostic>), Error> {
     let diagnostics = Diagnostics::new();
-    match builder::load(project, &diagnostics) {
-        Some(loaded) if !diagnostics.has_errors() => {
-            let segments = Arc::clone(&loaded.segments);
-            Ok((loaded, segments, diagnostics.into_sorted()))
-        }
+    match load::load(project, &diagnostics) {
+        Some(loaded) if !diagnostics.has_errors() => Ok((loaded, diagnostics.into_sorted())),
         _ => Err(Error::Content(diagnostics.into_sorted())),
     }
 }
