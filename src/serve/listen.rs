@@ -1,0 +1,204 @@
+//! tiny_http underneath the preview server, and what is done around its
+//! weaknesses (tiny_http 0.12):
+//!
+//! - it never times a connection out: one thread per connection waits for
+//!   the next request head for ever. Here the listening socket carries
+//!   `SO_RCVTIMEO`/`SO_SNDTIMEO` of [`IO_TIMEOUT`], which Linux copies onto
+//!   every accepted socket: a connection that sends no complete head line,
+//!   or does not read its answer, for that long is closed by tiny_http's
+//!   own read or write failing;
+//! - its accept thread stops at the first accept error (no file descriptor
+//!   left, or the accept timeout above when nobody connects), and can panic
+//!   when it cannot duplicate an accepted socket. [`run`] notices (an error
+//!   message, or silence longer than the accept timeout) and starts a new
+//!   tiny_http server on the same socket, while the old one's remaining
+//!   connections are still answered by a draining thread;
+//! - its pool of connection threads can leave an accepted connection
+//!   queued, unread, while its idle threads sleep (a lost wake-up: seen
+//!   over sockets, a connection waited until the pool was dropped five
+//!   seconds later, though three threads were idle). Every new task the
+//!   pool is given wakes a thread, which takes the oldest queued one; so a
+//!   [`NUDGE_INTERVAL`] ticker connects to the server and closes at once,
+//!   which also keeps its accept call from timing out when nobody connects;
+//! - the soft limit on open files is raised to the hard one at start
+//!   ([`raise_file_limit`]), since each connection holds two descriptors.
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a connection may stay silent (no complete head line, no
+/// request on a kept-alive connection) or not read its answer.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often an empty connection wakes tiny_http's pool (see above).
+pub const NUDGE_INTERVAL: Duration = Duration::from_millis(25);
+/// Highest soft limit on open files asked for.
+const FILE_LIMIT: libc::rlim_t = 65_536;
+/// A replaced server stops being drained after this long without a request
+/// (its connections have timed out by then).
+const DRAIN_QUIET: Duration = Duration::from_secs(12);
+/// Longest wait between two attempts to listen again.
+const MAX_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Raises the soft limit on open files towards the hard limit; returns the
+/// soft limit now in force (0 if it cannot be read).
+pub fn raise_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        let wanted = limit.rlim_max.min(FILE_LIMIT);
+        if wanted > limit.rlim_cur {
+            let raised = libc::rlimit {
+                rlim_cur: wanted,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = wanted;
+            }
+        }
+    }
+    limit.rlim_cur as u64
+}
+
+/// Sets `SO_RCVTIMEO` and `SO_SNDTIMEO` on the listening socket, inherited
+/// by every socket it accepts,.
+fn set_inherited_timeouts(listener: &TcpListener, timeout: Duration) -> io::Result<()> {
+    let value = libc::timeval {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_usec: libc::suseconds_t::from(timeout.subsec_micros() as i32),
+    };
+    for option in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
+        // SAFETY: the fd is the listener's, alive for the call; the value is
+        // a timeval of the size given.
+        let done = unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&value as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if done != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Accepts on `listener` through tiny_http for ever, giving each request to
+/// `handle` (which must return quickly: it runs on the accepting side).
+///
+/// Returns only if the socket cannot be prepared.
+pub fn run(
+    listener: TcpListener,
+    handle: impl Fn(tiny_http::Request) + Send + Sync + 'static,
+) -> io::Result<()> {
+    raise_file_limit();
+    set_inherited_timeouts(&listener, IO_TIMEOUT)?;
+    let mut target = listener.local_addr()?;
+    if target.ip().is_unspecified() {
+        target.set_ip(match target {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    thread::Builder::new()
+        .name("atelier-http-nudge".into())
+        .spawn(move || nudge(target))?;
+    let handle: Arc<dyn Fn(tiny_http::Request) + Send + Sync> = Arc::new(handle);
+    supervise(&listener, &handle)
+}
+
+/// Connects to `target` and closes, every [`NUDGE_INTERVAL`], for ever.
+fn nudge(target: SocketAddr) {
+    loop {
+        thread::sleep(NUDGE_INTERVAL);
+        // Refused or out of descriptors: the next tick tries again.
+        let _ = TcpStream::connect_timeout(&target, Duration::from_secs(1));
+    }
+}
+
+/// Keeps one tiny_http server accepting on `listener`: starts it, hands
+/// its requests to `handle`, and starts another when its accept thread
+/// stops. Never returns.
+fn supervise(listener: &TcpListener, handle: &Arc<dyn Fn(tiny_http::Request) + Send + Sync>) -> ! {
+    let mut backoff = Duration::ZERO;
+    loop {
+        let started = Instant::now();
+        let server = listener
+            .try_clone()
+            .map_err(|e| e.to_string())
+            .and_then(|clone| {
+                tiny_http::Server::from_listener(clone, None).map_err(|e| e.to_string())
+            });
+        if let Ok(server) = server {
+            serve_until_stopped(&server, handle.as_ref());
+            drain(server, Arc::clone(handle));
+        }
+        // A server that died at once (no descriptor left) is started again
+        // after a short, growing pause; one that ran for a while at once.
+        backoff = if started.elapsed() < Duration::from_millis(100) {
+            (backoff + Duration::from_millis(5)).min(MAX_BACKOFF)
+        } else {
+            Duration::ZERO
+        };
+        thread::sleep(backoff);
+    }
+}
+
+/// Hands requests to `handle` until the server's accept thread stops: it
+/// says so with an error, or says nothing for longer than its accept
+/// timeout (it panicked).
+fn serve_until_stopped(server: &tiny_http::Server, handle: &dyn Fn(tiny_http::Request)) {
+    loop {
+        match server.recv_timeout(IO_TIMEOUT + Duration::from_secs(1)) {
+            Ok(Some(request)) => handle(request),
+            Ok(None) | Err(_) => return,
+        }
+    }
+}
+
+/// Answers the requests still coming from a replaced server's connections
+/// on a thread of its own, until it has been quiet for a while.
+fn drain(server: tiny_http::Server, handle: Arc<dyn Fn(tiny_http::Request) + Send + Sync>) {
+    let work = move || {
+        loop {
+            match server.recv_timeout(DRAIN_QUIET) {
+                Ok(Some(request)) => handle(request),
+                Ok(None) => return,
+                Err(_) => {}
+            }
+        }
+    };
+    // Without a thread, the old connections are closed with the server.
+    let _ = thread::Builder::new()
+        .name("atelier-http-drain".into())
+        .spawn(work);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_sockets_inherit_the_timeouts() -> io::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        set_inherited_timeouts(&listener, Duration::from_millis(1500))?;
+        let _client = TcpStream::connect(listener.local_addr()?)?;
+        let (accepted, _) = listener.accept()?;
+        assert_eq!(accepted.read_timeout()?, Some(Duration::from_millis(1500)));
+        assert_eq!(accepted.write_timeout()?, Some(Duration::from_millis(1500)));
+        assert!(raise_file_limit() > 0);
+        Ok(())
+    }
+}
