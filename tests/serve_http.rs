@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use atelier::serve::http::serve;
+mod common;
+
+use atelier::serve::access::{Access, Secret};
+use atelier::serve::http::{serve, serve_with};
 use atelier::serve::state::{Change, LiveState, OverlayError, Snapshot, VersionLink};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
@@ -865,4 +868,293 @@ fn no_request_byte_reaches_a_response_header_unescaped() -> Result {
         Some("/modules/x/?a=%0d%0aSet-Cookie:%20x=1")
     );
     Ok(())
+}
+
+// ------------------------------------------------------------ who sees what
+
+#[test]
+fn loopback_answers_only_hosts_naming_this_server() -> Result {
+    let (addr, _state) = start()?;
+    let port = addr.port();
+    let ask = |host: Option<String>| -> io::Result<Reply> {
+        let host = host.map(|h| format!("Host: {h}\r\n")).unwrap_or_default();
+        exchange(
+            addr,
+            &format!("GET / HTTP/1.1\r\n{host}Connection: close\r\n\r\n"),
+        )
+    };
+    for host in [
+        "localhost".to_string(),
+        format!("localhost:{port}"),
+        "LocalHost".to_string(),
+        "127.0.0.1".to_string(),
+        format!("127.0.0.1:{port}"),
+        "[::1]".to_string(),
+        format!("[::1]:{port}"),
+    ] {
+        assert_eq!(ask(Some(host.clone()))?.status, 200, "{host}");
+    }
+    for host in [
+        "evil.example".to_string(),
+        format!("evil.example:{port}"),
+        "localhost.evil.example".to_string(),
+        "127.0.0.1.nip.io".to_string(),
+        format!("localhost:{}", port.wrapping_add(1)),
+        String::new(),
+    ] {
+        let reply = ask(Some(host.clone()))?;
+        assert_eq!(reply.status, 403, "{host}");
+        assert!(!reply.text().contains("Accueil"), "{host}");
+    }
+    assert_eq!(ask(None)?.status, 403, "no Host");
+    // The event stream too (a rebinding page could watch the builds).
+    let stream = exchange(
+        addr,
+        "GET /__atelier/events HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    )?;
+    assert_eq!(stream.status, 403);
+    Ok(())
+}
+
+/// A server bound to every address (LAN mode), reached over 127.0.0.1.
+fn start_lan(client_only: bool) -> Result<(SocketAddr, Arc<LiveState>, Secret)> {
+    let listener = TcpListener::bind("0.0.0.0:0")?;
+    let bound = listener.local_addr()?;
+    let secret = Secret::generate()?;
+    let access = Access::new(bound.ip(), bound.port(), Some(secret.clone()), client_only);
+    let state = Arc::new(LiveState::new(snapshot(1), versions()));
+    let served = Arc::clone(&state);
+    thread::spawn(move || serve_with(listener, served, access));
+    let addr = SocketAddr::from(([127, 0, 0, 1], bound.port()));
+    Ok((addr, state, secret))
+}
+
+#[test]
+fn on_the_network_participants_see_participant_versions_only() -> Result {
+    let (addr, state, secret) = start_lan(false)?;
+    state.fail(vec![OverlayError {
+        location: "clients/a/content/x.md:2".into(),
+        message: "NOTE-SECRETE".into(),
+        source_line: Some("::: facilitator".into()),
+    }]);
+    let home = get(addr, "/")?;
+    assert_eq!(home.status, 200);
+    assert!(home.text().contains("Accueil"));
+    for path in [
+        "/_facilitator/",
+        "/_facilitator/index.html",
+        "/_facilitator",
+        "/clients/a/",
+        "/clients/a",
+        "/clients/a/index.html",
+        "/%5ffacilitator/",
+        "/__atelier/versions.json",
+        &format!("/_facilitator/?key={}x", secret.as_str()),
+        "/_facilitator/?key=",
+    ] {
+        let reply = get(addr, path)?;
+        assert_eq!(reply.status, 404, "{path}");
+        let text = reply.text();
+        assert!(
+            !text.contains("Animateur") && !text.contains("Client A"),
+            "{path}: {text}"
+        );
+    }
+    let errors = get(addr, "/__atelier/errors.json")?;
+    assert_eq!(errors.text(), r#"{"errors":[]}"#);
+    let mut events = Events::open(addr)?;
+    let hello = events.next(Instant::now() + IO_TIMEOUT)?;
+    assert!(
+        !hello.contains("NOTE-SECRETE") && !hello.contains("clients/a"),
+        "{hello}"
+    );
+    state.fail(vec![OverlayError {
+        location: "clients/a/content/y.md:3".into(),
+        message: "NOTE-SECRETE".into(),
+        source_line: None,
+    }]);
+    let error = events.next(Instant::now() + IO_TIMEOUT)?;
+    assert!(error.starts_with("event: error\n"), "{error}");
+    assert!(
+        !error.contains("NOTE-SECRETE") && !error.contains("clients/a"),
+        "{error}"
+    );
+
+    // The key in the address: a cookie, and the same address without it.
+    let keyed = get(addr, &format!("/_facilitator/?key={}&x=1", secret.as_str()))?;
+    assert_eq!(keyed.status, 303);
+    assert_eq!(keyed.header("Location"), Some("/_facilitator/?x=1"));
+    let cookie = keyed.header("Set-Cookie").ok_or("no cookie")?.to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!keyed.text().contains(secret.as_str()));
+    let pair = cookie.split(';').next().ok_or("empty cookie")?.to_string();
+    let with_key = |path: &str| request(addr, "GET", path, &format!("Cookie: {pair}\r\n"));
+    assert!(with_key("/_facilitator/")?.text().contains("Animateur"));
+    assert!(with_key("/clients/a/")?.text().contains("Client A"));
+    let list = with_key("/__atelier/versions.json")?;
+    assert!(list.text().contains("Client A"), "{}", list.text());
+    assert!(
+        with_key("/__atelier/errors.json")?
+            .text()
+            .contains("NOTE-SECRETE")
+    );
+    // A wrong cookie is no key.
+    let wrong = request(
+        addr,
+        "GET",
+        "/_facilitator/",
+        "Cookie: atelier_key=0000\r\n",
+    )?;
+    assert_eq!(wrong.status, 404);
+    Ok(())
+}
+
+#[test]
+fn serve_client_serves_that_version_only_in_every_mode() -> Result {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let access = Access::new(addr.ip(), addr.port(), None, true);
+    let state = Arc::new(LiveState::new(snapshot(1), versions()));
+    let served = Arc::clone(&state);
+    thread::spawn(move || serve_with(listener, served, access));
+    assert_eq!(get(addr, "/")?.status, 200);
+    assert_eq!(
+        get(addr, "/_facilitator/")?.status,
+        200,
+        "its own facilitator view, on loopback"
+    );
+    for path in [
+        "/clients/a/",
+        "/clients/a/index.html",
+        "/_facilitator/clients/a/",
+    ] {
+        let reply = get(addr, path)?;
+        assert_eq!(reply.status, 404, "{path}");
+        assert!(!reply.text().contains("Client A"), "{path}");
+    }
+    let list = get(addr, "/__atelier/versions.json")?;
+    assert!(!list.text().contains("Client A"), "{}", list.text());
+
+    let (lan, _state, _secret) = start_lan(true)?;
+    for path in ["/clients/a/", "/_facilitator/", "/__atelier/versions.json"] {
+        assert_eq!(get(lan, path)?.status, 404, "{path}");
+    }
+    Ok(())
+}
+
+/// `atelier serve ARGS` on a small project; returns the child, its port and
+/// its stdout lines (collected as they come).
+fn start_binary(
+    f: &common::Fixture,
+    wrapper: &[&str],
+    args: &[&str],
+) -> Result<(std::process::Child, u16, std::sync::mpsc::Receiver<String>)> {
+    use std::io::BufRead;
+    let probe = TcpListener::bind("127.0.0.1:0")?;
+    let port = probe.local_addr()?.port();
+    drop(probe);
+    let binary = env!("CARGO_BIN_EXE_atelier");
+    let port_text = port.to_string();
+    let mut command: Vec<&str> = wrapper.to_vec();
+    command.extend([binary, "serve", "--port", port_text.as_str()]);
+    command.extend(args);
+    let mut child = std::process::Command::new(command[0])
+        .args(&command[1..])
+        .current_dir(f.root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (sender, lines) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for line in io::BufReader::new(stdout).lines().map_while(io::Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    Ok((child, port, lines))
+}
+
+/// Waits for a line of `lines` containing `what`.
+fn wait_line(lines: &std::sync::mpsc::Receiver<String>, what: &str) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        let line = lines.recv_timeout(left)?;
+        if line.contains(what) {
+            return Ok(line);
+        }
+    }
+    Err(format!("no line with {what:?}").into())
+}
+
+fn small_project() -> common::Fixture {
+    let f = common::Fixture::new(&[
+        (
+            "content/_index.md",
+            &common::page("title: Accueil", "Bienvenue."),
+        ),
+        (
+            "content/modules/01-ouverture.md",
+            &common::page(
+                "title: Ouverture\nduration: 30 min",
+                "Premier texte.\n\n::: facilitator\nNOTE-ANIMATEUR\n:::\n",
+            ),
+        ),
+    ]);
+    f.write(
+        "clients/lemoine/client.yaml",
+        "name: Maison Lemoine\nsector: chocolaterie\n",
+    );
+    f
+}
+
+#[test]
+fn the_binary_on_the_network_gives_a_fresh_key_and_keeps_facilitator_notes_for_it() -> Result {
+    let f = small_project();
+    let (mut child, port, lines) = start_binary(&f, &[], &["--bind", "0.0.0.0"])?;
+    let result = (|| -> Result {
+        let line = wait_line(&lines, "?key=")?;
+        let key = line.rsplit("?key=").next().ok_or("no key")?.to_string();
+        assert_eq!(key.len(), 64, "{line}");
+        assert!(
+            line.contains(&format!(":{port}/_facilitator/?key=")),
+            "{line}"
+        );
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let page = get(addr, "/modules/ouverture/")?;
+        assert_eq!(page.status, 200);
+        assert!(!page.text().contains("NOTE-ANIMATEUR"));
+        for path in [
+            "/_facilitator/modules/ouverture/",
+            "/clients/lemoine/",
+            "/__atelier/versions.json",
+        ] {
+            let reply = get(addr, path)?;
+            assert_eq!(reply.status, 404, "{path}");
+            assert!(!reply.text().contains("NOTE-ANIMATEUR") && !reply.text().contains("Lemoine"));
+        }
+        let keyed = get(addr, &format!("/_facilitator/modules/ouverture/?key={key}"))?;
+        assert_eq!(keyed.status, 303);
+        let cookie = keyed.header("Set-Cookie").ok_or("no cookie")?;
+        let pair = cookie.split(';').next().ok_or("empty")?.to_string();
+        let notes = request(
+            addr,
+            "GET",
+            "/_facilitator/modules/ouverture/",
+            &format!("Cookie: {pair}\r\n"),
+        )?;
+        assert!(notes.text().contains("NOTE-ANIMATEUR"));
+        // A second run has another key.
+        let (mut other, _, other_lines) = start_binary(&f, &[], &["--bind", "0.0.0.0"])?;
+        let other_line = wait_line(&other_lines, "?key=");
+        let _ = other.kill();
+        let _ = other.wait();
+        assert!(!other_line?.contains(&key));
+        Ok(())
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }
