@@ -205,14 +205,32 @@ impl Server {
             return;
         }
         let asked = Asked::of(&request);
-        let events = asked.method == "GET" && split_url(&asked.url).0 == EVENTS_PATH;
-        self.spawn_answer(request, move |server, request| {
-            if events {
-                server.stream_events(request, &asked);
-            } else {
-                server.respond(request, &asked);
-            }
-        });
+        if asked.method == "GET" && split_url(&asked.url).0 == EVENTS_PATH {
+            self.spawn_stream(request, asked);
+        } else {
+            self.spawn_answer(request, move |server, request| {
+                server.respond(request, &asked)
+            });
+        }
+    }
+
+    /// Starts the thread of an event stream, which holds a stream's place
+    /// (not a request's) for as long as the tab stays; 503 when full.
+    fn spawn_stream(self: &Arc<Self>, request: tiny_http::Request, asked: Asked) {
+        let Some(slot) = Slot::acquire(&self.streams, MAX_STREAMS) else {
+            self.spawn_answer(request, |_, request| {
+                let reply = Reply::text(503, "Too many live-reload streams.\n");
+                let _ = write_reply(&mut request.into_writer(), &reply, false, false);
+            });
+            return;
+        };
+        let server = Arc::clone(self);
+        let _ = thread::Builder::new()
+            .name("atelier-http-events".into())
+            .spawn(move || {
+                let _slot = slot;
+                let _ = catch_unwind(AssertUnwindSafe(|| server.stream_events(request, &asked)));
+            });
     }
 
     fn was_refused(&self, peer: SocketAddr) -> bool {
@@ -308,11 +326,6 @@ impl Server {
             }
         };
         let mut out = request.into_writer();
-        let Some(_slot) = Slot::acquire(&self.streams, MAX_STREAMS) else {
-            let reply = Reply::text(503, "Too many live-reload streams.\n");
-            let _ = write_reply(&mut out, &reply, false, false);
-            return;
-        };
         let redact = visitor == Visitor::Participant;
         // Subscribe before reading the state, so no event falls in between.
         let events = self.state.subscribe();

@@ -18,12 +18,21 @@
 //!   over sockets, a connection waited until the pool was dropped five
 //!   seconds later, though three threads were idle). Every new task the
 //!   pool is given wakes a thread, which takes the oldest queued one; so a
-//!   [`NUDGE_INTERVAL`] ticker connects to the server and closes at once,
-//!   which also keeps its accept call from timing out when nobody connects;
+//!   [`NUDGE_INTERVAL`] ticker connects to the server, sends a request for
+//!   [`NUDGE_PATH`] (never answered) and closes. That also keeps its accept
+//!   call from timing out when nobody connects, and tells a live server
+//!   from one whose accept thread died without a word (it panics when it
+//!   cannot duplicate a socket for lack of descriptors): no request at all
+//!   for [`STALL`], and another server is started. A nudge takes one
+//!   queued connection at a time, so connections must not queue by the
+//!   hundred: the listening socket carries `TCP_DEFER_ACCEPT`, and the
+//!   kernel hands over a connection only once its first bytes arrived.
+//!   Connections that send nothing never reach the pool (for
+//!   [`IO_TIMEOUT`]; then they do, and time out as above);
 //! - the soft limit on open files is raised to the hard one at start
 //!   ([`raise_file_limit`]), since each connection holds two descriptors.
 
-use std::io;
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -33,8 +42,13 @@ use std::time::{Duration, Instant};
 /// How long a connection may stay silent (no complete head line, no
 /// request on a kept-alive connection) or not read its answer.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often an empty connection wakes tiny_http's pool (see above).
+/// How often a connection to ourselves wakes tiny_http's pool (see above).
 pub const NUDGE_INTERVAL: Duration = Duration::from_millis(25);
+/// What the nudging connections ask for; never answered.
+pub const NUDGE_PATH: &str = "/__atelier/nudge";
+/// A server that passed on no request (not even a nudge) for this long has
+/// stopped accepting.
+const STALL: Duration = Duration::from_millis(300);
 /// Highest soft limit on open files asked for.
 const FILE_LIMIT: libc::rlim_t = 65_536;
 /// A replaced server stops being drained after this long without a request
@@ -69,13 +83,34 @@ pub fn raise_file_limit() -> u64 {
     limit.rlim_cur as u64
 }
 
+/// Prepares a listening socket: the options of every connection are
+/// copied from it when the connection is made, so this must happen before
+/// the first client connects (right after binding). [`run`] does it again.
+pub fn prepare(listener: &TcpListener) -> io::Result<()> {
+    set_inherited_timeouts(listener, IO_TIMEOUT)
+}
+
 /// Sets `SO_RCVTIMEO` and `SO_SNDTIMEO` on the listening socket, inherited
-/// by every socket it accepts,.
+/// by every socket it accepts, and `TCP_DEFER_ACCEPT`.
 fn set_inherited_timeouts(listener: &TcpListener, timeout: Duration) -> io::Result<()> {
     let value = libc::timeval {
         tv_sec: timeout.as_secs() as libc::time_t,
         tv_usec: libc::suseconds_t::from(timeout.subsec_micros() as i32),
     };
+    let seconds = libc::c_int::try_from(timeout.as_secs().max(1)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: as below, with an int.
+    let deferred = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&seconds as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if deferred != 0 {
+        return Err(io::Error::last_os_error());
+    }
     for option in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
         // SAFETY: the fd is the listener's, alive for the call; the value is
         // a timeval of the size given.
@@ -104,7 +139,7 @@ pub fn run(
     handle: impl Fn(tiny_http::Request) + Send + Sync + 'static,
 ) -> io::Result<()> {
     raise_file_limit();
-    set_inherited_timeouts(&listener, IO_TIMEOUT)?;
+    prepare(&listener)?;
     let mut target = listener.local_addr()?;
     if target.ip().is_unspecified() {
         target.set_ip(match target {
@@ -119,13 +154,28 @@ pub fn run(
     supervise(&listener, &handle)
 }
 
-/// Connects to `target` and closes, every [`NUDGE_INTERVAL`], for ever.
+/// Connects to `target`, asks for [`NUDGE_PATH`] and closes, every
+/// [`NUDGE_INTERVAL`], for ever.
 fn nudge(target: SocketAddr) {
+    let ask = format!("GET {NUDGE_PATH} HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
     loop {
         thread::sleep(NUDGE_INTERVAL);
         // Refused or out of descriptors: the next tick tries again.
-        let _ = TcpStream::connect_timeout(&target, Duration::from_secs(1));
+        if let Ok(mut stream) = TcpStream::connect_timeout(&target, Duration::from_secs(1)) {
+            let _ = stream.write_all(ask.as_bytes());
+        }
     }
+}
+
+/// Gives `request` to `handle` unless it is a nudge (dropped unanswered);
+/// says whether it was a real request.
+fn pass(request: tiny_http::Request, handle: &dyn Fn(tiny_http::Request)) -> bool {
+    if request.url() == NUDGE_PATH {
+        drop(request.into_writer());
+        return false;
+    }
+    handle(request);
+    true
 }
 
 /// Keeps one tiny_http server accepting on `listener`: starts it, hands
@@ -161,8 +211,10 @@ fn supervise(listener: &TcpListener, handle: &Arc<dyn Fn(tiny_http::Request) + S
 /// timeout (it panicked).
 fn serve_until_stopped(server: &tiny_http::Server, handle: &dyn Fn(tiny_http::Request)) {
     loop {
-        match server.recv_timeout(IO_TIMEOUT + Duration::from_secs(1)) {
-            Ok(Some(request)) => handle(request),
+        match server.recv_timeout(STALL) {
+            Ok(Some(request)) => {
+                pass(request, handle);
+            }
             Ok(None) | Err(_) => return,
         }
     }
@@ -172,9 +224,14 @@ fn serve_until_stopped(server: &tiny_http::Server, handle: &dyn Fn(tiny_http::Re
 /// on a thread of its own, until it has been quiet for a while.
 fn drain(server: tiny_http::Server, handle: Arc<dyn Fn(tiny_http::Request) + Send + Sync>) {
     let work = move || {
-        loop {
+        let mut last = Instant::now();
+        while last.elapsed() < DRAIN_QUIET {
             match server.recv_timeout(DRAIN_QUIET) {
-                Ok(Some(request)) => handle(request),
+                Ok(Some(request)) => {
+                    if pass(request, handle.as_ref()) {
+                        last = Instant::now();
+                    }
+                }
                 Ok(None) => return,
                 Err(_) => {}
             }

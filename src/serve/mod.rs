@@ -304,7 +304,11 @@ fn bind(bind: &str, port: u16) -> Result<(TcpListener, u16), Error> {
     let mut last = None;
     for candidate in (0..PORT_ATTEMPTS).filter_map(|offset| port.checked_add(offset)) {
         match TcpListener::bind((bind, candidate)) {
-            Ok(listener) => return Ok((listener, candidate)),
+            Ok(listener) => {
+                listen::prepare(&listener)
+                    .map_err(|e| Error::Usage(format!("cannot prepare {bind}:{candidate}: {e}")))?;
+                return Ok((listener, candidate));
+            }
             Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => last = Some(error),
             Err(error) => {
                 return Err(Error::Usage(format!(
