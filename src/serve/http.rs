@@ -6,8 +6,8 @@
 //! tiny_http reads and parses requests and keeps connections alive
 //! ([`super::listen`] runs it and works around its weaknesses). Its
 //! requests arrive one at a time on the accepting side, where
-//! [`Server::dispatch`] refuses what the parser let through (see
-//! [`refusal`]) and starts one short-lived thread per request, at most
+//! `Server::dispatch` refuses what the parser let through (see
+//! `refusal`) and starts one short-lived thread per request, at most
 //! [`MAX_IN_FLIGHT`] (beyond that: 503), so a client that does not read its
 //! answer only ever holds its own thread. Every answer is written by us
 //! through [`tiny_http::Request::into_writer`], head included: its length is

@@ -80,7 +80,7 @@ pub fn raise_file_limit() -> u64 {
             }
         }
     }
-    limit.rlim_cur as u64
+    limit.rlim_cur
 }
 
 /// Prepares a listening socket: the options of every connection are
