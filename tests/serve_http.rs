@@ -1173,7 +1173,11 @@ fn the_binary_on_the_network_gives_a_fresh_key_and_keeps_facilitator_notes_for_i
 
 /// The "under 100 ms" below is a functional bound of these scenarios (a
 /// page must not wait for a timeout or a free slot), not a benchmark: on
-/// loopback an answer takes about a millisecond.
+/// loopback an answer takes about a millisecond. It bounds the median of
+/// ten requests, and each one is under a second: what these tests guard
+/// against (a request queued behind a timeout) takes seconds, while two
+/// cores shared with other builds can delay any one request by a
+/// scheduling slice.
 /// These tests take the machine's attention one at a time: their bounds
 /// are about the server, not about sharing two cores with each other.
 const PROMPT: Duration = Duration::from_millis(100);
@@ -1182,6 +1186,24 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn alone() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Ten GETs of `/`, each answered with 200 within a second, their median
+/// under [`PROMPT`]; `what` names the scenario in failures.
+fn prompt_pages(addr: SocketAddr, what: &str) -> Result {
+    let mut times = Vec::new();
+    for round in 0..10 {
+        let took = timed_get(addr).map_err(|e| format!("{what}, round {round}: {e}"))?;
+        assert!(
+            took < Duration::from_secs(1),
+            "{what}, round {round}: {took:?}"
+        );
+        times.push(took);
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    assert!(median < PROMPT, "{what}: median {median:?} ({times:?})");
+    Ok(())
 }
 
 /// GET `/` answered with 200, and how long it took.
@@ -1236,10 +1258,7 @@ fn pages_are_prompt_with_300_silent_connections_open() -> Result {
     for index in 0..300 {
         silent.push(connect(addr).map_err(|e| format!("connection {index}: {e}"))?);
     }
-    for round in 0..10 {
-        let took = timed_get(addr).map_err(|e| format!("round {round}: {e}"))?;
-        assert!(took < PROMPT, "round {round}: {took:?}");
-    }
+    prompt_pages(addr, "300 silent connections")?;
     drop(silent);
     Ok(())
 }
@@ -1256,10 +1275,7 @@ fn pages_are_prompt_with_500_streams_and_a_closed_stream_frees_its_place() -> Re
             .map_err(|e| format!("hello {index}: {e}"))?;
         streams.push(events);
         if streams.len() == 500 {
-            for round in 0..10 {
-                let took = timed_get(addr).map_err(|e| format!("round {round}: {e}"))?;
-                assert!(took < PROMPT, "500 streams, round {round}: {took:?}");
-            }
+            prompt_pages(addr, "500 streams")?;
         }
     }
     // Full: the next stream is refused, pages are still served.
@@ -1268,8 +1284,7 @@ fn pages_are_prompt_with_500_streams_and_a_closed_stream_frees_its_place() -> Re
         "GET /__atelier/events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     )?;
     assert_eq!(refused.status, 503);
-    let took = timed_get(addr)?;
-    assert!(took < PROMPT, "full: {took:?}");
+    prompt_pages(addr, "every stream taken")?;
     // Every tab goes: within a few seconds (a ping notices), a new one is
     // accepted again, with no event published meanwhile.
     drop(streams);
@@ -1325,10 +1340,6 @@ fn pages_are_prompt_after_the_server_ran_out_of_file_descriptors() -> Result {
         // The server notices the closed connections, takes the dead ones
         // waiting in the kernel's queue and listens again, within seconds.
         thread::sleep(Duration::from_secs(2));
-        for round in 0..10 {
-            let took = timed_get(addr).map_err(|e| format!("round {round}: {e}"))?;
-            assert!(took < PROMPT, "round {round}: {took:?}");
-        }
-        Ok(())
+        prompt_pages(addr, "after running out of descriptors")
     })()
 }

@@ -42,6 +42,9 @@ use std::time::{Duration, Instant};
 /// How long a connection may stay silent (no complete head line, no
 /// request on a kept-alive connection) or not read its answer.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections the kernel keeps waiting for accept (capped by
+/// `net.core.somaxconn`).
+const BACKLOG: libc::c_int = 4096;
 /// How often a connection to ourselves wakes tiny_http's pool (see above).
 pub const NUDGE_INTERVAL: Duration = Duration::from_millis(25);
 /// What the nudging connections ask for; never answered.
@@ -87,6 +90,12 @@ pub fn raise_file_limit() -> u64 {
 /// copied from it when the connection is made, so this must happen before
 /// the first client connects (right after binding). [`run`] does it again.
 pub fn prepare(listener: &TcpListener) -> io::Result<()> {
+    // A longer queue of connections waiting to be accepted than std's: a
+    // burst of silent ones must not make the kernel drop a real one.
+    // SAFETY: listen on the listener's own, already listening, fd.
+    if unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     set_inherited_timeouts(listener, IO_TIMEOUT)
 }
 
