@@ -139,17 +139,14 @@ pub fn run(
         })
         .map_err(|e| Error::io("cannot start the server thread for", &root, e))?;
     let url = match &secret {
-        None => format!("http://{bound}:{port}/"),
+        None => format!("http://{}:{port}/", url_host(bound)),
         Some(secret) => {
             let host = if bound.is_unspecified() {
                 lan_address().unwrap_or(bound)
             } else {
                 bound
             };
-            let host = match host {
-                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-                std::net::IpAddr::V4(ip) => ip.to_string(),
-            };
+            let host = url_host(host);
             say(format!(
                 "Serving http://{host}:{port}/ on the local network (Ctrl+C to stop): \
                  participants see the participant version only."
@@ -322,6 +319,14 @@ fn bind(bind: &str, port: u16) -> Result<(TcpListener, u16), Error> {
         port.saturating_add(PORT_ATTEMPTS - 1),
         last.map(|e| e.to_string()).unwrap_or_default()
     )))
+}
+
+/// `ip` as it stands in a URL (`[…]` around IPv6).
+fn url_host(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+    }
 }
 
 /// This machine's address on the local network, for participants' phones.
