@@ -47,7 +47,7 @@ def main():
                 port = int(line.split(":")[2].split("/")[0])
                 break
         events = socket.create_connection(("127.0.0.1", port))
-        events.sendall(b"GET /__atelier/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        events.sendall(b"GET /__atelier/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         stream = events.makefile("rb")
 
         def wait_for(name, deadline=120):

@@ -235,6 +235,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 quiet: cli.quiet,
                 verbose: cli.verbose,
             },
+            std::sync::Arc::new(Terminal),
         )?),
         Command::Init { dir } => {
             let dir = dir
@@ -363,5 +364,19 @@ fn warning_suffix(warnings: &[Diagnostic]) -> String {
     match warnings.len() {
         0 => String::new(),
         n => format!(" ({})", count(n, "warning", "warnings")),
+    }
+}
+
+/// `atelier serve` reports to the terminal: news on stdout, problems on
+/// stderr.
+struct Terminal;
+
+impl atelier::serve::Reporter for Terminal {
+    fn info(&self, text: &str) {
+        println!("{text}");
+    }
+
+    fn problem(&self, text: &str) {
+        eprintln!("{text}");
     }
 }

@@ -3,7 +3,9 @@
 //! rebuilds what changed ([`session`]) and pushes reload events to open tabs
 //! over Server-Sent Events ([`state`]).
 
+pub mod access;
 pub mod http;
+pub mod listen;
 pub mod session;
 pub mod state;
 pub mod watch;
@@ -13,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Diagnostic, Error};
+use access::{Access, Secret};
 use session::{Changes, FACILITATOR_PREFIX, Group, Session};
 use state::{Change, LiveState, Scope, Snapshot};
 
@@ -33,15 +36,29 @@ pub struct ServeOptions {
     pub verbose: bool,
 }
 
+/// Where `serve` tells the user what happens: the caller (the terminal,
+/// in `main.rs`) decides how it is shown; the library prints nothing.
+pub trait Reporter: Send + Sync {
+    /// News: the addresses served, each rebuild (stdout in a terminal).
+    fn info(&self, text: &str);
+    /// Problems and details: build errors, warnings, timings (stderr).
+    fn problem(&self, text: &str);
+}
+
 /// Ports tried after the asked one is taken.
 const PORT_ATTEMPTS: u16 = 20;
 
 /// Runs the preview server until the process is stopped.
-pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
+pub fn run(
+    root: Option<&Path>,
+    options: &ServeOptions,
+    reporter: Arc<dyn Reporter>,
+) -> Result<(), Error> {
     let (listener, port) = bind(&options.bind, options.port)?;
+    let out: &dyn Reporter = reporter.as_ref();
     let say = |text: String| {
         if !options.quiet {
-            println!("{text}");
+            out.info(&text);
         }
     };
     if port != options.port {
@@ -57,7 +74,7 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
         Ok(mut session) => {
             let state = match session.build(generation, Group::All) {
                 Ok((snapshot, versions, report)) => {
-                    print_warnings(&report.warnings, options.quiet);
+                    print_warnings(&report.warnings, options.quiet, out);
                     say(format!(
                         "Built {} in {:.0} ms.",
                         crate::plural::count(report.pages, "page", "pages"),
@@ -66,7 +83,7 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
                     LiveState::new(snapshot, versions)
                 }
                 Err(problems) => {
-                    print_errors(&problems);
+                    print_errors(&problems, out);
                     let state = LiveState::new(error_snapshot(&problems), Vec::new());
                     state.fail(session.overlay_errors(&problems));
                     state
@@ -75,7 +92,7 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
             (Some(session), Arc::new(state))
         }
         Err(Error::Content(problems)) => {
-            print_errors(&problems);
+            print_errors(&problems, out);
             let state = LiveState::new(error_snapshot(&problems), Vec::new());
             (None, Arc::new(state))
         }
@@ -94,31 +111,60 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
     // soon as a page is open is never missed.
     let mut watcher = watch::Watcher::start(&root)
         .map_err(|e| Error::io("cannot watch", &root, std::io::Error::other(e)))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Error::io("cannot read the address of", &root, e))?
+        .ip();
+    let secret = if bound.is_loopback() {
+        None
+    } else {
+        Some(Secret::generate().map_err(|e| {
+            Error::io(
+                "cannot make the facilitator key from",
+                Path::new("/dev/urandom"),
+                e,
+            )
+        })?)
+    };
+    let access = Access::new(bound, port, secret.clone(), options.client.is_some());
     let served = Arc::clone(&state);
+    let stopped = Arc::clone(&reporter);
     std::thread::Builder::new()
         .name("atelier-http".into())
         .spawn(move || {
-            if let Err(error) = http::serve(listener, served) {
-                eprintln!("error: the preview server stopped: {error}");
+            if let Err(error) = http::serve_with(listener, served, access) {
+                stopped.problem(&format!("error: the preview server stopped: {error}"));
                 std::process::exit(1);
             }
         })
         .map_err(|e| Error::io("cannot start the server thread for", &root, e))?;
-    let host = if options.bind == "0.0.0.0" || options.bind == "::" {
-        "127.0.0.1".to_string()
-    } else {
-        options.bind.clone()
+    let url = match &secret {
+        None => format!("http://{}:{port}/", url_host(bound)),
+        Some(secret) => {
+            let host = if bound.is_unspecified() {
+                lan_address().unwrap_or(bound)
+            } else {
+                bound
+            };
+            let host = url_host(host);
+            say(format!(
+                "Serving http://{host}:{port}/ on the local network (Ctrl+C to stop): \
+                 participants see the participant version only."
+            ));
+            // Printed even with --quiet: there is no other way to get it.
+            out.info(&format!(
+                "Facilitator view, with this run's key (keep it to yourself; it opens the \
+                 facilitator notes and the version switcher): \
+                 http://{host}:{port}/_facilitator/?key={}",
+                secret.as_str()
+            ));
+            format!("http://{host}:{port}/")
+        }
     };
-    let url = format!("http://{host}:{port}/");
-    say(format!("Serving {url} (Ctrl+C to stop)"));
-    if options.bind == "0.0.0.0"
-        && let Some(lan) = lan_address()
-    {
-        say(format!(
-            "On the local network (phones of participants): http://{lan}:{port}/"
-        ));
+    if secret.is_none() {
+        say(format!("Serving {url} (Ctrl+C to stop)"));
+        say(format!("Facilitator view: {url}_facilitator/"));
     }
-    say(format!("Facilitator view: {url}_facilitator/"));
     if options.open {
         let _ = std::process::Command::new("xdg-open")
             .arg(&url)
@@ -138,7 +184,7 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
                 Ok(fresh) => session = Some(fresh),
                 Err(error) => {
                     let problems = problems_of(error);
-                    print_errors(&problems);
+                    print_errors(&problems, out);
                     continue;
                 }
             }
@@ -169,11 +215,11 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
                     Scope::Except(FACILITATOR_PREFIX.into()),
                 );
                 // Printed once the tabs are told: not on the way to the reload.
-                print_warnings(&report.warnings, options.quiet);
-                report_rebuild(&report, options, &say);
+                print_warnings(&report.warnings, options.quiet, out);
+                report_rebuild(&report, options, out, &say);
             }
             Err(problems) => {
-                print_errors(&problems);
+                print_errors(&problems, out);
                 state.fail(session.overlay_errors(&problems));
                 continue;
             }
@@ -190,12 +236,12 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
                     Scope::Only(FACILITATOR_PREFIX.into()),
                 );
                 if options.verbose {
-                    report_rebuild(&report, options, &say);
+                    report_rebuild(&report, options, out, &say);
                 }
                 session.forget_unused();
             }
             Err(problems) => {
-                print_errors(&problems);
+                print_errors(&problems, out);
                 state.fail(session.overlay_errors(&problems));
             }
         }
@@ -203,10 +249,18 @@ pub fn run(root: Option<&Path>, options: &ServeOptions) -> Result<(), Error> {
     Ok(())
 }
 
-fn report_rebuild(report: &session::RebuildReport, options: &ServeOptions, say: &dyn Fn(String)) {
+fn report_rebuild(
+    report: &session::RebuildReport,
+    options: &ServeOptions,
+    out: &dyn Reporter,
+    say: &dyn Fn(String),
+) {
     if options.verbose {
         for (phase, time) in &report.timings {
-            eprintln!("  {phase:<28} {:>8.1} ms", time.as_secs_f64() * 1000.0);
+            out.problem(&format!(
+                "  {phase:<28} {:>8.1} ms",
+                time.as_secs_f64() * 1000.0
+            ));
         }
     }
     say(format!(
@@ -223,21 +277,21 @@ fn problems_of(error: Error) -> Vec<Diagnostic> {
     }
 }
 
-fn print_errors(problems: &[Diagnostic]) {
+fn print_errors(problems: &[Diagnostic], out: &dyn Reporter) {
     for problem in problems {
-        eprintln!("{problem}");
+        out.problem(&problem.to_string());
     }
     let errors = problems.iter().filter(|d| d.is_error()).count();
-    eprintln!(
+    out.problem(&format!(
         "{}: still serving the last good version; fix the file and save.",
         crate::plural::count(errors, "error", "errors")
-    );
+    ));
 }
 
-fn print_warnings(warnings: &[Diagnostic], quiet: bool) {
+fn print_warnings(warnings: &[Diagnostic], quiet: bool, out: &dyn Reporter) {
     if !quiet {
         for warning in warnings {
-            eprintln!("{warning}");
+            out.problem(&warning.to_string());
         }
     }
 }
@@ -247,7 +301,11 @@ fn bind(bind: &str, port: u16) -> Result<(TcpListener, u16), Error> {
     let mut last = None;
     for candidate in (0..PORT_ATTEMPTS).filter_map(|offset| port.checked_add(offset)) {
         match TcpListener::bind((bind, candidate)) {
-            Ok(listener) => return Ok((listener, candidate)),
+            Ok(listener) => {
+                listen::prepare(&listener)
+                    .map_err(|e| Error::io("cannot prepare", format!("{bind}:{candidate}"), e))?;
+                return Ok((listener, candidate));
+            }
             Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => last = Some(error),
             Err(error) => {
                 return Err(Error::io(
@@ -264,6 +322,14 @@ fn bind(bind: &str, port: u16) -> Result<(TcpListener, u16), Error> {
         format!("{bind}:{end}"),
         last.unwrap_or_else(|| std::io::ErrorKind::AddrInUse.into()),
     ))
+}
+
+/// `ip` as it stands in a URL (`[…]` around IPv6).
+fn url_host(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+    }
 }
 
 /// This machine's address on the local network, for participants' phones.
