@@ -10,6 +10,7 @@ mod arc;
 mod article;
 mod body;
 mod cache;
+mod deck;
 mod ids;
 mod language;
 mod links;
@@ -34,6 +35,7 @@ use crate::theme::Theme;
 pub use article::ArticleCache;
 pub use body::Body;
 pub use cache::BodyCache;
+pub use deck::{CONSOLE_PATH, DECK_PATH, MAX_SLIDE_LINES, MAX_SLIDE_WORDS, long_slides};
 pub use print::PRINT_PATH;
 pub use values::ClientInfo;
 use values::SiteValue;
@@ -598,6 +600,15 @@ pub fn render_site(
         }
         None => None,
     };
+    // Present mode (an output kind written with the print page).
+    let (slicer, mut present) = match job.print.then(|| deck::open(shared, sink)) {
+        Some(Ok((slicer, stream))) => (Some(slicer), Some(stream)),
+        Some(Err(d)) => {
+            problems.push(d);
+            (None, None)
+        }
+        None => (None, None),
+    };
     let mut outcomes: FastMap<PageId, Outcome> =
         FastMap::with_capacity_and_hasher(published.len(), Default::default());
     let order: Vec<PageId> = site
@@ -620,6 +631,7 @@ pub fn render_site(
                     bool,
                     Outcome,
                     Option<PrintBody>,
+                    Option<deck::DeckSlides>,
                 ),
                 Vec<Diagnostic>,
             >,
@@ -677,15 +689,23 @@ pub fn render_site(
                     };
                     let print_body =
                         (printing && printed(page.kind)).then(|| print_body(shared, &body));
+                    let slides = (slicer.as_ref())
+                        .filter(|_| deck::in_deck(page.kind))
+                        .map(|deck| deck.slides(shared, id, &body));
                     let keep = job.cache.is_some() || version.collect_texts;
-                    Ok((memo, fresh, Outcome::new(body, keep), print_body))
+                    Ok((memo, fresh, Outcome::new(body, keep), print_body, slides))
                 })();
                 (id, result)
             })
             .collect();
         for (id, result) in rendered {
             match result {
-                Ok((memo, fresh, outcome, print_body)) => {
+                Ok((memo, fresh, outcome, print_body, slides)) => {
+                    if let (Some(present), Some(slides)) = (present.as_mut(), slides)
+                        && let Err(d) = present.push(id, &slides)
+                    {
+                        problems.push(d);
+                    }
                     if let Some((path, fingerprint, bytes)) = memo {
                         summary.memo.insert(path, (fingerprint, bytes));
                     }
@@ -702,6 +722,11 @@ pub fn render_site(
                 Err(mut errors) => problems.append(&mut errors),
             }
         }
+    }
+    if let Some(present) = present
+        && let Err(d) = present.finish()
+    {
+        problems.push(d);
     }
     if let Some(print) = print {
         match print.finish(shared) {

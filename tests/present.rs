@@ -1,0 +1,178 @@
+//! Present mode (SPEC §9): the deck of every version and the presenter
+//! console of facilitator versions, through the binary.
+
+mod common;
+
+use common::{Fixture, broken_links, page};
+
+const SECRET: &str = "NOTE-SECRETE-DU-FORMATEUR";
+
+fn masterclass() -> Fixture {
+    let f = Fixture::new(&[
+        (
+            "atelier.yaml",
+            "title: Atelier test\nlanguage: fr\nclient_defaults:\n  name: votre entreprise\n  sector: votre secteur\nschedule:\n  start: \"09:30\"\n  breaks:\n    - { after: ouverture, duration: 15 min, label: Pause café }\n",
+        ),
+        (
+            "content/modules/01-ouverture.md",
+            &page(
+                "title: Ouverture\nsummary: On commence ensemble.\nduration: 30 min\nemotion: curiosité",
+                &format!(
+                    "Introduction pour {{{{ client.name }}}}.\n\n## Premier point\n\nTexte un.\n\n---\n\nSuite du premier point.\n\n## Deuxième point\n\nTexte deux.\n\n::: facilitator\n{SECRET} : laisser parler la salle.\n:::\n\n::: story\n## Titre dans une histoire\n\nReste dans sa diapositive.\n:::\n\n::: exercise lettre\nÀ faire seul.\n:::\n"
+                ),
+            ),
+        ),
+        (
+            "content/modules/02-recit/_index.md",
+            &page("title: Le récit\nduration: 45 min", "Ouverture du récit."),
+        ),
+        (
+            "content/modules/02-recit/01-declic.md",
+            &page("title: Le déclic", "Premier pas.\n\n## Le moment\n\nIci."),
+        ),
+        (
+            "content/exercises/lettre.md",
+            &page(
+                "title: Une lettre\nkind: reflection\nduration: 20 min\nobjective: Écrire vrai.\nfields:\n  - { id: a, label: Quoi, type: text }",
+                "Consigne.",
+            ),
+        ),
+        (
+            "clients/lemoine/client.yaml",
+            "name: Maison Lemoine\nsector: chocolaterie\ntheme: { primary: \"#7b3f1d\", accent: \"#e9c46a\" }\n",
+        ),
+        (
+            "clients/belcourt/client.yaml",
+            "name: Cabinet Belcourt\nsector: conseil\ntheme: { primary: \"#1d4e7b\" }\n",
+        ),
+    ]);
+    f
+}
+
+/// The `class` of every slide of a deck, in order.
+fn slide_kinds(html: &str) -> Vec<String> {
+    html.match_indices("<section class=\"slide ")
+        .map(|(at, m)| {
+            let rest = &html[at + m.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn every_version_has_a_deck_in_agenda_order_with_a_slide_per_section() {
+    let f = masterclass();
+    f.build();
+    let deck = f.read("public/present/index.html");
+    assert_eq!(
+        slide_kinds(&deck),
+        [
+            "slide-cover",
+            "slide-agenda",
+            "slide-module",   // Ouverture: title slide
+            "slide-content",  // introduction
+            "slide-content",  // ## Premier point
+            "slide-content",  // --- inside it
+            "slide-content",  // ## Deuxième point (the story's ## stays in it)
+            "slide-exercise", // ::: exercise
+            "slide-break",
+            "slide-agenda",
+            "slide-module", // Le récit
+            "slide-content",
+            "slide-step",
+            "slide-content", // Premier pas
+            "slide-content", // ## Le moment
+        ]
+    );
+    assert_eq!(deck.matches("data-slide").count(), 15);
+    // Title slide: title, summary, clock time, duration, emotion.
+    for text in [
+        "Ouverture",
+        "On commence ensemble.",
+        "09:30",
+        "30 min",
+        "curiosité",
+    ] {
+        assert!(deck.contains(text), "{text} missing");
+    }
+    // The break says when the session resumes, and the agenda where we are.
+    assert!(deck.contains("Pause café"));
+    assert!(deck.contains("Reprise à <strong>10:15</strong>"), "{deck}");
+    assert!(
+        deck.contains("is-current\" aria-current=\"step\"><span class=\"deck-agenda-time\">10:15")
+    );
+    // The exercise slide counts its duration down.
+    assert!(deck.contains("data-seconds=\"1200\""));
+    assert!(deck.contains("Titre dans une histoire"));
+    assert!(
+        !deck.contains("<hr"),
+        "the --- line is a cut, not a rule on a slide"
+    );
+    // Offline: no external resource, and every link resolves.
+    assert!(!deck.contains("https://") && !deck.contains("http://"));
+    assert!(f.exists("public/static/deck.js") && f.exists("public/static/deck.css"));
+    assert_eq!(broken_links(&f.path("public")), Vec::<String>::new());
+    for client in ["lemoine", "belcourt"] {
+        let deck = f.read(&format!("public/clients/{client}/present/index.html"));
+        assert_eq!(deck.matches("data-slide").count(), 15, "{client}");
+    }
+}
+
+#[test]
+fn a_clients_deck_has_its_name_and_colours_and_nothing_of_another_client() {
+    let f = masterclass();
+    f.build();
+    let lemoine = f.read("public/clients/lemoine/present/index.html");
+    assert!(lemoine.contains("Introduction pour Maison Lemoine."));
+    assert!(lemoine.contains("--primary:#7b3f1d"));
+    for other in ["Belcourt", "#1d4e7b", "votre entreprise"] {
+        assert!(!lemoine.contains(other), "{other} in Lemoine's deck");
+    }
+    let base = f.read("public/present/index.html");
+    assert!(base.contains("Introduction pour votre entreprise."));
+    assert!(!base.contains("Lemoine") && !base.contains("Belcourt"));
+}
+
+#[test]
+fn facilitator_notes_are_in_the_console_only_and_the_console_in_facilitator_versions_only() {
+    let f = masterclass();
+    f.build();
+    f.run(&["build", "--facilitator"]).expect(0);
+    // No participant file of any version holds the note, nor a console.
+    for entry in walkdir::WalkDir::new(f.path("public")) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(SECRET),
+                "{} holds facilitator text",
+                entry.path().display()
+            );
+        }
+        assert!(
+            !entry.path().ends_with("present/console"),
+            "{}",
+            entry.path().display()
+        );
+    }
+    // The facilitator's deck is the same deck, without the notes.
+    let deck = f.read("public-facilitator/present/index.html");
+    assert!(!deck.contains(SECRET));
+    assert_eq!(deck.matches("data-slide").count(), 15);
+    // The console: every slide, and the note with the slide it stands in.
+    let console = f.read("public-facilitator/present/console/index.html");
+    assert_eq!(console.matches("data-slide").count(), 15);
+    let note = console.find(SECRET).expect("the note is in the console");
+    let slide = console[..note].rfind("<section class=\"slide ").unwrap();
+    assert!(console[slide..note].contains("Deuxième point"));
+    assert!(console[slide..note].contains("<div class=\"slide-notes\" hidden>"));
+    for client in ["lemoine", "belcourt"] {
+        assert!(f.exists(&format!(
+            "public-facilitator/clients/{client}/present/console/index.html"
+        )));
+    }
+    assert_eq!(
+        broken_links(&f.path("public-facilitator")),
+        Vec::<String>::new()
+    );
+}
