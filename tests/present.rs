@@ -176,3 +176,26 @@ fn facilitator_notes_are_in_the_console_only_and_the_console_in_facilitator_vers
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn check_warns_about_a_slide_too_long_for_a_projector() {
+    let f = masterclass();
+    let long = "mot ".repeat(130);
+    f.write(
+        "content/modules/03-long.md",
+        &page(
+            "title: Long\nduration: 10 min",
+            &format!("Court.\n\n## Trop long\n\n{long}\n\n## Court\n\nBien.\n"),
+        ),
+    );
+    let run = f.run(&["check"]);
+    run.says("content/modules/03-long.md:7")
+        .says("slide too long to read on a projector: 133 words (more than 120)");
+    assert_eq!(
+        run.stderr.matches("slide too long").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(!f.run(&["check"]).stderr.contains("01-ouverture.md:"));
+}

@@ -675,11 +675,39 @@ pub const MAX_SLIDE_WORDS: usize = 120;
 /// Lines (of text or code, blank lines apart) a slide may hold.
 pub const MAX_SLIDE_LINES: usize = 18;
 
+/// `check`'s warnings about the version's slides too long to read on a
+/// projector, with file and line.
+pub(super) fn long_slide_warnings(shared: &Shared) -> Vec<Diagnostic> {
+    let site = shared.site;
+    let mut warnings = Vec::new();
+    for &id in &site.reading_order {
+        let page = &site.pages[id];
+        for (line, words, lines) in long_slides(&page.body, page.body_line) {
+            let what = if words > MAX_SLIDE_WORDS {
+                format!("{words} words (more than {MAX_SLIDE_WORDS})")
+            } else {
+                format!("{lines} lines (more than {MAX_SLIDE_LINES})")
+            };
+            warnings.push(
+                Diagnostic::warning(
+                    &page.file,
+                    format!("slide too long to read on a projector: {what}"),
+                )
+                .at_line(line)
+                .with_help(
+                    "start a new slide with a `## heading` or a `---` line; the deck shrinks a slide that does not fit, so its text gets small",
+                ),
+            );
+        }
+    }
+    warnings
+}
+
 /// Slides of a page's Markdown too long to read on a projector: the 1-based
 /// line each starts at, its words and lines. Counted in the source, as the
 /// deck cuts it (top-level `##` headings and `---` lines, outside code
 /// fences and directives), without facilitator notes or fence lines.
-pub fn long_slides(markdown: &str, first_line: usize) -> Vec<(usize, usize, usize)> {
+pub(super) fn long_slides(markdown: &str, first_line: usize) -> Vec<(usize, usize, usize)> {
     let mut found = Vec::new();
     let mut slide = (first_line, 0usize, 0usize);
     let mut fence: Option<(u8, usize)> = None;

@@ -35,7 +35,7 @@ use crate::theme::Theme;
 pub use article::ArticleCache;
 pub use body::Body;
 pub use cache::BodyCache;
-pub use deck::{CONSOLE_PATH, DECK_PATH, MAX_SLIDE_LINES, MAX_SLIDE_WORDS, long_slides};
+pub use deck::{CONSOLE_PATH, DECK_PATH, MAX_SLIDE_LINES, MAX_SLIDE_WORDS};
 pub use print::PRINT_PATH;
 pub use values::ClientInfo;
 use values::SiteValue;
@@ -794,6 +794,9 @@ pub fn render_site(
     lap("other pages, static files");
 
     check_links(shared, &outcomes, diagnostics);
+    if version.links_are_errors {
+        diagnostics.extend(deck::long_slide_warnings(shared));
+    }
     for (id, outcome) in outcomes {
         summary.variables.extend(outcome.used().iter().cloned());
         if let (true, Outcome::Kept(body)) = (version.collect_texts, outcome) {
