@@ -199,3 +199,63 @@ fn check_warns_about_a_slide_too_long_for_a_projector() {
     );
     assert!(!f.run(&["check"]).stderr.contains("01-ouverture.md:"));
 }
+
+/// `GET path` from the preview server: status and body (Connection: close,
+/// so the body runs to the end; chunked bodies are decoded).
+fn get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("headers end");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, body.to_string())
+}
+
+#[test]
+fn the_preview_server_serves_the_deck_after_an_edit() {
+    let f = masterclass();
+    let server = common::Server::start(f.root());
+    let (status, deck) = get(server.port, "/present/index.html");
+    assert_eq!(status, 200);
+    assert!(deck.contains("Introduction pour votre entreprise."));
+    let (status, console) = get(server.port, "/_facilitator/present/console/index.html");
+    assert_eq!(status, 200);
+    assert!(console.contains(SECRET));
+    assert_eq!(get(server.port, "/present/console/index.html").0, 404);
+    // An edit rebuilds the pages, and the deck shows it too.
+    f.write(
+        "content/modules/02-recit/01-declic.md",
+        &page(
+            "title: Le déclic",
+            "Premier pas.\n\n## Le moment modifié\n\nIci.",
+        ),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, deck) = get(server.port, "/present/index.html");
+        if status == 200 && deck.contains("Le moment modifié") {
+            assert!(!deck.contains(SECRET));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deck was not rebuilt: {status}\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -463,6 +463,49 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnost
     }
 }
 
+/// Renders the deck (and, facilitator version, the console) of a version
+/// alone (the preview server's, on request): every body comes from the cache
+/// when the version was rendered.
+pub fn render_present(job: &RenderJob, sink: &dyn Sink) -> Result<(), Vec<Diagnostic>> {
+    let Prepared {
+        shared,
+        exercise_bodies,
+        mut problems,
+        ..
+    } = prepare(job);
+    let shared = &shared;
+    let (slicer, mut stream) = deck::open(shared, sink).map_err(|d| vec![d])?;
+    let site = job.site;
+    let slides: Vec<(PageId, Result<deck::DeckSlides, Vec<Diagnostic>>)> = site
+        .reading_order
+        .par_iter()
+        .filter(|&&id| deck::in_deck(site.pages[id].kind))
+        .map(|&id| {
+            let slides =
+                body_of(shared, &exercise_bodies, id).map(|body| slicer.slides(shared, id, &body));
+            (id, slides)
+        })
+        .collect();
+    for (id, slides) in slides {
+        match slides {
+            Ok(slides) => {
+                if let Err(d) = stream.push(id, &slides) {
+                    problems.push(d);
+                }
+            }
+            Err(mut errors) => problems.append(&mut errors),
+        }
+    }
+    if let Err(d) = stream.finish() {
+        problems.push(d);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// A body as the print page shows it: shared by every version when it
 /// embeds no exercise widget, else this version's own.
 enum PrintHtml {

@@ -94,7 +94,8 @@ struct PrintRecipe {
 }
 
 impl PrintRecipe {
-    fn render(&self) -> Result<Arc<[u8]>, String> {
+    /// The print page, or a file of the deck (`render::DECK_PATH`…).
+    fn render_file(&self, path: &str) -> Result<Arc<[u8]>, String> {
         let sink = MemorySink::default();
         let job = RenderJob {
             site: &self.site,
@@ -108,7 +109,12 @@ impl PrintRecipe {
             remember: false,
             print: true,
         };
-        render::render_print(&job, &sink).map_err(|problems| {
+        let rendered = if path == render::PRINT_PATH {
+            render::render_print(&job, &sink)
+        } else {
+            render::render_present(&job, &sink)
+        };
+        rendered.map_err(|problems| {
             problems
                 .iter()
                 .map(ToString::to_string)
@@ -118,8 +124,8 @@ impl PrintRecipe {
         sink.files
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(render::PRINT_PATH)
-            .ok_or_else(|| "the print page was not written".to_string())
+            .remove(path)
+            .ok_or_else(|| format!("{path} was not written"))
     }
 }
 
@@ -569,18 +575,25 @@ impl Session {
                         lazy: FastMap::default(),
                     };
                     if !self.eager_print {
-                        let recipe = PrintRecipe {
+                        let recipe = Arc::new(PrintRecipe {
                             site: Arc::clone(&site),
                             version,
                             config: Arc::clone(&self.project.config),
                             theme: Arc::clone(&loaded.theme),
                             cache: Arc::clone(&self.cache),
                             static_files: static_files.clone(),
-                        };
-                        layer.lazy.insert(
-                            render::PRINT_PATH.to_string(),
-                            Arc::new(LazyFile::new(move || recipe.render())),
-                        );
+                        });
+                        let mut lazy = vec![render::PRINT_PATH, render::DECK_PATH];
+                        if recipe.version.facilitator {
+                            lazy.push(render::CONSOLE_PATH);
+                        }
+                        for path in lazy {
+                            let recipe = Arc::clone(&recipe);
+                            layer.lazy.insert(
+                                path.to_string(),
+                                Arc::new(LazyFile::new(move || recipe.render_file(path))),
+                            );
+                        }
                     }
                     snapshot.set_layer(prefix, Arc::new(layer));
                     timings.push((format!("version {label}"), phase.elapsed()));
