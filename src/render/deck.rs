@@ -523,11 +523,7 @@ impl<'a> Iterator for Tags<'a> {
                 TagKind::Open
             };
             if kind == TagKind::Open && RAW.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-                let close = format!("</{}", name.to_ascii_lowercase());
-                self.position = html[end..]
-                    .to_ascii_lowercase()
-                    .find(&close)
-                    .map_or(html.len(), |at| end + at);
+                self.position = raw_text_end(html, end, name);
             }
             return Some(Tag {
                 start,
@@ -537,6 +533,21 @@ impl<'a> Iterator for Tags<'a> {
             });
         }
     }
+}
+
+/// Where the raw text of a `name` element opened before `from` ends: at its
+/// closing tag (any case), or at the end.
+fn raw_text_end(html: &str, from: usize, name: &str) -> usize {
+    let mut at = from;
+    while let Some(found) = html[at..].find("</") {
+        let start = at + found;
+        let tag = html.get(start + 2..start + 2 + name.len());
+        if tag.is_some_and(|t| t.eq_ignore_ascii_case(name)) {
+            return start;
+        }
+        at = start + 2;
+    }
+    html.len()
 }
 
 fn tags(html: &str) -> Tags<'_> {
@@ -797,7 +808,7 @@ mod tests {
 
     #[test]
     fn comments_code_and_attributes_do_not_cut() {
-        let html = "<p>x</p><!-- <h2> --><pre><code>&lt;h2&gt;</code></pre><p title=\"a>b <h2\">y</p><script>\"<h2>\"</script>";
+        let html = "<p>x</p><!-- <h2> --><pre><code>&lt;h2&gt;</code></pre><p title=\"a>b <h2\">y</p><script>\"</b><h2>\"</SCRIPT>";
         assert_eq!(pieces(html), [html]);
     }
 

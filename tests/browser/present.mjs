@@ -240,6 +240,20 @@ await check('the console shows the module time and the clock against the agenda'
   }
 });
 
+await check('printing gives one page per slide', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  try {
+    await page.goto(fileUrl(site, 'present/index.html'));
+    await page.evaluate(() => window.dispatchEvent(new Event('beforeprint')));
+    const pdf = (await page.pdf({ preferCSSPageSize: true, printBackground: true })).toString('latin1');
+    const pages = (pdf.match(/\/Type\s*\/Page[^s]/g) || []).length;
+    const slides = await page.evaluate(() => window.atelierDeck.count);
+    assert(pages === slides, `${pages} pages for ${slides} slides`);
+  } finally {
+    await page.close();
+  }
+});
+
 await check('no serious or critical accessibility violation in the deck and the console', async () => {
   const problems = [];
   for (const [dir, rel, selector] of [
