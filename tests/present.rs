@@ -8,7 +8,7 @@ use common::{Fixture, broken_links, page};
 const SECRET: &str = "NOTE-SECRETE-DU-FORMATEUR";
 
 fn masterclass() -> Fixture {
-    let f = Fixture::new(&[
+    Fixture::new(&[
         (
             "atelier.yaml",
             "title: Atelier test\nlanguage: fr\nclient_defaults:\n  name: votre entreprise\n  sector: votre secteur\nschedule:\n  start: \"09:30\"\n  breaks:\n    - { after: ouverture, duration: 15 min, label: Pause café }\n",
@@ -45,8 +45,7 @@ fn masterclass() -> Fixture {
             "clients/belcourt/client.yaml",
             "name: Cabinet Belcourt\nsector: conseil\ntheme: { primary: \"#1d4e7b\" }\n",
         ),
-    ]);
-    f
+    ])
 }
 
 /// The `class` of every slide of a deck, in order.
