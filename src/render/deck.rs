@@ -17,6 +17,7 @@
 //! [`Deck::slides`] per body (any thread), [`DeckStream::push`] in reading
 //! order, [`DeckStream::finish`].
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
@@ -103,7 +104,7 @@ impl Deck {
         let module = shared.site.module_index_of(id).unwrap_or_default();
         // (kind, text, notes); notes standing alone go to the next slide
         // (the last: to the one before), so both versions have the same slides.
-        let mut slides: Vec<(&str, String, String)> = Vec::new();
+        let mut slides: Vec<(&str, Cow<str>, String)> = Vec::new();
         let mut pending = String::new();
         for chunk in split(html) {
             let kind = if chunk.exercise {
@@ -112,15 +113,18 @@ impl Deck {
                 "content"
             };
             let (text, notes) = take_notes(&html[chunk.range]);
-            let text = strip_leading_rule(&text);
             pending.push_str(&notes);
+            let text = match text {
+                Cow::Borrowed(text) => Cow::Borrowed(strip_leading_rule(text)),
+                Cow::Owned(text) => Cow::Owned(strip_leading_rule(&text).to_string()),
+            };
             if text.trim().is_empty() {
                 continue;
             }
             let text = if chunk.exercise {
-                exercise_first(text)
+                Cow::Owned(exercise_first(&text))
             } else {
-                text.to_string()
+                text
             };
             slides.push((kind, text, std::mem::take(&mut pending)));
         }
@@ -128,20 +132,22 @@ impl Deck {
             last.2.push_str(&pending);
         }
         let mut out = DeckSlides::default();
+        let size: usize = slides.iter().map(|s| s.1.len() + 160).sum();
+        out.deck.reserve(size);
         for (kind, text, notes) in &slides {
             let open = format!(
                 "<section class=\"slide slide-{kind}\" data-slide data-module=\"{module}\"><div class=\"slide-inner\"><div class=\"slide-body prose\">"
             );
             out.deck.push_str(&open);
-            out.deck.push_str(&self.finish(text, DECK_ROOT));
+            self.finish_into(text, DECK_ROOT, &mut out.deck);
             out.deck.push_str("</div></div></section>\n");
             if self.console {
                 out.console.push_str(&open);
-                out.console.push_str(&self.finish(text, CONSOLE_ROOT));
+                self.finish_into(text, CONSOLE_ROOT, &mut out.console);
                 out.console.push_str("</div></div>");
                 if !notes.is_empty() {
                     out.console.push_str("<div class=\"slide-notes\" hidden>");
-                    out.console.push_str(&self.finish(notes, CONSOLE_ROOT));
+                    self.finish_into(notes, CONSOLE_ROOT, &mut out.console);
                     out.console.push_str("</div>");
                 }
                 out.console.push_str("</section>\n");
@@ -150,25 +156,35 @@ impl Deck {
         out
     }
 
-    /// A slide's HTML for a page at `root`: root links and exercise headers.
-    fn finish(&self, html: &str, root: &str) -> String {
-        let mut out = String::with_capacity(html.len() + 64);
+    /// A slide's HTML for a page at `root`, onto `out`: root links and
+    /// exercise headers (which hold root links too) in place.
+    fn finish_into(&self, html: &str, root: &str, out: &mut String) {
         let mut rest = html;
         while let Some(at) = rest.find(EXERCISE_MARKER) {
-            out.push_str(&rest[..at]);
+            push_rooted(&rest[..at], root, out);
             let after = &rest[at + EXERCISE_MARKER.len()..];
             let Some(end) = after.find("-->") else {
                 rest = &rest[at..];
                 break;
             };
             if let Some(card) = self.cards.get(&after[..end]) {
-                out.push_str(card);
+                push_rooted(card, root, out);
             }
             rest = &after[end + 3..];
         }
-        out.push_str(rest);
-        out.replace(ROOT_MARKER, root)
+        push_rooted(rest, root, out);
     }
+}
+
+/// `html` onto `out`, with the root marker replaced by `root`.
+fn push_rooted(html: &str, root: &str, out: &mut String) {
+    let mut rest = html;
+    while let Some(at) = rest.find(ROOT_MARKER) {
+        out.push_str(&rest[..at]);
+        out.push_str(root);
+        rest = &rest[at + ROOT_MARKER.len()..];
+    }
+    out.push_str(rest);
 }
 
 /// An exercise's header on its slide.
@@ -632,9 +648,9 @@ fn element_end(html: &str, start: usize) -> usize {
 }
 
 /// A slide's HTML without its facilitator blocks, and those blocks.
-fn take_notes(html: &str) -> (std::borrow::Cow<'_, str>, String) {
+fn take_notes(html: &str) -> (Cow<'_, str>, String) {
     if !html.contains(FACILITATOR) {
-        return (std::borrow::Cow::Borrowed(html), String::new());
+        return (Cow::Borrowed(html), String::new());
     }
     let mut text = String::with_capacity(html.len());
     let mut notes = String::new();
@@ -646,7 +662,7 @@ fn take_notes(html: &str) -> (std::borrow::Cow<'_, str>, String) {
         rest = &rest[end..];
     }
     text.push_str(rest);
-    (std::borrow::Cow::Owned(text), notes)
+    (Cow::Owned(text), notes)
 }
 
 /// An exercise slide with the exercise's header first, its extra
