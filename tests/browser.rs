@@ -4,6 +4,8 @@
 //!   binary, then runs `tests/browser/exercises.mjs` over it;
 //! - the live preview: runs `atelier serve` on a fixture project, then
 //!   `tests/browser/livereload.mjs` edits its files and watches open tabs;
+//! - present mode: `tests/browser/present.mjs` drives the deck and the
+//!   presenter console (HTTP and file://, keys, notes, countdown, axe);
 //! - accessibility: `tests/browser/a11y.mjs` runs axe-core over every page
 //!   kind of the example masterclass, participants' and facilitator's.
 //!
@@ -260,4 +262,24 @@ fn live_preview_updates_open_tabs() {
     );
     println!("overlay screenshot in {}", screenshots.display());
     drop(server);
+}
+
+#[test]
+#[cfg_attr(
+    not(browser_tooling),
+    ignore = "needs chromium, node and npm ci in tests/browser"
+)]
+fn present_mode_works_in_a_real_browser() {
+    let root = manifest_dir();
+    require_tooling(&root.join("tests/browser"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let site = tmp.path().join("participants");
+    let facilitator = tmp.path().join("facilitator");
+    build_example(&site, &[]);
+    build_example(&facilitator, &["--facilitator"]);
+    let shots = root.join("target/screenshots/present");
+    run_checks(
+        "present.mjs",
+        &[site.as_os_str(), facilitator.as_os_str(), shots.as_os_str()],
+    );
 }

@@ -119,8 +119,9 @@ fn facilitator_notes_never_reach_participants_in_any_container() {
     let public = f.path("public");
     assert!(public.join("clients/lemoine/index.html").exists());
     assert!(public.join("clients/belcourt/index.html").exists());
-    // The module (base, two clients, three print pages) and the exercise.
-    assert_eq!(files_containing(&public, "Intro.").len(), 6);
+    // The module (base, two clients: its page, the print page, the slide
+    // deck) and the exercise.
+    assert_eq!(files_containing(&public, "Intro.").len(), 9);
     assert!(files_containing(&public, "Écrivez.").len() >= 3);
     for (secret, text) in &cases {
         let leaked = files_containing(&public, secret);

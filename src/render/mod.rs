@@ -10,6 +10,7 @@ mod arc;
 mod article;
 mod body;
 mod cache;
+mod deck;
 mod directive;
 mod ids;
 mod language;
@@ -38,6 +39,7 @@ use crate::theme::Theme;
 pub use article::ArticleCache;
 pub use body::Body;
 pub use cache::BodyCache;
+pub use deck::{CONSOLE_PATH, DECK_PATH, MAX_SLIDE_LINES, MAX_SLIDE_WORDS};
 pub use outputs::{HtmlSite, OutputKind, output_kinds};
 pub use print::PRINT_PATH;
 use values::SiteValue;
@@ -469,6 +471,53 @@ pub fn render_print(job: &RenderJob, sink: &dyn Sink, diagnostics: &Diagnostics)
     done
 }
 
+/// Renders the deck (and, facilitator version, the console) of a version
+/// alone (the preview server's, on request): every body comes from the cache
+/// when the version was rendered.
+pub fn render_present(job: &RenderJob, sink: &dyn Sink, diagnostics: &Diagnostics) -> bool {
+    let Prepared {
+        shared,
+        exercise_bodies,
+        mut problems,
+        ..
+    } = prepare(job);
+    let shared = &shared;
+    let (slicer, mut stream) = match deck::open(shared, sink) {
+        Ok(opened) => opened,
+        Err(problem) => {
+            diagnostics.push(problem);
+            return false;
+        }
+    };
+    let site = job.site;
+    let slides: Vec<(PageId, Result<deck::DeckSlides, Vec<Diagnostic>>)> = site
+        .reading_order
+        .par_iter()
+        .filter(|&&id| deck::in_deck(site.pages[id].kind))
+        .map(|&id| {
+            let slides =
+                body_of(shared, &exercise_bodies, id).map(|body| slicer.slides(shared, id, &body));
+            (id, slides)
+        })
+        .collect();
+    for (id, slides) in slides {
+        match slides {
+            Ok(slides) => {
+                if let Err(d) = stream.push(id, &slides) {
+                    problems.push(d);
+                }
+            }
+            Err(mut errors) => problems.append(&mut errors),
+        }
+    }
+    if let Err(d) = stream.finish() {
+        problems.push(d);
+    }
+    let done = problems.is_empty();
+    diagnostics.extend(problems);
+    done
+}
+
 /// A body as the print page shows it: shared by every version when it
 /// embeds no exercise widget, else this version's own.
 enum PrintHtml {
@@ -606,6 +655,15 @@ pub fn render_site(
         }
         None => None,
     };
+    // Present mode (an output kind written with the print page).
+    let (slicer, mut present) = match job.print.then(|| deck::open(shared, sink)) {
+        Some(Ok((slicer, stream))) => (Some(slicer), Some(stream)),
+        Some(Err(d)) => {
+            problems.push(d);
+            (None, None)
+        }
+        None => (None, None),
+    };
     let mut outcomes: FastMap<PageId, Outcome> =
         FastMap::with_capacity_and_hasher(published.len(), Default::default());
     let order: Vec<PageId> = site
@@ -628,6 +686,7 @@ pub fn render_site(
                     bool,
                     Outcome,
                     Option<PrintBody>,
+                    Option<deck::DeckSlides>,
                 ),
                 Vec<Diagnostic>,
             >,
@@ -685,15 +744,23 @@ pub fn render_site(
                     };
                     let print_body =
                         (printing && printed(page.kind)).then(|| print_body(shared, &body));
+                    let slides = (slicer.as_ref())
+                        .filter(|_| deck::in_deck(page.kind))
+                        .map(|deck| deck.slides(shared, id, &body));
                     let keep = job.cache.is_some() || version.collect_texts;
-                    Ok((memo, fresh, Outcome::new(body, keep), print_body))
+                    Ok((memo, fresh, Outcome::new(body, keep), print_body, slides))
                 })();
                 (id, result)
             })
             .collect();
         for (id, result) in rendered {
             match result {
-                Ok((memo, fresh, outcome, print_body)) => {
+                Ok((memo, fresh, outcome, print_body, slides)) => {
+                    if let (Some(present), Some(slides)) = (present.as_mut(), slides)
+                        && let Err(d) = present.push(id, &slides)
+                    {
+                        problems.push(d);
+                    }
                     if let Some((path, fingerprint, bytes)) = memo {
                         summary.memo.insert(path, (fingerprint, bytes));
                     }
@@ -710,6 +777,11 @@ pub fn render_site(
                 Err(mut errors) => problems.append(&mut errors),
             }
         }
+    }
+    if let Some(present) = present
+        && let Err(d) = present.finish()
+    {
+        problems.push(d);
     }
     if let Some(print) = print {
         match print.finish(shared) {
@@ -776,6 +848,9 @@ pub fn render_site(
     lap("other pages, static files");
 
     check_links(shared, &outcomes, diagnostics);
+    if version.links_are_errors {
+        diagnostics.extend(deck::long_slide_warnings(shared));
+    }
     for (id, outcome) in outcomes {
         summary.variables.extend(outcome.used().iter().cloned());
         if let (true, Outcome::Kept(body)) = (version.collect_texts, outcome) {

@@ -42,7 +42,8 @@ struct PrintRecipe {
 }
 
 impl PrintRecipe {
-    fn render(&self) -> Result<Arc<[u8]>, String> {
+    /// The print page, or a file of the deck (`render::DECK_PATH`…).
+    fn render_file(&self, path: &str) -> Result<Arc<[u8]>, String> {
         let sink = MemorySink::default();
         let job = RenderJob {
             site: &self.site,
@@ -57,7 +58,12 @@ impl PrintRecipe {
             print: true,
         };
         let problems = Diagnostics::new();
-        if !render::render_print(&job, &sink, &problems) {
+        let rendered = if path == render::PRINT_PATH {
+            render::render_print(&job, &sink, &problems)
+        } else {
+            render::render_present(&job, &sink, &problems)
+        };
+        if !rendered {
             return Err(problems
                 .into_sorted()
                 .iter()
@@ -66,8 +72,8 @@ impl PrintRecipe {
                 .join("\n"));
         }
         sink.into_files()
-            .remove(render::PRINT_PATH)
-            .ok_or_else(|| "the print page was not written".to_string())
+            .remove(path)
+            .ok_or_else(|| format!("{path} was not written"))
     }
 }
 
@@ -427,18 +433,25 @@ impl Session {
                         lazy: FastMap::default(),
                     };
                     if !self.eager_print {
-                        let recipe = PrintRecipe {
+                        let recipe = Arc::new(PrintRecipe {
                             site: Arc::clone(&composed.site),
                             version: plan.version.clone(),
                             config: Arc::clone(&self.project.config),
                             theme: Arc::clone(&self.loaded.theme),
                             cache: Arc::clone(&self.cache),
                             static_files: done.static_files,
-                        };
-                        layer.lazy.insert(
-                            render::PRINT_PATH.to_string(),
-                            Arc::new(LazyFile::new(move || recipe.render())),
-                        );
+                        });
+                        let mut lazy = vec![render::PRINT_PATH, render::DECK_PATH];
+                        if recipe.version.facilitator {
+                            lazy.push(render::CONSOLE_PATH);
+                        }
+                        for path in lazy {
+                            let recipe = Arc::clone(&recipe);
+                            layer.lazy.insert(
+                                path.to_string(),
+                                Arc::new(LazyFile::new(move || recipe.render_file(path))),
+                            );
+                        }
                     }
                     snapshot.set_layer(&plan.prefix, Arc::new(layer));
                     timings.push((format!("version {}", link_label(plan)), phase.elapsed()));
