@@ -13,7 +13,7 @@ use super::{OutputKind, RenderJob, RenderSummary, pages, published_pages, reusab
 const SITEMAP_PATH: &str = "sitemap.xml";
 
 /// The sitemap of each version.
-pub struct Sitemap;
+pub(super) struct Sitemap;
 
 impl OutputKind for Sitemap {
     fn render(

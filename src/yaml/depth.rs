@@ -14,11 +14,11 @@
 
 /// Collections may nest this deep (a block mapping in a sequence in a
 /// mapping… or flow collections `[{…}]`), far more than any atelier file uses.
-pub const MAX_DEPTH: usize = 64;
+pub(super) const MAX_DEPTH: usize = 64;
 
 /// Where a text first nests deeper than [`MAX_DEPTH`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooDeep {
+pub(super) struct TooDeep {
     /// 1-based line in the text.
     pub line: usize,
     /// 1-based column, in characters.
@@ -38,7 +38,7 @@ enum Carry {
 }
 
 /// The first place where `text` nests collections deeper than [`MAX_DEPTH`].
-pub fn too_deep(text: &str) -> Option<TooDeep> {
+pub(super) fn too_deep(text: &str) -> Option<TooDeep> {
     let mut scan = Scan {
         indents: Vec::new(),
         flow: 0,

@@ -12,12 +12,12 @@ use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 /// A masterclass project in a temporary folder.
-pub struct Fixture {
+pub(crate) struct Fixture {
     dir: tempfile::TempDir,
 }
 
 /// The outcome of one `atelier` run.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -33,7 +33,7 @@ impl Run {
     }
 
     /// Asserts the exit code, showing the output when it differs.
-    pub fn expect(&self, code: i32) -> &Run {
+    pub(crate) fn expect(&self, code: i32) -> &Run {
         assert_eq!(
             self.code, code,
             "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
@@ -43,7 +43,7 @@ impl Run {
     }
 
     /// Asserts stderr contains `text`.
-    pub fn says(&self, text: &str) -> &Run {
+    pub(crate) fn says(&self, text: &str) -> &Run {
         assert!(
             self.stderr.contains(text) || self.stdout.contains(text),
             "expected output to contain {text:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -54,18 +54,18 @@ impl Run {
     }
 }
 
-pub const MINIMAL_CONFIG: &str = "title: Atelier test\nlanguage: fr\nbase_url: https://example.org/atelier/\nclient_defaults:\n  name: votre entreprise\n  sector: votre secteur\n";
+pub(crate) const MINIMAL_CONFIG: &str = "title: Atelier test\nlanguage: fr\nbase_url: https://example.org/atelier/\nclient_defaults:\n  name: votre entreprise\n  sector: votre secteur\n";
 
 impl Fixture {
     /// An empty folder.
-    pub fn empty() -> Fixture {
+    pub(crate) fn empty() -> Fixture {
         Fixture {
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
     /// A project with `atelier.yaml` and the given files.
-    pub fn new(files: &[(&str, &str)]) -> Fixture {
+    pub(crate) fn new(files: &[(&str, &str)]) -> Fixture {
         let fixture = Fixture::empty();
         fixture.write("atelier.yaml", MINIMAL_CONFIG);
         for (path, text) in files {
@@ -74,34 +74,34 @@ impl Fixture {
         fixture
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    pub fn write(&self, rel: &str, text: &str) {
+    pub(crate) fn write(&self, rel: &str, text: &str) {
         self.write_bytes(rel, text.as_bytes());
     }
 
-    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) {
+    pub(crate) fn write_bytes(&self, rel: &str, bytes: &[u8]) {
         let path = self.path(rel);
         fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         fs::write(path, bytes).expect("write");
     }
 
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
 
-    pub fn exists(&self, rel: &str) -> bool {
+    pub(crate) fn exists(&self, rel: &str) -> bool {
         self.path(rel).exists()
     }
 
     /// Runs `atelier ARGS` in the project folder.
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::from(
             Command::new(env!("CARGO_BIN_EXE_atelier"))
                 .args(args)
@@ -112,7 +112,7 @@ impl Fixture {
     }
 
     /// `atelier build`, expected to succeed.
-    pub fn build(&self) -> Run {
+    pub(crate) fn build(&self) -> Run {
         let run = self.run(&["build"]);
         run.expect(0);
         run
@@ -120,7 +120,7 @@ impl Fixture {
 
     /// Runs a build expected to fail: exit 1, every `expected` text in the
     /// output, no panic, and the output folder still equal to `before`.
-    pub fn expect_failed_build(&self, before: &[(PathBuf, Vec<u8>)], expected: &[&str]) {
+    pub(crate) fn expect_failed_build(&self, before: &[(PathBuf, Vec<u8>)], expected: &[&str]) {
         let run = self.run(&["build"]);
         run.expect(1);
         for text in expected {
@@ -135,7 +135,7 @@ impl Fixture {
     }
 
     /// Every file under `dir` with its bytes, for before/after comparisons.
-    pub fn snapshot(&self, dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    pub(crate) fn snapshot(&self, dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
         let mut files: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(self.path(dir))
             .into_iter()
             .filter_map(Result::ok)
@@ -148,14 +148,14 @@ impl Fixture {
 }
 
 /// A front-matter page.
-pub fn page(front: &str, body: &str) -> String {
+pub(crate) fn page(front: &str, body: &str) -> String {
     format!("---\n{front}\n---\n{body}")
 }
 
 /// Checks every `href`/`src` of every HTML file under `site`: internal links
 /// must be relative and resolve to a file (and anchor) under `site`.
 /// Returns the problems found.
-pub fn broken_links(site: &Path) -> Vec<String> {
+pub(crate) fn broken_links(site: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     let html_files: Vec<PathBuf> = walkdir::WalkDir::new(site)
         .into_iter()
@@ -225,7 +225,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// Values of the given attributes (double-quoted) in `html`.
-pub fn attribute_values(html: &str, names: &[&str]) -> Vec<String> {
+pub(crate) fn attribute_values(html: &str, names: &[&str]) -> Vec<String> {
     let mut values = Vec::new();
     for name in names {
         let needle = format!(" {name}=\"");
@@ -242,7 +242,7 @@ pub fn attribute_values(html: &str, names: &[&str]) -> Vec<String> {
 }
 
 /// `atelier serve` running on a project, stopped when dropped.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     /// The port it announced.
     pub port: u16,
@@ -252,7 +252,7 @@ pub struct Server {
 
 impl Server {
     /// Starts `atelier serve` in `project` and waits for its address.
-    pub fn start(project: &Path) -> Server {
+    pub(crate) fn start(project: &Path) -> Server {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port");
         let port = probe.local_addr().expect("probe address").port();
         drop(probe);
@@ -309,7 +309,7 @@ impl Server {
 
 impl Server {
     /// What the server printed on stdout so far.
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         self.stdout
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -317,7 +317,7 @@ impl Server {
     }
 
     /// What the server printed on stderr so far.
-    pub fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr
             .lock()
             .unwrap_or_else(|p| p.into_inner())
