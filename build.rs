@@ -46,7 +46,9 @@ fn embed(dir: &str, const_name: &str, code: &mut String) {
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
     files.sort();
-    code.push_str(&format!("pub(super) static {const_name}: &[(&str, &[u8])] = &[\n"));
+    code.push_str(&format!(
+        "pub(super) static {const_name}: &[(&str, &[u8])] = &[\n"
+    ));
     for (rel, path) in files {
         code.push_str(&format!(
             "    ({rel:?}, include_bytes!({:?})),\n",
