@@ -316,31 +316,8 @@ fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
     f.run(&["build", "--out", "built"]).expect(0);
     f.run(&["build", "--facilitator", "--out", "built-facilitator"])
         .expect(0);
-    let mut compared = 0;
-    for (dir, prefix) in [("built", ""), ("built-facilitator", "_facilitator/")] {
-        for entry in walkdir::WalkDir::new(f.path(dir))
-            .into_iter()
-            .filter_map(Result::ok)
-        {
-            if !entry.file_type().is_file() || entry.file_name() == ".atelier-output" {
-                continue;
-            }
-            let rel = entry
-                .path()
-                .strip_prefix(f.path(dir))
-                .expect("rel")
-                .to_string_lossy()
-                .replace('\\', "/");
-            let (status, served) = get(port, &format!("/{prefix}{rel}"));
-            assert_eq!(status, 200, "/{prefix}{rel}");
-            let built = std::fs::read(entry.path()).expect("read");
-            assert!(
-                without_live_script(&served) == built,
-                "/{prefix}{rel} differs from the clean build"
-            );
-            compared += 1;
-        }
-    }
+    let compared = served_equal_to(&f, port, "built", "", "the edits")
+        + served_equal_to(&f, port, "built-facilitator", "_facilitator/", "the edits");
     assert!(compared > 20, "compared {compared} files");
     assert!(
         compared_client_facilitator(&f, port) > 5,
@@ -498,6 +475,12 @@ fn a_theme_stylesheet_edit_is_served_and_swapped() {
 /// returns how many files were compared.
 fn assert_served_equals_build(f: &Fixture, port: u16, dir: &str, after: &str) -> usize {
     f.run(&["build", "--out", dir]).expect(0);
+    served_equal_to(f, port, dir, "", after)
+}
+
+/// Every file of the build already in `dir` is served, byte for byte, under
+/// `/{prefix}`: returns how many files were compared.
+fn served_equal_to(f: &Fixture, port: u16, dir: &str, prefix: &str, after: &str) -> usize {
     let mut compared = 0;
     for entry in walkdir::WalkDir::new(f.path(dir))
         .into_iter()
@@ -512,12 +495,12 @@ fn assert_served_equals_build(f: &Fixture, port: u16, dir: &str, after: &str) ->
             .expect("rel")
             .to_string_lossy()
             .replace('\\', "/");
-        let (status, served) = get(port, &format!("/{rel}"));
-        assert_eq!(status, 200, "/{rel}");
+        let (status, served) = get(port, &format!("/{prefix}{rel}"));
+        assert_eq!(status, 200, "/{prefix}{rel}");
         let built = std::fs::read(entry.path()).expect("read");
         assert!(
             without_live_script(&served) == built,
-            "after {after}, /{rel} differs from the clean build:\nserved:\n{}\nbuilt:\n{}",
+            "after {after}, /{prefix}{rel} differs from the clean build:\nserved:\n{}\nbuilt:\n{}",
             String::from_utf8_lossy(&without_live_script(&served)),
             String::from_utf8_lossy(&built)
         );
