@@ -6,30 +6,10 @@
 
 mod common;
 
-use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Fixture, Server, page};
-
-/// Every file under `dir` whose bytes contain `needle`, relative to `dir`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .filter(|e| {
-            fs::read(e.path()).is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(needle))
-        })
-        .map(|e| {
-            e.path()
-                .strip_prefix(dir)
-                .unwrap_or(e.path())
-                .display()
-                .to_string()
-        })
-        .collect()
-}
+use common::{Fixture, Server, files_containing, page};
 
 /// How many files `dir` holds.
 fn file_count(dir: &Path) -> usize {
@@ -361,20 +341,8 @@ fn a_carpentries_lesson_builds_with_its_kinds_as_templates() {
 /// GET `path` from the preview server: its body, without the live-reload
 /// script.
 fn served(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    let (_, bytes) = common::http_get(port, path);
+    let body = String::from_utf8_lossy(&bytes);
     match body.find("<script src=\"/__atelier/") {
         Some(at) => {
             let end = body[at..]

@@ -4,29 +4,7 @@
 
 mod common;
 
-use std::fs;
-use std::path::Path;
-
-use common::{Fixture, page};
-
-/// Every file under `dir` whose bytes contain `needle`, relative to `dir`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .filter(|e| {
-            fs::read(e.path()).is_ok_and(|bytes| String::from_utf8_lossy(&bytes).contains(needle))
-        })
-        .map(|e| {
-            e.path()
-                .strip_prefix(dir)
-                .unwrap_or(e.path())
-                .display()
-                .to_string()
-        })
-        .collect()
-}
+use common::{Fixture, files_containing, page};
 
 /// The same note, in every kind of block container, each with its own
 /// secret word.

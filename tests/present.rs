@@ -202,26 +202,8 @@ fn check_warns_about_a_slide_too_long_for_a_projector() {
 /// `GET path` from the preview server: status and body (Connection: close,
 /// so the body runs to the end; chunked bodies are decoded).
 fn get(port: u16, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("headers end");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    (status, body.to_string())
+    let (status, body) = common::http_get(port, path);
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[test]
