@@ -9,7 +9,10 @@
 //! Also sets `cfg(browser_tooling)` when the real-browser tests
 //! (`tests/browser.rs`) can run, or when `CI` is set (there they must run, and
 //! fail loudly if the tooling is missing): without it they are ignored, so a
-//! test that did not run is never reported as passed.
+//! test that did not run is never reported as passed. Likewise
+//! `cfg(sshd_tooling)` (OpenSSH's server and `ssh-keygen`) and
+//! `cfg(s3_tooling)` (`moto_server`) for the publish tests with real servers
+//! (`tests/publish_remote.rs`).
 
 use std::env;
 use std::fs;
@@ -89,13 +92,43 @@ fn browser_tooling_present(manifest: &Path) -> bool {
     chromium && playwright && axe && node.is_some()
 }
 
+/// Whether `program` is in a folder of PATH, watched like [`watched`].
+fn on_path(program: &str) -> bool {
+    let path = env::var_os("PATH").unwrap_or_default();
+    let found = env::split_paths(&path).find(|dir| dir.join(program).is_file());
+    match &found {
+        Some(dir) => println!("cargo::rerun-if-changed={}", dir.join(program).display()),
+        None => env::split_paths(&path)
+            .filter(|dir| dir.is_dir())
+            .for_each(|dir| println!("cargo::rerun-if-changed={}", dir.display())),
+    }
+    found.is_some()
+}
+
+/// What the SFTP tests need: OpenSSH's server, its SFTP server and the
+/// key tools (`apt-get install openssh-server`).
+fn sshd_tooling_present() -> bool {
+    let sshd = watched(Path::new("/usr/sbin/sshd"), Path::new("/usr/sbin"));
+    sshd && on_path("ssh-keygen") && on_path("ssh-agent") && on_path("ssh-add")
+}
+
 fn main() {
     let manifest =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     println!("cargo::rustc-check-cfg=cfg(browser_tooling)");
+    println!("cargo::rustc-check-cfg=cfg(sshd_tooling)");
+    println!("cargo::rustc-check-cfg=cfg(s3_tooling)");
     println!("cargo::rerun-if-env-changed=CI");
-    if env::var_os("CI").is_some() || browser_tooling_present(&manifest) {
+    println!("cargo::rerun-if-env-changed=PATH");
+    let ci = env::var_os("CI").is_some();
+    if ci || browser_tooling_present(&manifest) {
         println!("cargo::rustc-cfg=browser_tooling");
+    }
+    if ci || sshd_tooling_present() {
+        println!("cargo::rustc-cfg=sshd_tooling");
+    }
+    if ci || on_path("moto_server") {
+        println!("cargo::rustc-cfg=s3_tooling");
     }
     let mut code = String::new();
     embed("themes/atelier", "THEME_FILES", &mut code);

@@ -22,7 +22,13 @@ use crate::project::Project;
 use crate::render::{self, ArticleCache, BodyCache, PageText};
 use crate::uniqueness::{self, ClientReport, VersionTexts};
 
-pub use crate::plan::BuildOptions;
+pub use crate::plan::{BuildOptions, Workbooks};
+
+/// Default output folder of `atelier pdf`: the base version's workbook at
+/// its root, each client's in `clients/<slug>/`.
+pub const WORKBOOKS_DIR: &str = "workbooks";
+/// Default output folder of `atelier pdf --facilitator`.
+pub const FACILITATOR_WORKBOOKS_DIR: &str = "workbooks-facilitator";
 
 /// What a successful build did.
 #[derive(Debug, Clone)]
@@ -92,6 +98,22 @@ pub fn check(project: &Project, options: &BuildOptions) -> Result<BuildReport> {
     )
 }
 
+/// The versions `plans` check, each once (a facilitator plan is the same
+/// version as its participants' one), for their `publish:` blocks.
+fn published_versions<'a>(plans: &[VersionPlan<'a>]) -> Vec<Option<&'a LoadedClient>> {
+    let mut versions: Vec<Option<&'a LoadedClient>> = Vec::new();
+    for plan in plans.iter().filter(|p| !p.reference) {
+        let slug = plan.client.map(|c| c.client.slug.as_str());
+        if !versions
+            .iter()
+            .any(|v| v.map(|c| c.client.slug.as_str()) == slug)
+        {
+            versions.push(plan.client);
+        }
+    }
+    versions
+}
+
 /// Orders diagnostics by file, line and column, as they are printed.
 fn sort_by_place(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
@@ -121,6 +143,10 @@ fn run(project: &Project, options: &BuildOptions, on_wait: &dyn Fn(&Path)) -> Re
     }));
     let plans = plan::for_build(project, &loaded, options)?;
     diagnostics.declare_versions(plans.iter().filter(|p| !p.reference).map(VersionPlan::name));
+    if options.check_only {
+        // A typo in a `target:` shows now, not on the day of the publish.
+        crate::publish::targets::read(project, &published_versions(&plans), &diagnostics);
+    }
     // `check --client` compares the clients with the base version, rendered
     // for that alone.
     let reference = plans.iter().any(|p| p.reference);
@@ -130,10 +156,11 @@ fn run(project: &Project, options: &BuildOptions, on_wait: &dyn Fn(&Path)) -> Re
     let staging = if options.check_only {
         None
     } else {
-        let default = if options.facilitator {
-            "public-facilitator"
-        } else {
-            "public"
+        let default = match (options.pdf, options.facilitator) {
+            (plan::Workbooks::Only, false) => WORKBOOKS_DIR,
+            (plan::Workbooks::Only, true) => FACILITATOR_WORKBOOKS_DIR,
+            (_, false) => "public",
+            (_, true) => "public-facilitator",
         };
         let out = options.out.clone().unwrap_or_else(|| root.join(default));
         Some(Staging::prepare(&out, root, on_wait)?)
@@ -159,7 +186,11 @@ fn run(project: &Project, options: &BuildOptions, on_wait: &dyn Fn(&Path)) -> Re
         sink,
         diagnostics: &diagnostics,
     };
-    let base = plans.iter().position(|p| p.client.is_none());
+    // Workbooks alone share no bodies: every version typesets at once.
+    let base = plans
+        .iter()
+        .position(|p| p.client.is_none())
+        .filter(|_| options.pdf != plan::Workbooks::Only);
     let first: Vec<(usize, Option<VersionReport>)> = base
         .map(|i| (i, run.render(&plans[i])))
         .into_iter()

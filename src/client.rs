@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Language, Typography, line_of_key};
+use crate::config::{Language, Publish, Typography, line_of_key};
 use crate::duration::ClockTime;
 use crate::error::{Diagnostic, Diagnostics, display_path};
 
@@ -93,6 +93,14 @@ pub struct ClientFile {
     /// Schedule override (start time).
     #[serde(default)]
     pub schedule: Option<ClientSchedule>,
+    /// Where `atelier publish` puts this client's version.
+    #[serde(default)]
+    pub publish: Option<Publish>,
+    /// Whether search engines may index this version: a client's version
+    /// is meant for its participants, so it carries `noindex` unless this
+    /// says `true`.
+    #[serde(default)]
+    pub index: bool,
 }
 
 /// A client's colours and logo.

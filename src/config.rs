@@ -50,6 +50,38 @@ pub struct Config {
     /// What `client.*` variables are in the base version.
     #[serde(default)]
     pub client_defaults: ClientDefaults,
+    /// Where `atelier publish` puts the base version.
+    #[serde(default)]
+    pub publish: Option<Publish>,
+}
+
+/// A `publish:` block (atelier.yaml for the base version, a client.yaml for
+/// that client's): where the version is published and how carefully.
+/// The target is kept as written here; `publish::target` reads it, so that
+/// a build never depends on it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    /// The target as written: a folder, `file://`, `sftp://`, `git+…#branch`
+    /// or `s3://bucket/prefix`.
+    pub target: String,
+    /// A publish that would delete more remote files than this is refused:
+    /// a target set to the wrong folder must not be emptied.
+    #[serde(default = "default_max_deletes")]
+    pub max_deletes: usize,
+    /// S3-compatible endpoint (`https://s3.fr-par.scw.cloud`), else AWS's.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// S3 region, else the standard AWS variables'.
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+/// How many remote files a publish may delete unless told otherwise.
+pub const DEFAULT_MAX_DELETES: usize = 256;
+
+fn default_max_deletes() -> usize {
+    DEFAULT_MAX_DELETES
 }
 
 fn default_theme() -> String {

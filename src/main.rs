@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use atelier::builder::{self, BuildOptions};
+use atelier::builder::{self, BuildOptions, Workbooks};
 use atelier::error::{Diagnostic, Error};
 use atelier::plural::count;
 use atelier::project::Project;
@@ -42,6 +42,10 @@ enum Command {
     Serve(ServeArgs),
     /// Validate everything a build does, plus links, without writing.
     Check(CheckArgs),
+    /// Publish each version to its target, sending only what changed.
+    Publish(PublishArgs),
+    /// Typeset the workbook PDFs only (the base's and every client's).
+    Pdf(PdfArgs),
     /// Create a new module, exercise or client.
     New {
         /// What to create.
@@ -68,6 +72,23 @@ struct BuildArgs {
     /// Build the facilitator version (notes shown, solutions open).
     #[arg(long)]
     facilitator: bool,
+    /// Also write each version's workbook.pdf at its root.
+    #[arg(long)]
+    pdf: bool,
+}
+
+#[derive(Debug, Args)]
+struct PdfArgs {
+    /// Only this client's workbook (repeatable); one client is written at the output root.
+    #[arg(long = "client", value_name = "SLUG")]
+    clients: Vec<String>,
+    /// The facilitator's workbooks (notes and solutions included).
+    #[arg(long)]
+    facilitator: bool,
+    /// Output folder (default workbooks/, or workbooks-facilitator/ with --facilitator):
+    /// DIR/workbook.pdf for the base, DIR/clients/<slug>/workbook.pdf for each client.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +115,17 @@ struct CheckArgs {
     /// Turn warnings into errors.
     #[arg(long)]
     strict: bool,
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// Publish only this client's version (repeatable); default: the base
+    /// version and every client that has a target.
+    #[arg(long = "client", value_name = "SLUG")]
+    clients: Vec<String>,
+    /// List what would be uploaded and deleted; touch nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -143,15 +175,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     check_only: false,
                     clients: args.clients.clone(),
                     strict: false,
+                    pdf: if args.pdf {
+                        Workbooks::WithSite
+                    } else {
+                        Workbooks::No
+                    },
                 },
-                &|target| {
-                    if !cli.quiet {
-                        eprintln!(
-                            "note: waiting for another build of {} to finish…",
-                            atelier::output::shown(target)
-                        );
-                    }
-                },
+                &|target| note_waiting(cli, target),
             )?;
             print_warnings(cli, &report.warnings);
             if cli.verbose {
@@ -173,6 +203,45 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 println!(
                     "Built {}{versions} in {} ms → {out}{}",
                     count(report.pages, "page", "pages"),
+                    report.elapsed.as_millis(),
+                    warning_suffix(&report.warnings)
+                );
+                if !report.uniqueness.is_empty() && !args.facilitator {
+                    println!(
+                        "  {out}clients/ holds each client's version: do not copy {out} online as it is. \
+                         Put a version online with `atelier publish` (a `publish: {{ target: … }}` in atelier.yaml or its client.yaml), \
+                         or build one client alone with `atelier build --client SLUG`."
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Pdf(args) => {
+            let project = Project::open(cli.root.as_deref())?;
+            let report = builder::build(
+                &project,
+                &BuildOptions {
+                    out: args.out.clone(),
+                    facilitator: args.facilitator,
+                    clients: args.clients.clone(),
+                    pdf: Workbooks::Only,
+                    ..BuildOptions::default()
+                },
+                &|target| note_waiting(cli, target),
+            )?;
+            print_warnings(cli, &report.warnings);
+            if cli.verbose {
+                print_timings(&report);
+            }
+            if !cli.quiet {
+                let out = report
+                    .out
+                    .as_deref()
+                    .map(atelier::output::shown)
+                    .unwrap_or_default();
+                println!(
+                    "Wrote {} in {} ms → {out}{}",
+                    count(report.versions, "workbook", "workbooks"),
                     report.elapsed.as_millis(),
                     warning_suffix(&report.warnings)
                 );
@@ -237,6 +306,22 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             },
             std::sync::Arc::new(Terminal),
         )?),
+        Command::Publish(args) => {
+            let project = Project::open(cli.root.as_deref())?;
+            let report = atelier::publish::run(
+                &project,
+                &atelier::publish::PublishOptions {
+                    clients: args.clients.clone(),
+                    dry_run: args.dry_run,
+                },
+            )?;
+            print_warnings(cli, &report.warnings);
+            print_publish(cli, &report, args.dry_run);
+            if report.failed() {
+                return Err(Failure::Reported(Error::Content(Vec::new())));
+            }
+            Ok(())
+        }
         Command::Init { dir } => {
             let dir = dir
                 .clone()
@@ -261,6 +346,87 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+/// `publish`'s report: one line per version (and, for a dry run, the paths).
+fn print_publish(cli: &Cli, report: &atelier::publish::PublishReport, dry_run: bool) {
+    use atelier::publish::{Outcome, shown_bytes};
+    let mut published = 0;
+    for version in &report.versions {
+        match &version.outcome {
+            Outcome::Skipped => {
+                if !cli.quiet {
+                    eprintln!(
+                        "note: {} has no publish target; skipped (add `publish: {{ target: … }}` to {})",
+                        version.name,
+                        atelier::error::display_path(&version.config_file)
+                    );
+                }
+            }
+            Outcome::Done {
+                target,
+                changes,
+                bytes,
+            } => {
+                published += 1;
+                if cli.quiet {
+                    continue;
+                }
+                let (uploaded, deleted, sent) = if dry_run {
+                    ("to upload", "to delete", "to send")
+                } else {
+                    ("uploaded", "deleted", "sent")
+                };
+                println!(
+                    "{} → {target}: {} {uploaded}, {} {deleted}, {} unchanged, {} {sent}{}",
+                    version.name,
+                    changes.upload.len(),
+                    changes.delete.len(),
+                    changes.unchanged,
+                    shown_bytes(*bytes),
+                    if dry_run {
+                        " (dry run: nothing touched)"
+                    } else {
+                        ""
+                    }
+                );
+                if dry_run {
+                    for path in &changes.upload {
+                        println!("  + {path}");
+                    }
+                    for path in &changes.delete {
+                        println!("  - {path}");
+                    }
+                }
+            }
+            Outcome::Failed { target, error } => {
+                eprintln!("error: {} → {target}: {error}", version.name);
+            }
+        }
+    }
+    let asked = report
+        .versions
+        .iter()
+        .filter(|v| !matches!(v.outcome, Outcome::Skipped))
+        .count();
+    if asked == 0 {
+        if !cli.quiet {
+            eprintln!(
+                "nothing to publish: no version has a target (add `publish: {{ target: … }}` to atelier.yaml or a client.yaml)"
+            );
+        }
+    } else if report.failed() {
+        eprintln!(
+            "{} of {} published; a target that failed holds each file old or new: run `atelier publish` again once it is fixed",
+            count(published, "version", "versions"),
+            asked
+        );
+    } else if cli.verbose {
+        eprintln!(
+            "  publish {:>8.1} ms",
+            report.elapsed.as_secs_f64() * 1000.0
+        );
     }
 }
 
@@ -349,6 +515,17 @@ fn uniqueness_line(client: &atelier::uniqueness::ClientReport) -> String {
         client.added.len(),
         count(client.variables.len(), "variable", "variables"),
     )
+}
+
+/// Says, unless `-q`, that this build waits for another one writing the
+/// same output (the output lock).
+fn note_waiting(cli: &Cli, target: &std::path::Path) {
+    if !cli.quiet {
+        eprintln!(
+            "note: waiting for another build of {} to finish…",
+            atelier::output::shown(target)
+        );
+    }
 }
 
 fn print_warnings(cli: &Cli, warnings: &[Diagnostic]) {

@@ -4,17 +4,21 @@
 //! folder next to the output and swapped in only when everything succeeded,
 //! so a failed build leaves the previous site byte for byte intact. An output
 //! folder is only ever replaced when atelier created it (it holds
-//! [`MARKER_FILE`]); nothing of the user's is ever deleted.
+//! [`MARKER_FILE`]); nothing of the user's is ever deleted. A file that
+//! several versions share is written once and hard-linked into the others
+//! (see [`links`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result, display_path};
 use crate::hashing::FastSet;
 
+mod links;
 mod sink;
-pub use sink::{MemorySink, NullSink, PrefixedSink, Sink};
+use links::{Linker, Origin};
+pub use sink::{MemoryFiles, MemorySink, NullSink, PrefixedSink, Sink};
 
 /// File atelier writes at the root of every output folder it creates.
 pub const MARKER_FILE: &str = ".atelier-output";
@@ -43,6 +47,8 @@ pub struct Staging {
     staging: PathBuf,
     /// Folders made so far, relative to the staging folder.
     created: Mutex<FastSet<String>>,
+    /// Files shared by several versions, written once.
+    links: Linker,
     /// Held until the staged build is swapped in or dropped, so that a second
     /// build of the same output waits instead of deleting this one's staging
     /// folder or swapping its own in halfway through ours. The system frees
@@ -61,23 +67,13 @@ impl Staging {
     pub fn prepare(target: &Path, root: &Path, on_wait: impl FnOnce(&Path)) -> Result<Staging> {
         let target = absolute(target);
         let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-        if root.starts_with(&target) {
+        if let Some(why) = forbidden_folder(&target, &root) {
+            let hint = match why {
+                Forbidden::OtherProject => "",
+                _ => "; choose another --out, such as public",
+            };
             return Err(Error::Usage(format!(
-                "refusing to write the site into {}: it holds the project itself; choose another --out, such as public",
-                target.display()
-            )));
-        }
-        for folder in SOURCE_FOLDERS {
-            if target.starts_with(root.join(folder)) {
-                return Err(Error::Usage(format!(
-                    "refusing to write the site into {}: it is inside the project's {folder}/ sources; choose another --out, such as public",
-                    target.display()
-                )));
-            }
-        }
-        if target.join(crate::config::CONFIG_FILE).exists() {
-            return Err(Error::Usage(format!(
-                "refusing to write the site into {}: it holds an atelier.yaml project",
+                "refusing to write the site into {}: {why}{hint}",
                 target.display()
             )));
         }
@@ -101,6 +97,7 @@ impl Staging {
             target,
             staging,
             created: Mutex::default(),
+            links: Linker::default(),
             _lock: lock,
         };
         fs::write(staged.staging.join(MARKER_FILE), MARKER_TEXT)
@@ -188,23 +185,81 @@ impl Sink for Staging {
     fn write(&self, rel: &str, bytes: &[u8]) -> std::io::Result<()> {
         let path = self.path_of(rel)?;
         self.ensure_parent(rel, &path)?;
+        self.links.unlink_if_linked(&path)?;
         fs::write(path, bytes)
     }
 
+    /// Copies `source` the first time a version asks for it; hard-links
+    /// the other versions' paths to that copy.
     fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()> {
         let path = self.path_of(rel)?;
         self.ensure_parent(rel, &path)?;
-        fs::copy(source, path).map(|_| ())
+        let origin = Origin::Source(source.to_path_buf());
+        self.links
+            .place(origin, None, &path, |to| fs::copy(source, to).map(|_| ()))
+    }
+
+    /// Writes `bytes` the first time; hard-links the other versions' paths.
+    fn write_static(&self, rel: &str, bytes: &Arc<[u8]>) -> std::io::Result<()> {
+        let path = self.path_of(rel)?;
+        self.ensure_parent(rel, &path)?;
+        let origin = Origin::of_bytes(bytes);
+        self.links
+            .place(origin, Some(bytes), &path, |to| fs::write(to, &bytes[..]))
     }
 
     fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {
         let path = self.path_of(rel)?;
         self.ensure_parent(rel, &path)?;
+        self.links.unlink_if_linked(&path)?;
         Ok(Box::new(std::io::BufWriter::with_capacity(
             1 << 16,
             fs::File::create(path)?,
         )))
     }
+}
+
+/// Why a folder may not receive a site: `build --out` and a publish to a
+/// local folder refuse the same places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forbidden {
+    /// It is the project's root or holds it: replacing it would delete
+    /// the sources.
+    HoldsProject,
+    /// It is in one of the project's source folders (`content/`…).
+    InsideSources(&'static str),
+    /// It holds another atelier project.
+    OtherProject,
+}
+
+impl std::fmt::Display for Forbidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Forbidden::HoldsProject => write!(f, "it holds the project itself"),
+            Forbidden::InsideSources(folder) => {
+                write!(f, "it is inside the project's {folder}/ sources")
+            }
+            Forbidden::OtherProject => write!(f, "it holds an atelier.yaml project"),
+        }
+    }
+}
+
+/// Why the folder `target` (absolute, see [`absolute`]) may not receive a
+/// site of the project at `root` (canonical), if it may not.
+pub fn forbidden_folder(target: &Path, root: &Path) -> Option<Forbidden> {
+    if root.starts_with(target) {
+        return Some(Forbidden::HoldsProject);
+    }
+    if let Some(folder) = SOURCE_FOLDERS
+        .into_iter()
+        .find(|folder| target.starts_with(root.join(folder)))
+    {
+        return Some(Forbidden::InsideSources(folder));
+    }
+    target
+        .join(crate::config::CONFIG_FILE)
+        .exists()
+        .then_some(Forbidden::OtherProject)
 }
 
 /// Removes a folder atelier made (it holds the marker), or an empty one: a

@@ -33,6 +33,36 @@ pub struct BuildOptions {
     pub clients: Vec<String>,
     /// Warnings are errors (`check --strict`).
     pub strict: bool,
+    /// Which workbook PDFs to make (`build --pdf`, `atelier pdf`).
+    pub pdf: Workbooks,
+}
+
+/// Whether a command makes each version's workbook PDF (SPEC §10).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Workbooks {
+    /// No PDF: the site only.
+    #[default]
+    No,
+    /// The site, and `workbook.pdf` at the root of each version
+    /// (`build --pdf`).
+    WithSite,
+    /// Only the PDFs (`atelier pdf`).
+    Only,
+}
+
+impl Workbooks {
+    /// The output kinds a version renders for this choice.
+    fn outputs(self) -> Vec<&'static dyn OutputKind> {
+        match self {
+            Workbooks::No => render::output_kinds(),
+            Workbooks::WithSite => {
+                let mut kinds = render::output_kinds();
+                kinds.push(render::workbook_pdf());
+                kinds
+            }
+            Workbooks::Only => vec![render::workbook_pdf()],
+        }
+    }
 }
 
 /// Folder of the facilitator versions in the preview server: the base's,
@@ -94,7 +124,9 @@ pub fn for_build<'a>(
         versions.insert(0, (None, String::new()));
     }
     let with_base = versions.iter().any(|(c, _)| c.is_none());
-    let collect_texts = options.check_only || (with_base && versions.len() > 1);
+    // The uniqueness report reads the site's pages: none without them.
+    let collect_texts =
+        options.pdf != Workbooks::Only && (options.check_only || (with_base && versions.len() > 1));
     Ok(versions
         .into_iter()
         .enumerate()
@@ -105,7 +137,7 @@ pub fn for_build<'a>(
             prefix,
             reference: reference && index == 0,
             version: version_of(project, options, client.map(|c| &c.client), collect_texts),
-            outputs: render::output_kinds(),
+            outputs: options.pdf.outputs(),
         })
         .collect())
 }
@@ -213,6 +245,7 @@ pub fn version_of(
         french,
         collect_texts,
         links_are_errors: options.check_only,
+        indexed: client.is_none_or(|c| c.profile.index),
     }
 }
 
@@ -453,6 +486,43 @@ mod tests {
         let kinds = render::output_kinds().len();
         assert!(kinds >= 2, "the HTML site and the sitemap at least");
         assert!(plans.iter().all(|p| p.outputs.len() == kinds));
+    }
+
+    #[test]
+    fn the_workbook_pdf_is_rendered_only_when_asked_for() {
+        let (_dir, project, loaded) = project();
+        let kinds = |pdf: Workbooks| -> Vec<usize> {
+            let options = BuildOptions {
+                pdf,
+                ..BuildOptions::default()
+            };
+            let plans = for_build(&project, &loaded, &options).expect("plans");
+            assert_eq!(plans.len(), 3, "the base and both clients");
+            plans.iter().map(|p| p.outputs.len()).collect()
+        };
+        let site = render::output_kinds().len();
+        assert_eq!(kinds(Workbooks::No), [site; 3]);
+        assert_eq!(kinds(Workbooks::WithSite), [site + 1; 3]);
+        assert_eq!(kinds(Workbooks::Only), [1; 3]);
+        let only = BuildOptions {
+            pdf: Workbooks::Only,
+            ..BuildOptions::default()
+        };
+        let plans = for_build(&project, &loaded, &only).expect("plans");
+        // No site, so no uniqueness report to keep texts for.
+        assert!(plans.iter().all(|p| !p.version.collect_texts));
+        // The PDF kind is the last of `build --pdf`'s, the only one of `pdf`'s.
+        let with_site = BuildOptions {
+            pdf: Workbooks::WithSite,
+            ..BuildOptions::default()
+        };
+        let plans_with_site = for_build(&project, &loaded, &with_site).expect("plans");
+        let pdf = render::workbook_pdf();
+        assert!(std::ptr::addr_eq(plans[0].outputs[0], pdf));
+        assert!(std::ptr::addr_eq(
+            *plans_with_site[0].outputs.last().expect("kinds"),
+            pdf
+        ));
     }
 
     #[test]

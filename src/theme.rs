@@ -37,6 +37,17 @@ pub struct ThemeFile {
     pub origin: String,
 }
 
+/// A static file of the theme, copied under `<output>/static/` in every
+/// version: its bytes are one `Arc` all versions share (the preview holds
+/// them once, a build writes them once and links them).
+#[derive(Debug, Clone)]
+pub struct ThemeStatic {
+    /// Path under `static/` (`atelier.css`).
+    pub rel: String,
+    /// Its bytes.
+    pub bytes: std::sync::Arc<[u8]>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Manifest {
@@ -55,7 +66,12 @@ pub struct Theme {
     /// Compiled templates, by name (`base.html`, `partials/exercise.html`).
     pub tera: Tera,
     /// Files to copy under `<output>/static/`.
-    pub static_files: Vec<ThemeFile>,
+    pub static_files: Vec<ThemeStatic>,
+    /// The workbook PDF's Typst files, by path under `pdf/`
+    /// (`workbook.typ`, `directives/KIND.typ`): the theme's `pdf/`, with the
+    /// project's `templates/pdf/` over it. Kept apart from the HTML
+    /// templates, which Tera compiles.
+    pub pdf_files: BTreeMap<String, ThemeFile>,
     strings: BTreeMap<String, BTreeMap<String, String>>,
     origins: HashMap<String, String>,
     /// Every directive kind with a template (`directives/KIND.html`).
@@ -150,8 +166,16 @@ impl Theme {
         let mut directives = BTreeMap::new();
         let mut sources = Vec::new();
         let mut static_files = Vec::new();
+        let mut pdf_files = BTreeMap::new();
         for (rel, file) in files {
-            if let Some(name) = rel.strip_prefix("templates/") {
+            // `pdf/` sorts before `templates/`: the project's file replaces
+            // the theme's of the same name.
+            if let Some(name) = rel
+                .strip_prefix("pdf/")
+                .or_else(|| rel.strip_prefix("templates/pdf/"))
+            {
+                pdf_files.insert(name.to_string(), file);
+            } else if let Some(name) = rel.strip_prefix("templates/") {
                 match std::str::from_utf8(&file.bytes) {
                     Ok(text) => {
                         if let Some(kind) = directive_kind(name) {
@@ -171,9 +195,9 @@ impl Theme {
                     ),
                 }
             } else if let Some(rel) = rel.strip_prefix("static/") {
-                static_files.push(ThemeFile {
+                static_files.push(ThemeStatic {
                     rel: rel.to_string(),
-                    ..file
+                    bytes: std::sync::Arc::from(&file.bytes[..]),
                 });
             }
         }
@@ -203,6 +227,7 @@ impl Theme {
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             tera,
             static_files,
+            pdf_files,
             strings: manifest.strings,
             origins,
             extra_directives: directives
@@ -287,12 +312,15 @@ fn reads_page_or_client(text: &str) -> bool {
     .any(|word| text.contains(word))
 }
 
-/// The built-in directive templates a theme other than `atelier` lacks: a
-/// built-in kind always has a template, so a project's theme need not copy
-/// them to build.
+/// The built-in directive templates (HTML and PDF) and workbook template a
+/// theme other than `atelier` lacks: a built-in kind always has a template,
+/// and every version can make its workbook, so a project's theme need not
+/// copy them to build.
 fn builtin_directives(files: &mut BTreeMap<String, ThemeFile>) {
     for (rel, bytes) in embedded::THEME_FILES {
-        if rel.starts_with("templates/directives/") && !files.contains_key(*rel) {
+        if (rel.starts_with("templates/directives/") || rel.starts_with("pdf/"))
+            && !files.contains_key(*rel)
+        {
             files.insert(
                 (*rel).to_string(),
                 ThemeFile {

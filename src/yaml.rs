@@ -69,12 +69,16 @@ fn to_diagnostic(
     let (message, help) = if let Some(rest) = raw.strip_prefix("unknown field ") {
         let (key, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
         let expected = expected.trim_start_matches(" one of").trim();
+        let known = expected.split(", ").map(|k| k.trim_matches('`'));
+        let guess = crate::suggest::closest(key.trim_matches('`'), known)
+            .map(|k| format!("did you mean `{k}`? "))
+            .unwrap_or_default();
         (
             format!("unknown key {key} in {what}{within}"),
             Some(if expected.is_empty() {
                 "remove this key".to_string()
             } else {
-                format!("known keys here: {expected}; check the spelling or remove it")
+                format!("{guess}known keys here: {expected}; check the spelling or remove it")
             }),
         )
     } else if let Some(rest) = raw.strip_prefix("missing field ") {

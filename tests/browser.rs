@@ -6,8 +6,13 @@
 //!   `tests/browser/livereload.mjs` edits its files and watches open tabs;
 //! - present mode: `tests/browser/present.mjs` drives the deck and the
 //!   presenter console (HTTP and file://, keys, notes, countdown, axe);
+//! - following the presenter: `tests/browser/follow.mjs` moves participant
+//!   tabs from the console over `atelier serve`, and refuses forged moves;
 //! - accessibility: `tests/browser/a11y.mjs` runs axe-core over every page
 //!   kind of the example masterclass, participants' and facilitator's.
+//! - media: `tests/browser/media.mjs` seeks in a `<video>` served by
+//!   `atelier serve` (a WAV sound made by the test: no encoder needed) in
+//!   three versions, and checks Chromium got 206 answers to its `Range`s.
 //!
 //! Needs `/usr/bin/chromium`, `node`, and `npm ci` run in `tests/browser`.
 //! `build.rs` looks for them: without them the tests are ignored (cargo shows
@@ -282,4 +287,124 @@ fn present_mode_works_in_a_real_browser() {
         "present.mjs",
         &[site.as_os_str(), facilitator.as_os_str(), shots.as_os_str()],
     );
+}
+
+/// A minute of 16-bit mono sound at 44.1 kHz (5 MB), as a WAV file: a
+/// tone whose pitch rises, so every second differs.
+fn wav_minute() -> Vec<u8> {
+    const RATE: u32 = 44_100;
+    let samples = RATE * 60;
+    let data_len = samples * 2;
+    let mut wav = Vec::with_capacity(44 + data_len as usize);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for n in 0..samples {
+        let t = f64::from(n) / f64::from(RATE);
+        let pitch = 220.0 + 4.0 * t;
+        let sample = (t * pitch * std::f64::consts::TAU).sin() * 8_000.0;
+        wav.extend_from_slice(&(sample as i16).to_le_bytes());
+    }
+    wav
+}
+
+#[test]
+#[cfg_attr(
+    not(browser_tooling),
+    ignore = "needs chromium, node and npm ci in tests/browser"
+)]
+fn participants_follow_the_presenter_under_serve() {
+    let root = manifest_dir();
+    require_tooling(&root.join("tests/browser"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let project = tmp.path().join("project");
+    let section = |n: usize| format!("## Partie {n}\n\nLe texte de la partie {n}.\n\n");
+    let module: String = (1..=5).map(section).collect();
+    let files = [
+        ("atelier.yaml", "title: Suivre\nlanguage: fr\n".to_string()),
+        (
+            "content/_index.md",
+            "---\ntitle: Accueil\n---\nBienvenue.\n".to_string(),
+        ),
+        (
+            "content/modules/01-ouverture.md",
+            format!(
+                "---\ntitle: Ouverture\nduration: 30 min\n---\n{module}::: facilitator\nNOTE-ANIMATEUR\n:::\n"
+            ),
+        ),
+        ("clients/acme/client.yaml", "name: Acme\n".to_string()),
+    ];
+    for (rel, text) in files {
+        let path = project.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        std::fs::write(&path, text).expect("write fixture file");
+    }
+    let built = tmp.path().join("built");
+    let build = Command::new(env!("CARGO_BIN_EXE_atelier"))
+        .arg("--root")
+        .arg(&project)
+        .arg("build")
+        .arg("--out")
+        .arg(&built)
+        .output()
+        .expect("run atelier");
+    assert!(
+        build.status.success(),
+        "atelier build failed\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let server = Server::start(&project);
+    let origin = format!("http://127.0.0.1:{}", server.port);
+    let shots = root.join("target/screenshots/follow");
+    std::fs::create_dir_all(&shots).expect("create target/screenshots/follow");
+    run_checks(
+        "follow.mjs",
+        &[OsStr::new(&origin), built.as_os_str(), shots.as_os_str()],
+    );
+    drop(server);
+}
+
+#[test]
+#[cfg_attr(
+    not(browser_tooling),
+    ignore = "needs chromium, node and npm ci in tests/browser"
+)]
+fn a_video_in_the_preview_can_seek() {
+    let root = manifest_dir();
+    require_tooling(&root.join("tests/browser"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let project = tmp.path();
+    let files = [
+        ("atelier.yaml", "title: Médias\nlanguage: fr\n"),
+        (
+            "content/_index.md",
+            "---\ntitle: Accueil\n---\nBienvenue.\n",
+        ),
+        (
+            "static/lecteur.html",
+            "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Lecteur</title></head>\
+             <body><video src=\"media/son.wav\" preload=\"metadata\" controls></video></body></html>\n",
+        ),
+        ("clients/acme/client.yaml", "name: Acme\n"),
+    ];
+    for (rel, text) in files {
+        let path = project.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("create folder");
+        std::fs::write(&path, text).expect("write fixture file");
+    }
+    std::fs::create_dir_all(project.join("static/media")).expect("create folder");
+    std::fs::write(project.join("static/media/son.wav"), wav_minute()).expect("write the sound");
+    let server = Server::start(project);
+    let origin = format!("http://127.0.0.1:{}", server.port);
+    run_checks("media.mjs", &[OsStr::new(&origin)]);
+    drop(server);
 }

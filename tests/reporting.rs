@@ -6,13 +6,14 @@
 //! placeholders are pointed out.
 
 mod common;
+#[path = "common/events.rs"]
+mod events;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use common::{Fixture, Server, page};
+use events::{subscribe, wait_for};
 
 const CONFIG: &str = "title: Atelier test\nlanguage: fr\nbase_url: https://formations.atelier.test/\nclient_defaults:\n  name: votre entreprise\n  vars: { persona: \"une cliente fidèle\" }\n";
 
@@ -122,40 +123,9 @@ fn a_variable_missing_in_one_client_names_that_client() {
     assert_eq!(output(&run).matches(problem).count(), 1, "{}", output(&run));
 }
 
-/// An open event stream: complete events, as `event` names with their data.
-fn events(port: u16) -> Receiver<(String, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "GET /__atelier/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .expect("send");
-    let (sender, receiver) = channel();
-    std::thread::spawn(move || {
-        let mut event = String::new();
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if let Some(name) = line.strip_prefix("event: ") {
-                event = name.to_string();
-            } else if let Some(data) = line.strip_prefix("data: ")
-                && sender.send((event.clone(), data.to_string())).is_err()
-            {
-                return;
-            }
-        }
-    });
-    receiver
-}
-
+/// The data of the next event named `name`, within 15 s.
 fn next_event(events: &Receiver<(String, String)>, name: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if let Ok((event, data)) = events.recv_timeout(Duration::from_millis(100))
-            && event == name
-        {
-            return data;
-        }
-    }
-    panic!("no `{name}` event within 15 s");
+    wait_for(events, name, Duration::from_secs(15), |_| true)
 }
 
 /// The body of `GET path`.
@@ -172,7 +142,7 @@ fn overlay_errors(json: &str) -> usize {
 fn the_serve_overlay_and_terminal_count_one_problem_for_a_shared_typo() {
     let f = three_versions();
     let server = Server::start(f.root());
-    let stream = events(server.port);
+    let stream = subscribe(server.port);
     next_event(&stream, "hello");
     with_shared_typo(&f);
     let data = next_event(&stream, "error");
@@ -216,7 +186,7 @@ fn the_serve_terminal_counts_grammatically() {
         ),
     ]);
     let server = Server::start(f.root());
-    let stream = events(server.port);
+    let stream = subscribe(server.port);
     next_event(&stream, "hello");
     f.write(
         "content/modules/01-seul.md",

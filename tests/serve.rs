@@ -4,70 +4,34 @@
 //! `atelier build` byte for byte.
 
 mod common;
+#[path = "common/events.rs"]
+mod events;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use common::{Fixture, Server, page};
+use events::{subscribe, wait_for};
 
 /// GET `path`: (status, body).
 fn get(port: u16, path: &str) -> (u16, Vec<u8>) {
     common::http_get(port, path)
 }
 
-/// An open event stream: complete events, as `event` names with their data.
-fn events(port: u16) -> Receiver<(String, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "GET /__atelier/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .expect("send");
-    let (sender, receiver) = channel();
-    std::thread::spawn(move || {
-        let mut event = String::new();
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if let Some(name) = line.strip_prefix("event: ") {
-                event = name.to_string();
-            } else if let Some(data) = line.strip_prefix("data: ")
-                && sender.send((event.clone(), data.to_string())).is_err()
-            {
-                return;
-            }
-        }
-    });
-    receiver
-}
-
 /// Waits for the next event named `name` for the participant pages, skipping
 /// pings, other events, and the events meant only for the facilitator
 /// version (rebuilt right after the participant versions).
 fn expect_event(events: &Receiver<(String, String)>, name: &str) -> String {
-    wait_for(events, name, |data| !data.contains("\"only\""))
+    wait_for(events, name, Duration::from_secs(10), |data| {
+        !data.contains("\"only\"")
+    })
 }
 
 /// Waits for the event telling facilitator pages their version is ready.
 fn expect_facilitator_event(events: &Receiver<(String, String)>, name: &str) -> String {
-    wait_for(events, name, |data| data.contains("\"only\""))
-}
-
-fn wait_for(
-    events: &Receiver<(String, String)>,
-    name: &str,
-    wanted: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok((event, data)) = events.recv_timeout(Duration::from_millis(100))
-            && event == name
-            && wanted(&data)
-        {
-            return data;
-        }
-    }
-    panic!("no `{name}` event within 10 s");
+    wait_for(events, name, Duration::from_secs(10), |data| {
+        data.contains("\"only\"")
+    })
 }
 
 fn without_live_script(body: &[u8]) -> Vec<u8> {
@@ -129,7 +93,7 @@ fn edits_reach_open_tabs_and_the_served_site_equals_a_clean_build() {
         String::from_utf8_lossy(&home).contains("/__atelier/livereload.js"),
         "live script injected"
     );
-    let stream = events(port);
+    let stream = subscribe(port);
     expect_event(&stream, "hello");
 
     // An edit to one page.
@@ -322,7 +286,7 @@ fn the_first_build_may_fail_and_the_server_waits_for_a_fix() {
         "---\ntitle: [cassé\n---\nx",
     );
     let server = Server::start(f.root());
-    let stream = events(server.port);
+    let stream = subscribe(server.port);
     let hello = expect_event(&stream, "hello");
     let _ = hello;
     let (_, page) = get(server.port, "/");
@@ -345,7 +309,7 @@ fn warnings_from_reading_the_sources_are_shown_once() {
         &page("title: Ouverture bis\nduration: 10 min", "Encore."),
     );
     let server = Server::start(f.root());
-    let stream = events(server.port);
+    let stream = subscribe(server.port);
     expect_event(&stream, "hello");
     let warning = "share the URL name `ouverture`";
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -383,7 +347,7 @@ fn a_neighbour_moving_to_the_other_side_renders_the_page_again() {
     ]);
     let server = Server::start(f.root());
     let port = server.port;
-    let stream = events(port);
+    let stream = subscribe(port);
     expect_event(&stream, "hello");
     let (_, before) = get(port, "/modules/alpha/");
     assert!(String::from_utf8_lossy(&before).contains("rel=\"next\""));
@@ -413,7 +377,7 @@ fn a_theme_stylesheet_edit_is_served_and_swapped() {
     );
     let server = Server::start(f.root());
     let port = server.port;
-    let stream = events(port);
+    let stream = subscribe(port);
     expect_event(&stream, "hello");
     let (_, css) = get(port, "/static/atelier.css");
     assert_eq!(css, b"body { color: black; }");
@@ -521,7 +485,7 @@ fn every_input_of_a_page_value_reaches_the_served_page() {
     f.write("clients/lemoine/client.yaml", "name: Maison Lemoine\n");
     let server = Server::start(f.root());
     let port = server.port;
-    let stream = events(port);
+    let stream = subscribe(port);
     expect_event(&stream, "hello");
     assert!(assert_served_equals_build(&f, port, "built-0", "the first build") > 10);
 

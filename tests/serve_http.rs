@@ -15,6 +15,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "common/events.rs"]
+mod events;
+
+use events::Events;
 
 use atelier::serve::access::{Access, Secret};
 use atelier::serve::http::{MAX_STREAMS, serve, serve_with};
@@ -498,12 +502,6 @@ fn traversal_is_refused_without_leaking_anything() -> Result {
     Ok(())
 }
 
-/// One event stream, read with deadlines.
-struct Events {
-    stream: TcpStream,
-    buffer: Vec<u8>,
-}
-
 impl Events {
     /// Opens the stream and checks the response head.
     fn open(addr: SocketAddr) -> Result<Events> {
@@ -511,10 +509,7 @@ impl Events {
         stream.write_all(
             b"GET /__atelier/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n",
         )?;
-        let mut events = Events {
-            stream,
-            buffer: Vec::new(),
-        };
+        let mut events = Events::new(stream);
         let head = events.until(b"\r\n\r\n", Instant::now() + IO_TIMEOUT)?;
         let head = parse(&head)?;
         if head.status != 200 || head.header("Content-Type") != Some("text/event-stream") {
@@ -524,38 +519,6 @@ impl Events {
             return Err("an event stream has no Content-Length".into());
         }
         Ok(events)
-    }
-
-    /// Reads until `end`, returns everything up to it and keeps the rest.
-    fn until(&mut self, end: &[u8], deadline: Instant) -> Result<Vec<u8>> {
-        loop {
-            if let Some(at) = self.buffer.windows(end.len()).position(|w| w == end) {
-                let rest = self.buffer.split_off(at + end.len());
-                return Ok(std::mem::replace(&mut self.buffer, rest));
-            }
-            let left = deadline
-                .checked_duration_since(Instant::now())
-                .filter(|d| !d.is_zero())
-                .ok_or("timed out waiting for the event stream")?;
-            self.stream.set_read_timeout(Some(left))?;
-            let mut chunk = [0u8; 4096];
-            let read = self.stream.read(&mut chunk)?;
-            if read == 0 {
-                return Err("event stream closed".into());
-            }
-            self.buffer.extend_from_slice(&chunk[..read]);
-        }
-    }
-
-    /// The next message (comments skipped), as text.
-    fn next(&mut self, deadline: Instant) -> Result<String> {
-        loop {
-            let message = self.until(b"\n\n", deadline)?;
-            let text = String::from_utf8(message)?;
-            if !text.starts_with(':') {
-                return Ok(text);
-            }
-        }
     }
 }
 
@@ -1338,8 +1301,10 @@ fn pages_are_prompt_after_the_server_ran_out_of_file_descriptors() -> Result {
         );
         drop(held);
         // The server notices the closed connections, takes the dead ones
-        // waiting in the kernel's queue and listens again, within seconds.
-        thread::sleep(Duration::from_secs(2));
+        // waiting in the kernel's queue and listens again, within seconds
+        // (tiny_http's accept thread panicked: it is replaced at once, far
+        // sooner than the STALL that catches a silent death).
+        thread::sleep(Duration::from_secs(1));
         prompt_pages(addr, "after running out of descriptors")
     })()
 }

@@ -150,8 +150,63 @@ fn render(code: &str, lang: &str) -> String {
     out
 }
 
+/// One run of a code line: the token kind (a class of [`TOKEN_KINDS`],
+/// `None` for plain text) and its text.
+pub type TokenRun = (Option<&'static str>, String);
+
+/// A code block cut into lines of token runs, for renderers that colour
+/// tokens themselves (the workbook PDF): the kinds are the site's classes, so
+/// both show the same colours. `None` when `lang` names no known grammar;
+/// an empty or plain-text language gives one plain run per line.
+pub fn token_lines(code: &str, lang: &str) -> Option<Vec<Vec<TokenRun>>> {
+    let lang = lang.split([',', ' ']).next().unwrap_or_default().trim();
+    let plain = || {
+        code.lines()
+            .map(|line| vec![(None, line.to_string())])
+            .collect()
+    };
+    if is_plain(lang) {
+        return Some(plain());
+    }
+    let set = syntaxes();
+    let syntax = set
+        .find_syntax_by_token(lang)
+        .or_else(|| set.find_syntax_by_extension(lang))?;
+    let highlighter = Highlighter::new(kinds_theme());
+    let mut parser = ParseState::new(syntax);
+    let mut state = HighlightState::new(&highlighter, ScopeStack::new());
+    let mut lines = Vec::new();
+    for line in LinesWithEndings::from(code) {
+        let Ok(ops) = parser.parse_line(line, set) else {
+            return Some(plain());
+        };
+        let mut runs: Vec<TokenRun> = Vec::new();
+        for (style, text) in HighlightIterator::new(&mut state, &ops, line, &highlighter) {
+            let text = text.trim_end_matches(['\n', '\r']);
+            if text.is_empty() {
+                continue;
+            }
+            let kind = TOKEN_KINDS
+                .get(usize::from(style.foreground.r).wrapping_sub(1))
+                .map(|(class, _)| *class);
+            match runs.last_mut() {
+                // Whitespace takes any kind: it keeps runs of one kind together.
+                Some((last, run)) if *last == kind || text.trim().is_empty() => run.push_str(text),
+                _ => runs.push((kind, text.to_string())),
+            }
+        }
+        lines.push(runs);
+    }
+    Some(lines)
+}
+
+/// A language that is no language: shown as written, not highlighted.
+fn is_plain(lang: &str) -> bool {
+    lang.is_empty() || matches!(lang, "text" | "txt" | "plain" | "plaintext")
+}
+
 fn highlighted(code: &str, lang: &str) -> Option<String> {
-    if lang.is_empty() || matches!(lang, "text" | "txt" | "plain" | "plaintext") {
+    if is_plain(lang) {
         return None;
     }
     let set = syntaxes();
@@ -224,6 +279,24 @@ mod tests {
         let html = code_block("<b>\n", "nope-lang");
         assert!(html.contains("&lt;b&gt;"));
         assert!(!html.contains("hl-"));
+    }
+
+    #[test]
+    fn token_lines_carry_the_site_classes() {
+        let lines = token_lines("fn main() {}\nlet x = 1;\n", "rust").expect("rust is known");
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0][0], (Some("kt"), "fn ".to_string()));
+        assert!(
+            lines[0].contains(&(Some("f"), "main".to_string())),
+            "{lines:?}"
+        );
+        let text: String = lines[1].iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(text, "let x = 1;");
+        assert_eq!(
+            token_lines("a\nb\n", ""),
+            Some(vec![vec![(None, "a".into())], vec![(None, "b".into())]])
+        );
+        assert_eq!(token_lines("x\n", "nope-lang"), None);
     }
 
     #[test]

@@ -146,6 +146,104 @@ fn known_opener(line: &str, extra_kinds: &[String]) -> Option<String> {
         .then(|| trimmed.trim_end().chars().take(60).collect())
 }
 
+/// Finds, event by event, the directive openers a page's Markdown parser
+/// reads as text or raw HTML ([`Rendered::stray_fences`]): every renderer
+/// of a body (the site's, the workbook PDF's) watches its events with one,
+/// so none publishes a block meant to be hidden.
+pub struct FenceWatch<'a> {
+    markdown: &'a str,
+    kinds: &'a [String],
+    /// Does the next text start a line (so could be a fence left as text)?
+    at_line_start: bool,
+    /// Inside a code block; indented (most likely by mistake) or not.
+    code: Option<bool>,
+    /// Byte offset and fence of each opener found.
+    found: Vec<(usize, String)>,
+}
+
+impl<'a> FenceWatch<'a> {
+    /// A watch over `markdown`, whose directive kinds beyond the built-in
+    /// ones are `kinds`.
+    pub fn new(markdown: &'a str, kinds: &'a [String]) -> Self {
+        FenceWatch {
+            markdown,
+            kinds,
+            at_line_start: true,
+            code: None,
+            found: Vec::new(),
+        }
+    }
+
+    /// Looks at the next event of the parser (with its byte range).
+    pub fn observe(&mut self, event: &Event, range: std::ops::Range<usize>) {
+        let line_start_before = std::mem::replace(
+            &mut self.at_line_start,
+            matches!(
+                event,
+                Event::SoftBreak
+                    | Event::HardBreak
+                    | Event::Start(
+                        Tag::Paragraph
+                            | Tag::Heading { .. }
+                            | Tag::Item
+                            | Tag::TableCell
+                            | Tag::BlockQuote(_)
+                            | Tag::FootnoteDefinition(_)
+                    )
+            ),
+        );
+        let starts_line_text = match event {
+            Event::Text(_) => line_start_before && self.code.is_none(),
+            Event::Html(_) => true,
+            _ => false,
+        };
+        let markdown = self.markdown;
+        if starts_line_text
+            && markdown.get(range.start.saturating_sub(1)..range.start) != Some("\\")
+        {
+            let rest = markdown.get(range.start..).unwrap_or("");
+            let line = rest.split('\n').next().unwrap_or(rest);
+            if let Some(fence) = known_opener(line, self.kinds) {
+                self.found.push((range.start, fence));
+            }
+        }
+        match (event, self.code) {
+            // Indentation by mistake must not publish a note as code: a
+            // fenced code block shows a fence.
+            (Event::Text(text), Some(true)) => {
+                let mut offset = range.start;
+                for line in text.split_inclusive('\n') {
+                    if let Some(fence) = known_opener(line, self.kinds) {
+                        self.found.push((offset, fence));
+                    }
+                    offset += line.len();
+                }
+            }
+            (Event::Start(Tag::CodeBlock(kind)), _) => {
+                self.code = Some(matches!(kind, CodeBlockKind::Indented));
+            }
+            (Event::End(TagEnd::CodeBlock), _) => self.code = None,
+            _ => {}
+        }
+    }
+
+    /// The openers found, located by `locate` (byte offset → file line and
+    /// column).
+    pub fn into_found(self, locate: &dyn Fn(usize) -> (usize, usize)) -> Vec<StrayFence> {
+        self.found
+            .into_iter()
+            .map(|(offset, fence)| {
+                let (line, column) = locate(offset);
+                StrayFence {
+                    line,
+                    column,
+                    fence,
+                }
+            })
+            .collect()
+    }
+}
+
 /// Options of one rendering.
 pub struct RenderOptions<'a> {
     /// Apply French typography to text.
@@ -172,17 +270,9 @@ pub fn parser_options() -> Options {
 
 /// Renders `markdown` (variables and directives already expanded).
 pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(memchr_newlines(markdown))
-        .collect();
+    let lines = LineStarts::new(markdown);
     let locate = |offset: usize| -> (usize, usize) {
-        let index = line_starts
-            .partition_point(|&start| start <= offset)
-            .saturating_sub(1);
-        let start = line_starts.get(index).copied().unwrap_or(0);
-        let column = markdown
-            .get(start..offset.min(markdown.len()))
-            .map_or(1, |s| s.chars().count() + 1);
+        let (index, column) = lines.locate(offset);
         ((options.source_line)(index), column)
     };
 
@@ -198,69 +288,15 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
     // Inside a link whose target this version does not publish: its text
     // is written, its tags are not (links do not nest).
     let mut unlinked = false;
-    // Does the next text start a line (so could be a fence left as text)?
-    let mut at_line_start = true;
-    let mut indented_code = false;
+    let mut fences = FenceWatch::new(markdown, options.directive_kinds);
     for (event, range) in Parser::new_ext(markdown, parser_options()).into_offset_iter() {
         if !pending_text.is_empty() && !matches!(event, Event::Text(_)) {
             flush_text(&mut pending_text, typography.as_mut(), &mut out);
         }
-        let line_start_before = std::mem::replace(
-            &mut at_line_start,
-            matches!(
-                event,
-                Event::SoftBreak
-                    | Event::HardBreak
-                    | Event::Start(
-                        Tag::Paragraph
-                            | Tag::Heading { .. }
-                            | Tag::Item
-                            | Tag::TableCell
-                            | Tag::BlockQuote(_)
-                            | Tag::FootnoteDefinition(_)
-                    )
-            ),
-        );
-        let starts_line_text = match &event {
-            Event::Text(_) => line_start_before && code.is_none(),
-            Event::Html(_) => true,
-            _ => false,
-        };
-        if starts_line_text
-            && markdown.get(range.start.saturating_sub(1)..range.start) != Some("\\")
-        {
-            let rest = markdown.get(range.start..).unwrap_or("");
-            let line = rest.split('\n').next().unwrap_or(rest);
-            if let Some(fence) = known_opener(line, options.directive_kinds) {
-                let (line, column) = locate(range.start);
-                rendered.stray_fences.push(StrayFence {
-                    line,
-                    column,
-                    fence,
-                });
-            }
-        }
+        fences.observe(&event, range.clone());
         if let Some((_, buffer)) = code.as_mut() {
             match event {
-                Event::Text(text) => {
-                    if indented_code {
-                        // Indentation by mistake must not publish a note
-                        // as code: a fenced code block shows a fence.
-                        let mut offset = range.start;
-                        for line in text.split_inclusive('\n') {
-                            if let Some(fence) = known_opener(line, options.directive_kinds) {
-                                let (line, column) = locate(offset);
-                                rendered.stray_fences.push(StrayFence {
-                                    line,
-                                    column,
-                                    fence,
-                                });
-                            }
-                            offset += line.len();
-                        }
-                    }
-                    buffer.push_str(&text);
-                }
+                Event::Text(text) => buffer.push_str(&text),
                 Event::End(TagEnd::CodeBlock) => {
                     if let Some((lang, buffer)) = code.take() {
                         out.push(Event::Html(CowStr::from(
@@ -274,7 +310,6 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
         }
         match event {
             Event::Start(Tag::CodeBlock(kind)) => {
-                indented_code = matches!(kind, CodeBlockKind::Indented);
                 let lang = match kind {
                     CodeBlockKind::Fenced(info) => info.to_string(),
                     CodeBlockKind::Indented => String::new(),
@@ -410,6 +445,7 @@ pub fn render(markdown: &str, options: &RenderOptions) -> Rendered {
         }
     }
     flush_text(&mut pending_text, typography.as_mut(), &mut out);
+    rendered.stray_fences = fences.into_found(&locate);
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
     rendered.html = html;
@@ -509,6 +545,36 @@ fn unique_id(base: &str, used: &mut HashSet<String>) -> String {
             used.insert(id.clone());
         })
         .unwrap_or_else(|| base.to_string())
+}
+
+/// Where each line of a text starts, so that a parser's byte offset can be
+/// reported as a line and column: the HTML renderer and the PDF's walk
+/// both point their messages at the source this way.
+pub struct LineStarts<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineStarts<'a> {
+    /// Indexes the lines of `text`.
+    pub fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0).chain(memchr_newlines(text)).collect();
+        LineStarts { text, starts }
+    }
+
+    /// The 0-based line index and 1-based column (in characters) of `offset`.
+    pub fn locate(&self, offset: usize) -> (usize, usize) {
+        let index = self
+            .starts
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1);
+        let start = self.starts.get(index).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(start..offset.min(self.text.len()))
+            .map_or(1, |s| s.chars().count() + 1);
+        (index, column)
+    }
 }
 
 fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {

@@ -3,8 +3,14 @@
 //! memory ([`MemorySink`], the preview server's), nowhere ([`NullSink`],
 //! `check`'s), or under a version's folder of another sink
 //! ([`PrefixedSink`]).
+//!
+//! Static files are the same in many versions: a sink is told so
+//! ([`Sink::copy`] names the source file, [`Sink::write_static`] passes
+//! bytes every version shares), so the staging folder writes each once and
+//! hard-links it into the other versions, and the preview keeps a copied
+//! file as its path on disk, never its bytes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::hashing::FastMap;
@@ -20,6 +26,11 @@ pub trait Sink: Sync {
     /// Writes bytes that may be shared (a page reused from the last build).
     fn write_shared(&self, rel: &str, bytes: Arc<[u8]>) -> std::io::Result<()> {
         self.write(rel, &bytes)
+    }
+    /// Writes bytes every version writes, the very same `Arc` (a theme's
+    /// static files): a sink may store them once for all versions.
+    fn write_static(&self, rel: &str, bytes: &Arc<[u8]>) -> std::io::Result<()> {
+        self.write_shared(rel, Arc::clone(bytes))
     }
 }
 
@@ -67,13 +78,29 @@ impl Sink for PrefixedSink<'_> {
         self.inner
             .write_shared(&format!("{}{rel}", self.prefix), bytes)
     }
+    fn write_static(&self, rel: &str, bytes: &Arc<[u8]>) -> std::io::Result<()> {
+        self.inner
+            .write_static(&format!("{}{rel}", self.prefix), bytes)
+    }
 }
 
 /// Files written by a rendering, in memory (the preview server serves
-/// them from there).
+/// them from there). A copied file is not read: its source path is kept,
+/// and the preview serves it from disk, so a video in `static/` costs no
+/// memory however many versions show it.
 #[derive(Default)]
 pub struct MemorySink {
     files: Mutex<FastMap<String, Arc<[u8]>>>,
+    copied: Mutex<FastMap<String, PathBuf>>,
+}
+
+/// What a [`MemorySink`] received.
+#[derive(Debug, Default)]
+pub struct MemoryFiles {
+    /// Written files, by path.
+    pub written: FastMap<String, Arc<[u8]>>,
+    /// Copied files: their source on disk, by path.
+    pub copied: FastMap<String, PathBuf>,
 }
 
 struct MemoryWriter<'a> {
@@ -102,9 +129,12 @@ impl MemorySink {
             .insert(rel.to_string(), bytes);
     }
 
-    /// Everything written, by path.
-    pub fn into_files(self) -> FastMap<String, Arc<[u8]>> {
-        self.files.into_inner().unwrap_or_else(|p| p.into_inner())
+    /// Everything written and copied.
+    pub fn into_files(self) -> MemoryFiles {
+        MemoryFiles {
+            written: self.files.into_inner().unwrap_or_else(|p| p.into_inner()),
+            copied: self.copied.into_inner().unwrap_or_else(|p| p.into_inner()),
+        }
     }
 }
 
@@ -113,8 +143,19 @@ impl Sink for MemorySink {
         self.insert(rel, Arc::from(bytes));
         Ok(())
     }
+    /// Remembers where `rel` comes from, after checking that it is a file
+    /// (as a real copy would fail on a missing one).
     fn copy(&self, rel: &str, source: &Path) -> std::io::Result<()> {
-        self.insert(rel, Arc::from(std::fs::read(source)?));
+        if !std::fs::metadata(source)?.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is not a file", source.display()),
+            ));
+        }
+        self.copied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rel.to_string(), source.to_path_buf());
         Ok(())
     }
     fn create(&self, rel: &str) -> std::io::Result<Box<dyn std::io::Write + '_>> {

@@ -251,6 +251,31 @@ pub(super) fn body_for(shared: &Shared, id: PageId) -> Result<Arc<Body>, Vec<Dia
     Ok(body)
 }
 
+/// A page body ready for a Markdown renderer (the site's HTML, the
+/// workbook PDF's): directives expanded for the version, variables
+/// substituted, embedded exercises checked.
+pub(super) struct Source {
+    /// The Markdown to parse.
+    pub(super) markdown: String,
+    /// For each line of `markdown`, its line in the body (directives add
+    /// and drop lines); `None` when nothing moved.
+    line_map: Option<Vec<usize>>,
+    /// File line of the body's first line.
+    body_line: usize,
+}
+
+impl Source {
+    /// The 1-based file line of 0-based line `index` of the Markdown.
+    pub(super) fn file_line(&self, index: usize) -> usize {
+        match &self.line_map {
+            Some(map) => map
+                .get(index)
+                .map_or(self.body_line, |l| self.body_line + l - 1),
+            None => self.body_line + index,
+        }
+    }
+}
+
 /// Renders page `id`'s body, logging every lookup into `log`.
 fn render_body(
     shared: &Shared,
@@ -258,8 +283,61 @@ fn render_body(
     log: &Mutex<Dependencies>,
 ) -> Result<Body, Vec<Diagnostic>> {
     let page = &shared.site.pages[id];
-    let mut problems = Vec::new();
+    let templates = super::directive::Templates::new(shared, id);
     let mut used = Vec::new();
+    let source = expand_source(shared, id, &templates, log, &mut used, &mut || {
+        let recorded = templates.recorded.take();
+        if !recorded.is_empty() {
+            log.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .directives
+                .extend(recorded);
+        }
+        templates.problems.take()
+    })?;
+    let record = |f: &mut dyn FnMut(&mut Dependencies)| {
+        f(&mut log.lock().unwrap_or_else(|p| p.into_inner()))
+    };
+    let resolve = |dest: &str, is_image: bool| {
+        let outcome = links::resolve(shared, page, dest, is_image);
+        record(&mut |d| d.links.push((dest.to_string(), is_image, outcome.clone())));
+        outcome
+    };
+    let source_line = |index: usize| source.file_line(index);
+    let body = markdown::render(
+        &source.markdown,
+        &markdown::RenderOptions {
+            french: super::language::french(shared.version, page),
+            resolve_link: &resolve,
+            source_line: &source_line,
+            directive_kinds: shared.theme.extra_directives(),
+        },
+    );
+    if !body.stray_fences.is_empty() {
+        return Err(body
+            .stray_fences
+            .iter()
+            .map(|stray| stray_fence_error(page, stray))
+            .collect());
+    }
+    Ok(Body::new(body, used))
+}
+
+/// Page `id`'s body as a renderer parses it in this version: directives
+/// expanded with `html` around their content, then variables substituted;
+/// every lookup is logged into `log`, variables used into `used`.
+/// `html_problems` gives what the directive HTML found, once expanded. The
+/// problems of the page when any.
+pub(super) fn expand_source(
+    shared: &Shared,
+    id: PageId,
+    html: &dyn directives::DirectiveHtml,
+    log: &Mutex<Dependencies>,
+    used: &mut Vec<String>,
+    html_problems: &mut dyn FnMut() -> Vec<Diagnostic>,
+) -> Result<Source, Vec<Diagnostic>> {
+    let page = &shared.site.pages[id];
+    let mut problems = Vec::new();
     let title = shared.texts[id].title.as_str();
     let record = |f: &mut dyn FnMut(&mut Dependencies)| {
         f(&mut log.lock().unwrap_or_else(|p| p.into_inner()))
@@ -276,18 +354,13 @@ fn render_body(
         matched
     };
     let (expanded, line_map, exercise_refs) = if directives::has_directives(&page.body) {
-        let templates = super::directive::Templates::new(shared, id);
         let options = directives::ExpandOptions {
             facilitator: shared.version.facilitator,
-            html: &templates,
+            html,
             matches: &matches,
         };
         let result = directives::expand_in_file(&page.body, page.body_line, &options);
-        problems.append(&mut templates.problems.borrow_mut());
-        let recorded = templates.recorded.take();
-        if !recorded.is_empty() {
-            record(&mut |d| d.directives.extend(recorded.iter().cloned()));
-        }
+        problems.append(&mut html_problems());
         match result {
             Ok(expanded) if problems.is_empty() => (
                 expanded.markdown,
@@ -312,10 +385,10 @@ fn render_body(
     } else {
         (page.body.clone(), None, Vec::new())
     };
-    let body_line = page.body_line;
-    let source_line = |index: usize| match &line_map {
-        Some(map) => map.get(index).map_or(body_line, |l| body_line + l - 1),
-        None => body_line + index,
+    let mut source = Source {
+        markdown: String::new(),
+        line_map,
+        body_line: page.body_line,
     };
 
     let lookup = |name: &str| {
@@ -327,7 +400,7 @@ fn render_body(
         record(&mut |d| d.variables.push((name.to_string(), value.clone())));
         found
     };
-    let markdown_text = if variables::has_variables(&expanded) {
+    source.markdown = if variables::has_variables(&expanded) {
         match variables::substitute_markdown(&expanded, &lookup) {
             Ok(s) => {
                 used.extend(s.used);
@@ -337,7 +410,7 @@ fn render_body(
                 for e in errors {
                     problems.push(variable_error(
                         page,
-                        source_line(e.line - 1),
+                        source.file_line(e.line - 1),
                         e.column,
                         &e.name,
                         &e.message,
@@ -375,37 +448,16 @@ fn render_body(
             );
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
+    if problems.is_empty() {
+        Ok(source)
+    } else {
+        Err(problems)
     }
-
-    let resolve = |dest: &str, is_image: bool| {
-        let outcome = links::resolve(shared, page, dest, is_image);
-        record(&mut |d| d.links.push((dest.to_string(), is_image, outcome.clone())));
-        outcome
-    };
-    let body = markdown::render(
-        &markdown_text,
-        &markdown::RenderOptions {
-            french: super::language::french(shared.version, page),
-            resolve_link: &resolve,
-            source_line: &source_line,
-            directive_kinds: shared.theme.extra_directives(),
-        },
-    );
-    if !body.stray_fences.is_empty() {
-        return Err(body
-            .stray_fences
-            .iter()
-            .map(|stray| stray_fence_error(page, stray))
-            .collect());
-    }
-    Ok(Body::new(body, used))
 }
 
 /// A directive opener the Markdown parser reads as text: publishing the
 /// page would publish the block's content (a facilitator note) to everyone.
-fn stray_fence_error(page: &SourcePage, stray: &markdown::StrayFence) -> Diagnostic {
+pub(super) fn stray_fence_error(page: &SourcePage, stray: &markdown::StrayFence) -> Diagnostic {
     Diagnostic::error(
         &page.file,
         format!(

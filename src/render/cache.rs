@@ -15,6 +15,7 @@ use crate::content::SourcePage;
 use crate::markdown::LinkOutcome;
 
 use super::body::{Body, client_matches, lookup_variable};
+use super::deck::SlidePlan;
 use super::links;
 use super::{PageStrings, Shared};
 
@@ -86,7 +87,13 @@ pub struct BodyCache {
     /// Front-matter strings that looked up no variable, by source page and
     /// French typography: the same in every version.
     strings: RwLock<FastMap<(usize, bool), SharedStrings>>,
+    /// Each body cut into slides, by the body's address: every version that
+    /// renders the same body shows the same slides.
+    slide_plans: RwLock<FastMap<usize, PlannedBody>>,
 }
+
+/// A body (kept alive: its address is the key) and its slides.
+type PlannedBody = (Arc<Body>, Arc<SlidePlan>);
 
 /// A source page (kept alive: its address is the key) and its strings.
 type SharedStrings = (Arc<SourcePage>, Arc<PageStrings>);
@@ -168,6 +175,25 @@ impl BodyCache {
             );
     }
 
+    /// The slides of `body`: cut by `cut` for the first version that shows
+    /// it, the same plan for every other.
+    pub(super) fn slide_plan(
+        &self,
+        body: &Arc<Body>,
+        cut: impl FnOnce() -> SlidePlan,
+    ) -> Arc<SlidePlan> {
+        let key = Arc::as_ptr(body) as usize;
+        let plans = self.slide_plans.read().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, plan)) = plans.get(&key) {
+            return Arc::clone(plan);
+        }
+        drop(plans);
+        let plan = Arc::new(cut());
+        let mut plans = self.slide_plans.write().unwrap_or_else(|p| p.into_inner());
+        let (_, plan) = plans.entry(key).or_insert((Arc::clone(body), plan));
+        Arc::clone(plan)
+    }
+
     /// Forgets the bodies of source pages `keep` rejects (pages edited or
     /// deleted since), so a long preview session does not grow without end.
     pub fn retain_sources(&self, keep: impl Fn(&Arc<SourcePage>) -> bool) {
@@ -179,5 +205,57 @@ impl BodyCache {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, (source, _)| keep(source));
+        // The slides of bodies no entry holds any more.
+        self.slide_plans
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (body, _)| Arc::strong_count(body) > 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::markdown::Rendered;
+    use std::cell::Cell;
+
+    fn body(html: &str) -> Arc<Body> {
+        let rendered = Rendered {
+            html: html.to_string(),
+            ..Rendered::default()
+        };
+        Arc::new(Body::new(rendered, Vec::new()))
+    }
+
+    #[test]
+    fn a_body_is_cut_into_slides_once_for_every_version() {
+        let cache = BodyCache::new();
+        let shared_body = body("<h2>A</h2><p>a</p><h2>B</h2>");
+        let cuts = Cell::new(0);
+        let cut = |html: &str| {
+            cuts.set(cuts.get() + 1);
+            SlidePlan::cut(html)
+        };
+        let first = cache.slide_plan(&shared_body, || cut(&shared_body.rendered.html));
+        let again = cache.slide_plan(&shared_body, || cut(&shared_body.rendered.html));
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(cuts.get(), 1);
+        // Another body with the same HTML (another version's rendering that
+        // could not be shared) is cut on its own.
+        let other = body("<h2>A</h2><p>a</p><h2>B</h2>");
+        cache.slide_plan(&other, || cut(&other.rendered.html));
+        assert_eq!(cuts.get(), 2);
+    }
+
+    #[test]
+    fn the_slides_of_a_body_no_longer_cached_are_forgotten() {
+        let cache = BodyCache::new();
+        let gone = body("<p>avant</p>");
+        cache.slide_plan(&gone, || SlidePlan::cut("<p>avant</p>"));
+        let key = Arc::as_ptr(&gone) as usize;
+        drop(gone);
+        cache.retain_sources(|_| true);
+        let plans = cache.slide_plans.read().unwrap_or_else(|p| p.into_inner());
+        assert!(!plans.contains_key(&key));
     }
 }

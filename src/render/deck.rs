@@ -6,6 +6,9 @@
 //! line) and around an embedded exercise; `::: facilitator` blocks become the
 //! notes of the slide they stand in, written only into the console (which
 //! facilitator versions alone have: participant bodies never hold them).
+//! A body is cut once, into a [`SlidePlan`] kept in the body cache, for
+//! every version that renders it: a version only fills in its module
+//! number, its exercise headers and its links to the root.
 //!
 //! Like the print page the deck is streamed: its frame (title, agenda, break
 //! and module title slides) is rendered from `present.html` with a
@@ -21,6 +24,7 @@ use std::borrow::Cow;
 use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -98,20 +102,138 @@ impl Deck {
         })
     }
 
-    /// The slides of page `id`'s body: one per top-level section.
-    pub(super) fn slides(&self, shared: &Shared, id: PageId, body: &Body) -> DeckSlides {
+    /// The slides of page `id`'s body: one per top-level section. The body
+    /// is cut once for every version that renders it (the plan is kept in
+    /// the body cache); this version only fills in its module number, its
+    /// exercise headers and the links to the root.
+    pub(super) fn slides(&self, shared: &Shared, id: PageId, body: &Arc<Body>) -> DeckSlides {
         let html = body.rendered.html.as_str();
+        let plan = match shared.cache {
+            Some(cache) => cache.slide_plan(body, || SlidePlan::cut(html)),
+            None => Arc::new(SlidePlan::cut(html)),
+        };
         let module = shared.site.module_index_of(id).unwrap_or_default();
-        // (kind, text, notes); notes standing alone go to the next slide
-        // (the last: to the one before), so both versions have the same slides.
-        let mut slides: Vec<(&str, Cow<str>, String)> = Vec::new();
-        let mut pending = String::new();
-        for chunk in split(html) {
-            let kind = if chunk.exercise {
+        self.write(plan.as_ref(), html, module)
+    }
+
+    /// The slides of a plan of `html`, for this version, in module number
+    /// `module`.
+    fn write(&self, plan: &SlidePlan, html: &str, module: usize) -> DeckSlides {
+        let mut out = DeckSlides::default();
+        out.deck.reserve(plan.size);
+        if self.console {
+            out.console.reserve(plan.size + plan.notes_size);
+        }
+        for slide in &plan.slides {
+            let kind = if slide.exercise {
                 "exercise"
             } else {
                 "content"
             };
+            let open = format!(
+                "<section class=\"slide slide-{kind}\" data-slide data-module=\"{module}\"><div class=\"slide-inner\"><div class=\"slide-body prose\">"
+            );
+            out.deck.push_str(&open);
+            self.fill(&slide.text, html, DECK_ROOT, &mut out.deck);
+            out.deck.push_str("</div></div></section>\n");
+            if self.console {
+                out.console.push_str(&open);
+                self.fill(&slide.text, html, CONSOLE_ROOT, &mut out.console);
+                out.console.push_str("</div></div>");
+                if let Some(notes) = &slide.notes {
+                    out.console.push_str("<div class=\"slide-notes\" hidden>");
+                    self.fill(notes, html, CONSOLE_ROOT, &mut out.console);
+                    out.console.push_str("</div>");
+                }
+                out.console.push_str("</section>\n");
+            }
+        }
+        out
+    }
+
+    /// A fragment's HTML for a page at `root`, onto `out`: root links and
+    /// exercise headers (which hold root links too) in place.
+    fn fill(&self, fragment: &Fragment, body_html: &str, root: &str, out: &mut String) {
+        let text = fragment.own.as_deref().unwrap_or(body_html);
+        for part in &fragment.parts {
+            match part {
+                Part::Html(range) => out.push_str(text.get(range.clone()).unwrap_or_default()),
+                Part::Root => out.push_str(root),
+                Part::Exercise(id) => {
+                    let id = text.get(id.clone()).unwrap_or_default();
+                    if let Some(card) = self.cards.get(id) {
+                        push_rooted(card, root, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `html` onto `out`, with the root marker replaced by `root`.
+fn push_rooted(html: &str, root: &str, out: &mut String) {
+    let mut rest = html;
+    while let Some(at) = rest.find(ROOT_MARKER) {
+        out.push_str(&rest[..at]);
+        out.push_str(root);
+        rest = &rest[at + ROOT_MARKER.len()..];
+    }
+    out.push_str(rest);
+}
+
+/// A body cut into slides, the same for every version that renders it:
+/// where each slide's text and notes are, and the places a version fills
+/// in. Cutting (finding the sections, taking the notes out) is most of the
+/// deck's work, so it is done once per body, not once per version.
+#[derive(Debug)]
+pub(super) struct SlidePlan {
+    slides: Vec<PlannedSlide>,
+    /// Bytes of the deck's slides, about: what to reserve.
+    size: usize,
+    /// Bytes of the notes.
+    notes_size: usize,
+}
+
+/// One slide of a [`SlidePlan`].
+#[derive(Debug)]
+struct PlannedSlide {
+    /// An embedded exercise's slide (with a countdown).
+    exercise: bool,
+    text: Fragment,
+    /// Its facilitator blocks (there are none in participant bodies).
+    notes: Option<Fragment>,
+}
+
+/// HTML of a slide or of its notes, cut at what differs between versions.
+#[derive(Debug)]
+struct Fragment {
+    /// `None`: the ranges are in the body's HTML, which is not copied;
+    /// else in this text (notes, a slide with notes taken out, an exercise
+    /// slide with its header moved first).
+    own: Option<Box<str>>,
+    parts: Vec<Part>,
+}
+
+/// A part of a [`Fragment`].
+#[derive(Debug, PartialEq, Eq)]
+enum Part {
+    /// Verbatim HTML.
+    Html(Range<usize>),
+    /// The path to the output root (the deck and the console differ).
+    Root,
+    /// The header of the exercise whose id is at this range (each version
+    /// renders its own headers).
+    Exercise(Range<usize>),
+}
+
+impl SlidePlan {
+    /// Cuts a body's HTML into slides: one per top-level section, notes
+    /// standing alone moved to the next slide (the last: to the one
+    /// before), so every version has the same slides.
+    pub(super) fn cut(html: &str) -> SlidePlan {
+        let mut slides: Vec<(bool, Cow<str>, String)> = Vec::new();
+        let mut pending = String::new();
+        for chunk in split(html) {
             let (text, notes) = take_notes(&html[chunk.range]);
             pending.push_str(&notes);
             let text = match text {
@@ -126,65 +248,116 @@ impl Deck {
             } else {
                 text
             };
-            slides.push((kind, text, std::mem::take(&mut pending)));
+            slides.push((chunk.exercise, text, std::mem::take(&mut pending)));
         }
         if let Some(last) = slides.last_mut() {
             last.2.push_str(&pending);
         }
-        let mut out = DeckSlides::default();
-        let size: usize = slides.iter().map(|s| s.1.len() + 160).sum();
-        out.deck.reserve(size);
-        for (kind, text, notes) in &slides {
-            let open = format!(
-                "<section class=\"slide slide-{kind}\" data-slide data-module=\"{module}\"><div class=\"slide-inner\"><div class=\"slide-body prose\">"
-            );
-            out.deck.push_str(&open);
-            self.finish_into(text, DECK_ROOT, &mut out.deck);
-            out.deck.push_str("</div></div></section>\n");
-            if self.console {
-                out.console.push_str(&open);
-                self.finish_into(text, CONSOLE_ROOT, &mut out.console);
-                out.console.push_str("</div></div>");
-                if !notes.is_empty() {
-                    out.console.push_str("<div class=\"slide-notes\" hidden>");
-                    self.finish_into(notes, CONSOLE_ROOT, &mut out.console);
-                    out.console.push_str("</div>");
-                }
-                out.console.push_str("</section>\n");
-            }
+        let size = slides.iter().map(|s| s.1.len() + 160).sum();
+        let notes_size = slides.iter().map(|s| s.2.len() + 40).sum();
+        let slides = slides
+            .into_iter()
+            .map(|(exercise, text, notes)| PlannedSlide {
+                exercise,
+                text: Fragment::new(html, text),
+                notes: (!notes.is_empty()).then(|| Fragment::new(html, Cow::Owned(notes))),
+            })
+            .collect();
+        SlidePlan {
+            slides,
+            size,
+            notes_size,
         }
-        out
-    }
-
-    /// A slide's HTML for a page at `root`, onto `out`: root links and
-    /// exercise headers (which hold root links too) in place.
-    fn finish_into(&self, html: &str, root: &str, out: &mut String) {
-        let mut rest = html;
-        while let Some(at) = rest.find(EXERCISE_MARKER) {
-            push_rooted(&rest[..at], root, out);
-            let after = &rest[at + EXERCISE_MARKER.len()..];
-            let Some(end) = after.find("-->") else {
-                rest = &rest[at..];
-                break;
-            };
-            if let Some(card) = self.cards.get(&after[..end]) {
-                push_rooted(card, root, out);
-            }
-            rest = &after[end + 3..];
-        }
-        push_rooted(rest, root, out);
     }
 }
 
-/// `html` onto `out`, with the root marker replaced by `root`.
-fn push_rooted(html: &str, root: &str, out: &mut String) {
-    let mut rest = html;
-    while let Some(at) = rest.find(ROOT_MARKER) {
-        out.push_str(&rest[..at]);
-        out.push_str(root);
-        rest = &rest[at + ROOT_MARKER.len()..];
+impl Fragment {
+    /// `text` (when borrowed, a part of `html`) cut at its exercise markers
+    /// and root markers, as a version fills them in.
+    fn new(html: &str, text: Cow<str>) -> Fragment {
+        let within = |part: &str| {
+            let offset = (part.as_ptr() as usize).checked_sub(html.as_ptr() as usize)?;
+            html.get(offset..offset + part.len())
+                .is_some_and(|inside| std::ptr::eq(inside, part))
+                .then_some(offset)
+        };
+        if let Cow::Borrowed(part) = &text
+            && let Some(offset) = within(part)
+        {
+            return Fragment {
+                own: None,
+                parts: parts_of(part, offset),
+            };
+        }
+        let parts = parts_of(&text, 0);
+        Fragment {
+            own: Some(text.into_owned().into_boxed_str()),
+            parts,
+        }
     }
-    out.push_str(rest);
+}
+
+/// The parts of `text`, whose ranges are shifted by `offset` (where `text`
+/// starts in the string they index): a header per exercise marker (an
+/// unclosed one stays text), the root wherever the root marker is.
+fn parts_of(text: &str, offset: usize) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut position = 0;
+    // `contains` is vectorised, `find` is not: most bodies embed nothing.
+    let embeds = text.contains(EXERCISE_MARKER);
+    while let Some(found) = embeds
+        .then(|| text[position..].find(EXERCISE_MARKER))
+        .flatten()
+    {
+        let at = position + found;
+        rooted_parts(text, position..at, offset, &mut parts);
+        let id_start = at + EXERCISE_MARKER.len();
+        let Some(id_len) = text[id_start..].find("-->") else {
+            position = at;
+            break;
+        };
+        parts.push(Part::Exercise(
+            offset + id_start..offset + id_start + id_len,
+        ));
+        position = id_start + id_len + 3;
+    }
+    rooted_parts(text, position..text.len(), offset, &mut parts);
+    parts
+}
+
+/// Where the root markers of `text` start, left to right: found by their
+/// first byte (a `char` search uses `memchr`), rare in HTML.
+fn root_markers(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let first = ROOT_MARKER.chars().next().unwrap_or('@');
+    let mut position = 0;
+    std::iter::from_fn(move || {
+        while let Some(found) = text.get(position..)?.find(first) {
+            let at = position + found;
+            if text[at..].starts_with(ROOT_MARKER) {
+                position = at + ROOT_MARKER.len();
+                return Some(at);
+            }
+            position = at + first.len_utf8();
+        }
+        None
+    })
+}
+
+/// `text[range]` as verbatim parts around its root markers.
+fn rooted_parts(text: &str, range: Range<usize>, offset: usize, parts: &mut Vec<Part>) {
+    let mut position = range.start;
+    let segment = &text[range.clone()];
+    for at in root_markers(segment) {
+        let at = range.start + at;
+        if at > position {
+            parts.push(Part::Html(offset + position..offset + at));
+        }
+        parts.push(Part::Root);
+        position = at + ROOT_MARKER.len();
+    }
+    if range.end > position {
+        parts.push(Part::Html(offset + position..offset + range.end));
+    }
 }
 
 /// An exercise's header on its slide.
@@ -344,7 +517,7 @@ impl<'s> DeckStream<'s> {
                 .tera
                 .render(template, &context)
                 .map_err(|e| shared.theme.render_error(&e, Path::new(path)))?;
-            let segments = segments(&frame);
+            let segments = super::print::cut_at_placeholders(&frame, MARKER);
             if segments.len() != slots.len() + 1 {
                 return Err(Diagnostic::general(format!(
                     "template {template} must show every module's and step's `content` once, in order (it shows {} of {})",
@@ -427,22 +600,6 @@ pub(super) fn open<'s>(
     Ok((Deck::new(shared)?, DeckStream::open(shared, sink)?))
 }
 
-/// The frame cut at its placeholders.
-fn segments(frame: &str) -> Vec<String> {
-    let mut segments = Vec::new();
-    let mut rest = frame;
-    while let Some(at) = rest.find(MARKER) {
-        segments.push(rest[..at].to_string());
-        let after = &rest[at + MARKER.len()..];
-        rest = after
-            .find("-->")
-            .and_then(|end| after.get(end + 3..))
-            .unwrap_or_default();
-    }
-    segments.push(rest.to_string());
-    segments
-}
-
 /// Which pages' bodies go into the deck.
 pub(super) fn in_deck(kind: PageKind) -> bool {
     matches!(kind, PageKind::Module | PageKind::Step)
@@ -479,6 +636,20 @@ const VOID: &[&str] = &[
 ];
 /// Elements whose content is raw text, not tags.
 const RAW: &[&str] = &["script", "style", "textarea", "title"];
+
+/// Whether a tag name (any case) is in `names` (lower case, at most 8
+/// bytes long): most names are one or two letters and match nothing.
+fn is_one_of(name: &str, names: &[&str]) -> bool {
+    if name.len() > 8 {
+        return false;
+    }
+    let mut lower = [0u8; 8];
+    for (to, from) in lower.iter_mut().zip(name.bytes()) {
+        *to = from.to_ascii_lowercase();
+    }
+    let lower = &lower[..name.len()];
+    names.iter().any(|n| n.as_bytes() == lower)
+}
 
 /// The tags of an HTML fragment, skipping comments and raw text. Tolerant:
 /// a `<` that opens no tag is text.
@@ -531,14 +702,12 @@ impl<'a> Iterator for Tags<'a> {
             self.position = end;
             let kind = if closing {
                 TagKind::Close
-            } else if html[..end].ends_with("/>")
-                || VOID.iter().any(|v| v.eq_ignore_ascii_case(name))
-            {
+            } else if html[..end].ends_with("/>") || is_one_of(name, VOID) {
                 TagKind::Empty
             } else {
                 TagKind::Open
             };
-            if kind == TagKind::Open && RAW.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            if kind == TagKind::Open && is_one_of(name, RAW) {
                 self.position = raw_text_end(html, end, name);
             }
             return Some(Tag {
@@ -846,6 +1015,130 @@ mod tests {
         let (text, notes) = take_notes(html);
         assert_eq!(text, "<p>a</p><p>b</p>");
         assert!(notes.starts_with(FACILITATOR) && notes.ends_with("</aside></p></aside>"));
+    }
+
+    /// The slides as they were made before plans: each version cut the
+    /// body itself. A plan must give the same bytes.
+    fn cut_in_place(deck: &Deck, html: &str, module: usize) -> (String, String) {
+        let finish = |text: &str, root: &str, out: &mut String| {
+            let mut rest = text;
+            while let Some(at) = rest.find(EXERCISE_MARKER) {
+                push_rooted(&rest[..at], root, out);
+                let after = &rest[at + EXERCISE_MARKER.len()..];
+                let Some(end) = after.find("-->") else {
+                    rest = &rest[at..];
+                    break;
+                };
+                if let Some(card) = deck.cards.get(&after[..end]) {
+                    push_rooted(card, root, out);
+                }
+                rest = &after[end + 3..];
+            }
+            push_rooted(rest, root, out);
+        };
+        let mut slides: Vec<(&str, String, String)> = Vec::new();
+        let mut pending = String::new();
+        for chunk in split(html) {
+            let kind = if chunk.exercise {
+                "exercise"
+            } else {
+                "content"
+            };
+            let (text, notes) = take_notes(&html[chunk.range]);
+            pending.push_str(&notes);
+            let text = strip_leading_rule(&text).to_string();
+            if text.trim().is_empty() {
+                continue;
+            }
+            let text = if chunk.exercise {
+                exercise_first(&text)
+            } else {
+                text
+            };
+            slides.push((kind, text, std::mem::take(&mut pending)));
+        }
+        if let Some(last) = slides.last_mut() {
+            last.2.push_str(&pending);
+        }
+        let (mut out, mut console) = (String::new(), String::new());
+        for (kind, text, notes) in &slides {
+            let open = format!(
+                "<section class=\"slide slide-{kind}\" data-slide data-module=\"{module}\"><div class=\"slide-inner\"><div class=\"slide-body prose\">"
+            );
+            out.push_str(&open);
+            finish(text, DECK_ROOT, &mut out);
+            out.push_str("</div></div></section>\n");
+            if deck.console {
+                console.push_str(&open);
+                finish(text, CONSOLE_ROOT, &mut console);
+                console.push_str("</div></div>");
+                if !notes.is_empty() {
+                    console.push_str("<div class=\"slide-notes\" hidden>");
+                    finish(notes, CONSOLE_ROOT, &mut console);
+                    console.push_str("</div>");
+                }
+                console.push_str("</section>\n");
+            }
+        }
+        (out, console)
+    }
+
+    fn deck_with_card(console: bool, card: &str) -> Deck {
+        let mut cards = FastMap::default();
+        cards.insert("respirer".to_string(), card.to_string());
+        Deck { cards, console }
+    }
+
+    const BODIES: &[&str] = &[
+        "<p>Intro <a href=\"@atelier-root@modules/a/\">a</a></p><h2 id=\"x\">X</h2><p>x</p>\n<hr />\n<p>y <img src=\"@atelier-root@assets/i.png\"></p>",
+        "<aside class=\"directive facilitator\"><p>Seul</p></aside><h2>A</h2><p>a</p><aside class=\"directive facilitator\"><p>Note <a href=\"@atelier-root@x/\">x</a></p></aside><p>b</p><hr><aside class=\"directive facilitator\"><p>fin</p></aside>",
+        "<p>a</p><div class=\"directive exercise-embed\"><p>consigne</p><!--atelier:exercise:respirer--><p>après @atelier-root@</p></div><p>b</p>",
+        "<p>marqueur ouvert <!--atelier:exercise:respirer sans fin @atelier-root@</p>",
+        "<p>inconnu</p><div class=\"directive exercise-embed\"><!--atelier:exercise:autre--></div>",
+        "\n   <hr>\n<p>après la règle</p><h2>B</h2>  <hr/>  ",
+        "",
+    ];
+
+    #[test]
+    fn a_plan_gives_the_bytes_each_version_cut_for_itself() {
+        let card = "<header><a href=\"@atelier-root@exercises/respirer/\">Respirer</a></header>";
+        for body in BODIES {
+            let plan = SlidePlan::cut(body);
+            for console in [false, true] {
+                for module in [0, 7] {
+                    let deck = deck_with_card(console, card);
+                    let slides = deck.write(&plan, body, module);
+                    let (expected_deck, expected_console) = cut_in_place(&deck, body, module);
+                    assert_eq!(slides.deck, expected_deck, "deck of {body:?}");
+                    assert_eq!(slides.console, expected_console, "console of {body:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_plan_serves_versions_with_their_own_headers() {
+        let body = BODIES[2];
+        let plan = SlidePlan::cut(body);
+        let first = deck_with_card(false, "<p>Premier</p>").write(&plan, body, 0);
+        let second = deck_with_card(false, "<p>Second @atelier-root@</p>").write(&plan, body, 1);
+        assert!(first.deck.contains("<p>Premier</p>") && !first.deck.contains("Second"));
+        assert!(
+            second.deck.contains("<p>Second ../</p>") && second.deck.contains("data-module=\"1\"")
+        );
+    }
+
+    #[test]
+    fn a_slide_without_notes_points_into_the_body() {
+        let body = BODIES[0];
+        let plan = SlidePlan::cut(body);
+        assert_eq!(plan.slides.len(), 3);
+        assert!(
+            plan.slides
+                .iter()
+                .all(|s| s.text.own.is_none() && s.notes.is_none())
+        );
+        assert!(plan.slides[0].text.parts.contains(&Part::Root));
     }
 
     #[test]

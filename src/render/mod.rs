@@ -17,6 +17,7 @@ mod language;
 mod links;
 mod outputs;
 mod pages;
+mod pdf;
 mod print;
 mod sitemap;
 mod values;
@@ -40,7 +41,8 @@ pub use article::ArticleCache;
 pub use body::Body;
 pub use cache::BodyCache;
 pub use deck::{CONSOLE_PATH, DECK_PATH, MAX_SLIDE_LINES, MAX_SLIDE_WORDS};
-pub use outputs::{HtmlSite, OutputKind, output_kinds};
+pub use outputs::{HtmlSite, OutputKind, output_kinds, workbook_pdf};
+pub use pdf::WORKBOOK_PATH;
 pub use print::PRINT_PATH;
 use values::SiteValue;
 
@@ -66,6 +68,10 @@ pub struct Version {
     pub collect_texts: bool,
     /// Report broken links and anchors as errors (`check`), not warnings.
     pub links_are_errors: bool,
+    /// Search engines may index it: the base version, and a client's only
+    /// when its client.yaml says `index: true` (its pages carry
+    /// `<meta name="robots" content="noindex">` otherwise).
+    pub indexed: bool,
 }
 
 /// What a rendered version produced.
@@ -643,10 +649,6 @@ pub fn render_site(
     // Every page, in reading order and in batches: Markdown, template,
     //    write; bodies flow into the print page and are dropped.
     let shared = &shared;
-    let write = |rel: &str, bytes: &[u8]| -> Result<(), Diagnostic> {
-        sink.write(rel, bytes)
-            .map_err(|e| Diagnostic::general(format!("cannot write {rel}: {e}")))
-    };
     let mut print = match job.print.then(|| print::PrintStream::open(shared, sink)) {
         Some(Ok(print)) => Some(print),
         Some(Err(d)) => {
@@ -825,8 +827,9 @@ pub fn render_site(
         }
     }
     for file in &theme.static_files {
-        if let Err(d) = write(&format!("static/{}", file.rel), &file.bytes) {
-            problems.push(d);
+        let rel = format!("static/{}", file.rel);
+        if let Err(e) = sink.write_static(&rel, &file.bytes) {
+            problems.push(Diagnostic::general(format!("cannot write {rel}: {e}")));
         }
     }
     let copies: Vec<Diagnostic> = site

@@ -29,6 +29,12 @@ pub fn output_kinds() -> Vec<&'static dyn OutputKind> {
     vec![&HtmlSite, &super::sitemap::Sitemap]
 }
 
+/// The workbook PDF (`workbook.pdf` at the root of a version), which the
+/// plan adds when a command asks for it (`build --pdf`, `atelier pdf`).
+pub fn workbook_pdf() -> &'static dyn OutputKind {
+    &super::pdf::WorkbookPdf
+}
+
 /// The HTML site: pages, exercise widgets, special pages, the print page,
 /// theme and static files, with link and anchor checks.
 pub struct HtmlSite;

@@ -134,17 +134,7 @@ impl<'s> PrintStream<'s> {
             .tera
             .render("print.html", &context)
             .map_err(|e| shared.theme.render_error(&e, Path::new(PRINT_PATH)))?;
-        let mut segments = Vec::with_capacity(order.len() + 1);
-        let mut rest = frame.as_str();
-        while let Some(at) = rest.find(MARKER) {
-            segments.push(rest[..at].to_string());
-            let after = &rest[at + MARKER.len()..];
-            rest = after
-                .find("-->")
-                .and_then(|end| after.get(end + 3..))
-                .unwrap_or_default();
-        }
-        segments.push(rest.to_string());
+        let segments = cut_at_placeholders(&frame, MARKER);
         let mut out = sink.create(PRINT_PATH).map_err(failed)?;
         out.write_all(segments[0].as_bytes()).map_err(failed)?;
         Ok(PrintStream {
@@ -260,4 +250,22 @@ fn blank(shared: &Shared, id: &str) -> Option<String> {
 /// Where an exercise's worksheet starts: the id of its form.
 fn exercise_anchor(slug: &str) -> String {
     format!("exercise-{slug}")
+}
+
+/// A streamed page's frame (the print page, the deck) cut at its
+/// placeholders, `<!--MARKER…-->` comments where the bodies go in reading
+/// order: the text before the first, between each two, after the last.
+pub(super) fn cut_at_placeholders(frame: &str, marker: &str) -> Vec<String> {
+    let mut segments = Vec::new();
+    let mut rest = frame;
+    while let Some(at) = rest.find(marker) {
+        segments.push(rest[..at].to_string());
+        let after = &rest[at + marker.len()..];
+        rest = after
+            .find("-->")
+            .and_then(|end| after.get(end + 3..))
+            .unwrap_or_default();
+    }
+    segments.push(rest.to_string());
+    segments
 }

@@ -34,6 +34,8 @@ pub(super) struct SiteValue {
     base_url: Option<String>,
     styles: Vec<String>,
     facilitator: bool,
+    /// Pages ask search engines not to index them (a client's version).
+    noindex: bool,
     client: Option<ClientValue>,
     theme: ThemeValue,
     generator: String,
@@ -75,6 +77,7 @@ impl SiteValue {
             base_url: version.base_url.clone(),
             styles: config.styles.clone(),
             facilitator: version.facilitator,
+            noindex: !version.indexed,
             client: version.client.as_ref().map(|c| ClientValue {
                 slug: c.slug.clone(),
                 name: c.name.clone(),

@@ -75,7 +75,7 @@ impl Secret {
 
     /// Whether `given` is the secret, in time that does not depend on
     /// where they differ.
-    fn matches(&self, given: &str) -> bool {
+    pub(super) fn matches(&self, given: &str) -> bool {
         let (a, b) = (self.0.as_bytes(), given.as_bytes());
         if a.len() != b.len() {
             return false;
@@ -108,6 +108,11 @@ impl Access {
             port,
             client_only,
         }
+    }
+
+    /// The run's secret in LAN mode (`None` on loopback).
+    pub fn secret(&self) -> Option<&Secret> {
+        self.secret.as_ref()
     }
 
     /// Whether this run is in LAN mode.

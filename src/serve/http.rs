@@ -19,21 +19,32 @@
 //!
 //! # What is served
 //!
-//! Only files of the [`Snapshot`], in memory: a URL is percent-decoded and
+//! Only files of the [`Snapshot`] (in memory, or on disk for the files a
+//! build copies as they are, streamed): a URL is percent-decoded and
 //! checked (no `..` or `.` segment, no backslash, no `//`, no drive letter, no
 //! encoded `/` or `\`, no double encoding, no NUL), then looked up as a key.
 //! Folders answer with their `index.html`; a folder named without its final
 //! `/` is redirected; there are no directory listings. Every HTML page served
 //! (including 404 pages) gets the live script injected before `</body>`.
 //! What a request may see is decided by [`Access`] (host check, LAN mode,
-//! `serve --client`).
+//! `serve --client`). Files other than pages answer `Range` requests
+//! ([`super::ranges`]), so a browser can seek in a video.
 //!
 //! Internal routes live under `/__atelier/`: `livereload.js` (the client
 //! script), `versions.json` (the toolbar's versions), `errors.json` (the
-//! current build errors) and `events` (the event stream).
+//! current build errors), `events` (the event stream) and `present` (the
+//! presenter's moves, see [`super::follow`]: the only route that takes a
+//! body, of at most [`MAX_MOVE_BODY`] bytes).
+//!
+//! A request that declares a body over [`MAX_DECLARED_BODY`] is never
+//! answered and its connection is left to itself: tiny_http 0.12, when it
+//! drops such a request, allocates a buffer of the declared size to skip
+//! the body (`EqualReader`'s `Drop`), and a size that cannot be allocated
+//! aborts the process. Keeping the request costs its connection (one
+//! descriptor, one of tiny_http's threads) instead of the server.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,8 +53,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::access::{Access, Admission, Visitor};
-use super::state::{LiveState, Snapshot, build_id, errors_json};
+use super::access::{Access, Admission, Secret, Visitor};
+use super::files;
+use super::follow::{self, Follow, MAX_MOVE_BODY, PRESENT_PATH, Posted, Refusal};
+use super::ranges::{self, Span};
+use super::state::{Found, LiveState, Snapshot, build_id, errors_json};
+use crate::media::{content_type, is_html};
 
 /// Requests being answered at once before new ones get a 503.
 pub const MAX_IN_FLIGHT: usize = 512;
@@ -57,12 +72,24 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(1);
 pub const HASHED_MAX: usize = 1024 * 1024;
 /// How long a connection refused for its framing stays refused.
 const REFUSED_FOR: Duration = Duration::from_secs(30);
+/// Largest body a request may declare before it is left unanswered (see
+/// the module's documentation).
+pub const MAX_DECLARED_BODY: usize = 1024 * 1024;
 
 /// The tag injected into every HTML page served. It names the build the
 /// page comes from: a tab that missed an event while it was loading sees, at
-/// its first `hello`, that the server has moved on, and reloads.
-fn live_script_tag(build: &str) -> String {
-    format!(r#"<script src="/__atelier/livereload.js" data-build="{build}" defer></script>"#)
+/// its first `hello`, that the server has moved on, and reloads. In a
+/// facilitator deck or console it also carries the key that moves the
+/// followers.
+fn live_script_tag(build: &str, present_key: Option<&str>) -> String {
+    let key = present_key.map_or_else(String::new, |key| {
+        format!(
+            r#" {}="{}""#,
+            follow::KEY_ATTRIBUTE,
+            crate::html::escape(key)
+        )
+    });
+    format!(r#"<script src="/__atelier/livereload.js" data-build="{build}"{key} defer></script>"#)
 }
 /// The client script, served at `/__atelier/livereload.js`.
 const LIVERELOAD_JS: &str = include_str!("livereload.js");
@@ -82,9 +109,15 @@ pub fn serve(listener: TcpListener, state: Arc<LiveState>) -> io::Result<()> {
 /// Serves `state` on `listener` under the rules of `access` until the
 /// process ends; returns only if the listener cannot be prepared.
 pub fn serve_with(listener: TcpListener, state: Arc<LiveState>, access: Access) -> io::Result<()> {
+    // On loopback there is no LAN secret: the moves get a key of their own.
+    let key = match access.secret() {
+        Some(secret) => secret.clone(),
+        None => Secret::generate()?,
+    };
     let server = Arc::new(Server {
         state,
         access,
+        follow: Follow::new(key),
         in_flight: Arc::new(AtomicUsize::new(0)),
         streams: Arc::new(AtomicUsize::new(0)),
         refused: Mutex::new(HashMap::new()),
@@ -96,6 +129,8 @@ pub fn serve_with(listener: TcpListener, state: Arc<LiveState>, access: Access) 
 struct Server {
     state: Arc<LiveState>,
     access: Access,
+    /// The presenter's positions and the key that moves them.
+    follow: Follow,
     in_flight: Arc<AtomicUsize>,
     streams: Arc<AtomicUsize>,
     /// Connections (by peer address) answered 400 for their framing: what
@@ -110,6 +145,8 @@ struct Asked {
     host: Option<String>,
     cookies: Vec<String>,
     if_none_match: Option<String>,
+    range: Option<String>,
+    if_range: Option<String>,
     keep_alive: bool,
 }
 
@@ -137,6 +174,8 @@ impl Asked {
             host: header("Host").next(),
             cookies: header("Cookie").collect(),
             if_none_match: header("If-None-Match").next(),
+            range: header("Range").next(),
+            if_range: header("If-Range").next(),
             keep_alive,
         }
     }
@@ -184,6 +223,15 @@ impl Server {
     /// Takes one request from tiny_http: refuses it, or starts the thread
     /// that answers it. Never blocks.
     fn dispatch(self: &Arc<Self>, request: tiny_http::Request) {
+        if request
+            .body_length()
+            .is_some_and(|length| length > MAX_DECLARED_BODY)
+        {
+            // Dropping it would abort the process (see the module's
+            // documentation): it is kept, unanswered.
+            std::mem::forget(request);
+            return;
+        }
         let peer = request.remote_addr().copied();
         if let Some(peer) = peer
             && self.was_refused(peer)
@@ -207,6 +255,10 @@ impl Server {
         let asked = Asked::of(&request);
         if asked.method == "GET" && split_url(&asked.url).0 == EVENTS_PATH {
             self.spawn_stream(request, asked);
+        } else if asked.method == "POST" && split_url(&asked.url).0 == PRESENT_PATH {
+            self.spawn_answer(request, move |server, request| {
+                server.take_move(request, &asked)
+            });
         } else {
             self.spawn_answer(request, move |server, request| {
                 server.respond(request, &asked)
@@ -285,14 +337,22 @@ impl Server {
             .access
             .admit(asked.host.as_deref(), &cookies, path, query)
         {
+            Admission::Admit(visitor) if path == PRESENT_PATH => {
+                self.position_reply(&asked.method, query, visitor)
+            }
             Admission::Admit(visitor) => answer(
                 &asked.method,
                 &asked.url,
-                asked.if_none_match.as_deref(),
+                &Conditions {
+                    if_none_match: asked.if_none_match.as_deref(),
+                    range: asked.range.as_deref(),
+                    if_range: asked.if_range.as_deref(),
+                },
                 &self.state,
                 &Viewer {
                     access: &self.access,
                     visitor,
+                    present_key: Some(self.follow.key()),
                 },
             ),
             Admission::ForeignHost => Reply::text(
@@ -307,6 +367,111 @@ impl Server {
                     .with("Referrer-Policy", "no-referrer".into())
             }
         }
+    }
+
+    /// `GET /__atelier/present?deck=…`: where the presenter is in a deck
+    /// the visitor may see, for a follower that just opened it.
+    fn position_reply(&self, method: &str, query: &str, visitor: Visitor) -> Reply {
+        if method != "GET" && method != "HEAD" {
+            return Reply::text(405, "Method not allowed: use GET, HEAD or POST.\n")
+                .with("Allow", "GET, HEAD, POST".into());
+        }
+        let deck = query
+            .strip_prefix("?deck=")
+            .and_then(crate::html::percent_decode)
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        let Some(deck) = deck.filter(|deck| follow::is_deck_folder(deck)) else {
+            return Reply::text(
+                400,
+                "Bad request: name the deck as ?deck=clients/<slug>/.\n",
+            );
+        };
+        if !self.access.may_see(visitor, &follow::deck_page(&deck)) {
+            return Reply::text(404, "404 Not Found\n");
+        }
+        Reply::json(self.follow.position_json(&deck))
+    }
+
+    /// `POST /__atelier/present`: a presenter's move, accepted only with the
+    /// run's key, then sent to every stream that may see its deck.
+    fn take_move(&self, mut request: tiny_http::Request, asked: &Asked) {
+        let reply = match self.check_move(&mut request, asked) {
+            Ok(seq) => Reply::json(seq),
+            Err(refusal) => {
+                let (status, text) = refusal.status_and_text();
+                Reply::text(status, text)
+            }
+        };
+        // A refused body may not have been read: nothing after it is taken.
+        let keep_alive = asked.keep_alive && reply.status == 200;
+        if !keep_alive && let Some(peer) = request.remote_addr().copied() {
+            self.refuse(peer);
+        }
+        let _ = write_reply(&mut request.into_writer(), &reply, false, keep_alive);
+    }
+
+    /// The checks of a move, in order: this server (`Host`), this site
+    /// (`Origin`), the key, the body's type and size, then the body itself.
+    fn check_move(
+        &self,
+        request: &mut tiny_http::Request,
+        asked: &Asked,
+    ) -> Result<String, Refusal> {
+        let (path, query) = split_url(&asked.url);
+        if !query.is_empty() {
+            return Err(Refusal::Malformed(
+                "Bad request: a move has no query; it is all in its body.\n",
+            ));
+        }
+        let cookies: Vec<&str> = asked.cookies.iter().map(String::as_str).collect();
+        if self
+            .access
+            .admit(asked.host.as_deref(), &cookies, path, query)
+            == Admission::ForeignHost
+        {
+            return Err(Refusal::Forbidden(
+                "Forbidden: this preview answers only to localhost, 127.0.0.1 and [::1].\n",
+            ));
+        }
+        let header = |name: &'static str| {
+            request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv(name))
+                .map(|h| h.value.as_str().to_string())
+        };
+        let (origin, fetch_site, key, content_type) = (
+            header("Origin"),
+            header("Sec-Fetch-Site"),
+            header(follow::KEY_HEADER),
+            header("Content-Type"),
+        );
+        self.follow.admit(&Posted {
+            host: asked.host.as_deref(),
+            origin: origin.as_deref(),
+            fetch_site: fetch_site.as_deref(),
+            key: key.as_deref(),
+            content_type: content_type.as_deref(),
+            length: request.body_length(),
+        })?;
+        let mut body = Vec::with_capacity(MAX_MOVE_BODY);
+        let read = request
+            .as_reader()
+            .take(MAX_MOVE_BODY as u64 + 1)
+            .read_to_end(&mut body);
+        if read.is_err() || Some(body.len()) != request.body_length() {
+            return Err(Refusal::Malformed(
+                "Bad request: the body is shorter than its Content-Length.\n",
+            ));
+        }
+        let snapshot = self.state.current();
+        let visible = |deck: &str| {
+            let page = follow::deck_page(deck);
+            snapshot.contains(&page) && self.access.may_see(Visitor::Facilitator, &page)
+        };
+        let (seq, event) = self.follow.record(&body, visible)?;
+        self.state.send_event(event);
+        Ok(format!("{{\"seq\":{seq}}}"))
     }
 
     /// Turns the request into an event stream: the head, then `hello`,
@@ -352,6 +517,14 @@ impl Server {
                     // Build errors may quote facilitator notes or name clients.
                     "event: error\ndata: {\"errors\":[]}\n\n".to_string()
                 }
+                // A presenter's move, in a deck this visitor may not see.
+                Ok(message)
+                    if follow::deck_of(&message).is_some_and(|deck| {
+                        !self.access.may_see(visitor, &follow::deck_page(&deck))
+                    }) =>
+                {
+                    continue;
+                }
                 Ok(message) => message,
                 Err(RecvTimeoutError::Timeout) => ": ping\n\n".to_string(),
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -367,6 +540,9 @@ impl Server {
 struct Viewer<'a> {
     access: &'a Access,
     visitor: Visitor,
+    /// The key of the presenter's moves, written into the facilitator
+    /// decks this visitor may see.
+    present_key: Option<&'a str>,
 }
 
 impl Viewer<'_> {
@@ -426,7 +602,10 @@ fn write_reply(
     head.push_str("\r\n");
     out.write_all(head.as_bytes())?;
     if !head_only && reply.status != 304 {
-        out.write_all(reply.body.as_ref())?;
+        match &reply.body {
+            Body::File { file, start } => files::stream(out, file, *start, reply.length)?,
+            body => out.write_all(body.as_ref())?,
+        }
     }
     out.flush()
 }
@@ -436,6 +615,7 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         301 => "Moved Permanently",
         303 => "See Other",
+        206 => "Partial Content",
         304 => "Not Modified",
         400 => "Bad Request",
         403 => "Forbidden",
@@ -443,6 +623,8 @@ fn reason(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         408 => "Request Timeout",
         413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -516,17 +698,65 @@ fn hello_message(state: &LiveState, redact: bool) -> String {
     format!("event: hello\ndata: {data}\n\n")
 }
 
-/// A response body: shared file bytes or bytes made for this answer.
+/// A response body: shared file bytes, a part of them, bytes made for this
+/// answer, or a file on disk streamed from `start`.
 enum Body {
     Shared(Arc<[u8]>),
+    Slice(Arc<[u8]>, std::ops::Range<usize>),
     Owned(Vec<u8>),
+    File { file: std::fs::File, start: u64 },
 }
 
 impl AsRef<[u8]> for Body {
+    /// The bytes in memory (none for a file streamed from disk).
     fn as_ref(&self) -> &[u8] {
         match self {
             Body::Shared(bytes) => bytes,
+            Body::Slice(bytes, range) => bytes.get(range.clone()).unwrap_or_default(),
             Body::Owned(bytes) => bytes,
+            Body::File { .. } => &[],
+        }
+    }
+}
+
+/// The request headers that decide what of a file is sent.
+#[derive(Debug, Default, Clone, Copy)]
+struct Conditions<'a> {
+    if_none_match: Option<&'a str>,
+    range: Option<&'a str>,
+    if_range: Option<&'a str>,
+}
+
+/// A file that may be sent in part: bytes in memory or a file on disk.
+enum Content {
+    Memory(Arc<[u8]>),
+    Disk(std::fs::File, u64),
+}
+
+impl Content {
+    fn len(&self) -> u64 {
+        match self {
+            Content::Memory(bytes) => bytes.len() as u64,
+            Content::Disk(_, len) => *len,
+        }
+    }
+
+    /// The body for all of it.
+    fn whole(self) -> Body {
+        match self {
+            Content::Memory(bytes) => Body::Shared(bytes),
+            Content::Disk(file, _) => Body::File { file, start: 0 },
+        }
+    }
+
+    /// The body for bytes `start..=end`.
+    fn part(self, start: u64, end: u64) -> Body {
+        match self {
+            Content::Memory(bytes) => {
+                let at = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+                Body::Slice(bytes, at(start)..at(end).saturating_add(1))
+            }
+            Content::Disk(file, _) => Body::File { file, start },
         }
     }
 }
@@ -538,12 +768,17 @@ struct Reply {
     body: Body,
     /// `Content-Length`: the body's length, or for a 304 the length of the
     /// body a 200 would have had.
-    length: usize,
+    length: u64,
 }
 
 impl Reply {
     fn new(status: u16, content_type: &str, body: Body) -> Reply {
-        let length = body.as_ref().len();
+        let length = body.as_ref().len() as u64;
+        Reply::sized(status, content_type, body, length)
+    }
+
+    /// A reply whose body is `length` bytes long (a file on disk).
+    fn sized(status: u16, content_type: &str, body: Body, length: u64) -> Reply {
         Reply {
             status,
             headers: vec![
@@ -577,6 +812,31 @@ impl Reply {
         self
     }
 
+    /// A file that answers `Range` requests: 304 when the client has this
+    /// version, else all of it (200), the part asked for (206), or 416.
+    fn ranged(kind: &str, content: Content, etag: String, conditions: &Conditions) -> Reply {
+        let len = content.len();
+        let reply = if conditions
+            .if_none_match
+            .is_some_and(|header| etag_matches(header, &etag))
+        {
+            Reply::sized(304, kind, Body::Owned(Vec::new()), len)
+        } else {
+            match ranges::requested(conditions.range, conditions.if_range, &etag, len) {
+                Span::Whole => Reply::sized(200, kind, content.whole(), len),
+                Span::Part { start, end } => {
+                    Reply::sized(206, kind, content.part(start, end), end - start + 1)
+                        .with("Content-Range", format!("bytes {start}-{end}/{len}"))
+                }
+                Span::Unsatisfiable => Reply::text(416, "Range not satisfiable.\n")
+                    .with("Content-Range", format!("bytes */{len}")),
+            }
+        };
+        reply
+            .with("Accept-Ranges", "bytes".into())
+            .with("ETag", etag)
+    }
+
     /// Adds an `ETag` and turns the reply into a 304 if the client has it.
     /// `generation` names the build the body comes from.
     fn cached(mut self, if_none_match: Option<&str>, generation: u64) -> Reply {
@@ -594,10 +854,11 @@ impl Reply {
 fn answer(
     method: &str,
     url: &str,
-    if_none_match: Option<&str>,
+    conditions: &Conditions,
     state: &LiveState,
     viewer: &Viewer,
 ) -> Reply {
+    let if_none_match = conditions.if_none_match;
     if method != "GET" && method != "HEAD" {
         return Reply::text(405, "Method not allowed: use GET or HEAD.\n")
             .with("Allow", "GET, HEAD".into());
@@ -632,22 +893,7 @@ fn answer(
         return not_found("", &snapshot);
     }
     match resolve(path, &snapshot) {
-        Target::File(key) => {
-            let bytes = match snapshot.file(&key) {
-                Some(Ok(bytes)) => bytes,
-                Some(Err(problem)) => {
-                    return Reply::text(500, &format!("This page could not be made:\n{problem}\n"));
-                }
-                None => return not_found("", &snapshot),
-            };
-            let kind = content_type(&key);
-            let body = if is_html(&key) {
-                Body::Owned(inject_live_script(&bytes, snapshot.generation))
-            } else {
-                Body::Shared(bytes)
-            };
-            Reply::new(200, kind, body).cached(if_none_match, snapshot.generation)
-        }
+        Target::File(key) => serve_file(&key, conditions, &snapshot, viewer),
         Target::Redirect(location) => {
             let location = header_safe(&format!("{location}{query}"));
             Reply::text(301, &format!("Moved to {location}\n")).with("Location", location)
@@ -655,6 +901,52 @@ fn answer(
         Target::Missing(rel) => not_found(&rel, &snapshot),
         Target::Bad => Reply::text(400, "Bad request: this path is not allowed.\n"),
     }
+}
+
+/// The file at `key`: a page with the live script, or any other file,
+/// whole or in part.
+fn serve_file(key: &str, conditions: &Conditions, snapshot: &Snapshot, viewer: &Viewer) -> Reply {
+    let kind = content_type(key);
+    let generation = snapshot.generation;
+    let bytes = match snapshot.find(key) {
+        None => return not_found("", snapshot),
+        Some(Found::Bytes(Ok(bytes))) => bytes,
+        Some(Found::Bytes(Err(problem))) => {
+            return Reply::text(500, &format!("This page could not be made:\n{problem}\n"));
+        }
+        Some(Found::Disk(file)) if is_html(key) => match file.read() {
+            Ok(bytes) => Arc::from(bytes),
+            Err(e) => return unreadable(key, &e, snapshot),
+        },
+        Some(Found::Disk(file)) => {
+            return match file.open() {
+                Ok((file, metadata)) => {
+                    let etag = files::etag(&metadata);
+                    let content = Content::Disk(file, metadata.len());
+                    Reply::ranged(kind, content, etag, conditions)
+                }
+                Err(e) => unreadable(key, &e, snapshot),
+            };
+        }
+    };
+    if is_html(key) {
+        let present_key = viewer
+            .present_key
+            .filter(|_| viewer.is_facilitator() && follow::carries_key(key));
+        let body = Body::Owned(inject_live_script(&bytes, generation, present_key));
+        return Reply::new(200, kind, body).cached(conditions.if_none_match, generation);
+    }
+    let etag = etag(&bytes, generation);
+    Reply::ranged(kind, Content::Memory(bytes), etag, conditions)
+}
+
+/// A file served from disk that cannot be read now: gone since the build
+/// (404, until the rebuild the watcher starts), or unreadable (500).
+fn unreadable(key: &str, error: &io::Error, snapshot: &Snapshot) -> Reply {
+    if error.kind() == io::ErrorKind::NotFound {
+        return not_found(key, snapshot);
+    }
+    Reply::text(500, &format!("This file cannot be read: {error}\n"))
 }
 
 /// `[{"label":…,"prefix":…}]`.
@@ -693,7 +985,7 @@ fn not_found(rel: &str, snapshot: &Snapshot) -> Reply {
         Some(page) => Reply::new(
             404,
             "text/html; charset=utf-8",
-            Body::Owned(inject_live_script(&page, snapshot.generation)),
+            Body::Owned(inject_live_script(&page, snapshot.generation, None)),
         ),
         None => Reply::text(404, "404 Not Found\n"),
     }
@@ -782,58 +1074,15 @@ fn decode_path(path: &str) -> Option<String> {
     Some(text)
 }
 
-fn extension(key: &str) -> String {
-    let name = key.rsplit('/').next().unwrap_or(key);
-    name.rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
-fn is_html(key: &str) -> bool {
-    matches!(extension(key).as_str(), "html" | "htm")
-}
-
-/// The `Content-Type` for a snapshot key, with a charset for text.
-fn content_type(key: &str) -> &'static str {
-    match extension(key).as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "svg" => "image/svg+xml; charset=utf-8",
-        "xml" => "application/xml; charset=utf-8",
-        "json" | "map" => "application/json; charset=utf-8",
-        "webmanifest" => "application/manifest+json; charset=utf-8",
-        "txt" => "text/plain; charset=utf-8",
-        "md" => "text/markdown; charset=utf-8",
-        "csv" => "text/csv; charset=utf-8",
-        "ics" => "text/calendar; charset=utf-8",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "avif" => "image/avif",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "woff" => "font/woff",
-        "ttf" => "font/ttf",
-        "otf" => "font/otf",
-        "pdf" => "application/pdf",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        "mp3" => "audio/mpeg",
-        _ => "application/octet-stream",
-    }
-}
-
-/// The page with the live script just before its last `</body>` (or at the
-/// end when there is none).
-fn inject_live_script(html: &[u8], generation: u64) -> Vec<u8> {
+/// The page with the live script (and, for a facilitator deck, the key of
+/// the moves) just before its last `</body>` (or at the end when there is none).
+fn inject_live_script(html: &[u8], generation: u64, present_key: Option<&str>) -> Vec<u8> {
     const CLOSE: &[u8] = b"</body";
     let at = html
         .windows(CLOSE.len())
         .rposition(|w| w.eq_ignore_ascii_case(CLOSE))
         .unwrap_or(html.len());
-    let tag = live_script_tag(&build_id(generation));
+    let tag = live_script_tag(&build_id(generation), present_key);
     let mut out = Vec::with_capacity(html.len() + tag.len());
     out.extend_from_slice(&html[..at]);
     out.extend_from_slice(tag.as_bytes());
@@ -981,24 +1230,14 @@ mod tests {
 
     #[test]
     fn script_goes_before_the_last_body_close() {
-        let tag = live_script_tag(&build_id(3));
-        let out = inject_live_script(b"<html><BODY>x</Body></html>", 3);
+        let tag = live_script_tag(&build_id(3), None);
+        let out = inject_live_script(b"<html><BODY>x</Body></html>", 3, None);
         assert_eq!(
             String::from_utf8_lossy(&out),
             format!("<html><BODY>x{tag}</Body></html>")
         );
-        let out = inject_live_script(b"<p>no body", 3);
+        let out = inject_live_script(b"<p>no body", 3, None);
         assert_eq!(String::from_utf8_lossy(&out), format!("<p>no body{tag}"));
-    }
-
-    #[test]
-    fn content_types_carry_a_charset_for_text() {
-        assert_eq!(content_type("a/b.HTML"), "text/html; charset=utf-8");
-        assert_eq!(content_type("x.css"), "text/css; charset=utf-8");
-        assert_eq!(content_type("x.svg"), "image/svg+xml; charset=utf-8");
-        assert_eq!(content_type("x.woff2"), "font/woff2");
-        assert_eq!(content_type("x.pdf"), "application/pdf");
-        assert_eq!(content_type("v1.2/README"), "application/octet-stream");
     }
 
     #[test]
@@ -1073,8 +1312,9 @@ mod tests {
         let viewer = Viewer {
             access: &access,
             visitor: Visitor::Facilitator,
+            present_key: None,
         };
-        answer(method, url, None, state, &viewer)
+        answer(method, url, &Conditions::default(), state, &viewer)
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //! - its accept thread stops at the first accept error (no file descriptor
 //!   left, or the accept timeout above when nobody connects), and can panic
 //!   when it cannot duplicate an accepted socket. [`run`] notices (an error
-//!   message, or silence longer than the accept timeout) and starts a new
-//!   tiny_http server on the same socket, while the old one's remaining
-//!   connections are still answered by a draining thread;
+//!   message, or a panic inside tiny_http, counted by a panic hook
+//!   installed once) and starts a new tiny_http server on the same socket,
+//!   while the old one's remaining connections are still answered by a
+//!   draining thread;
 //! - its pool of connection threads can leave an accepted connection
 //!   queued, unread, while its idle threads sleep (a lost wake-up: seen
 //!   over sockets, a connection waited until the pool was dropped five
@@ -21,9 +22,9 @@
 //!   [`NUDGE_INTERVAL`] ticker connects to the server, sends a request for
 //!   [`NUDGE_PATH`] (never answered) and closes. That also keeps its accept
 //!   call from timing out when nobody connects, and tells a live server
-//!   from one whose accept thread died without a word (it panics when it
-//!   cannot duplicate a socket for lack of descriptors): no request at all
-//!   for [`STALL`], and another server is started. A nudge takes one
+//!   from one whose accept thread stopped in a way the panic hook did not
+//!   see: no request at all for [`STALL`], and another server is started.
+//!   A nudge takes one
 //!   queued connection at a time, so connections must not queue by the
 //!   hundred: the listening socket carries `TCP_DEFER_ACCEPT`, and the
 //!   kernel hands over a connection only once its first bytes arrived.
@@ -35,7 +36,8 @@
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -49,9 +51,14 @@ const BACKLOG: libc::c_int = 4096;
 pub const NUDGE_INTERVAL: Duration = Duration::from_millis(25);
 /// What the nudging connections ask for; never answered.
 pub const NUDGE_PATH: &str = "/__atelier/nudge";
-/// A server that passed on no request (not even a nudge) for this long has
-/// stopped accepting.
-const STALL: Duration = Duration::from_millis(300);
+/// A server that passed on no request (not even a nudge, forty of which
+/// are sent a second) for this long has stopped accepting. Far above any
+/// pause of a loaded machine: a live server taken for dead keeps its
+/// accept thread, which then shares the nudges with its replacement. At
+/// 300 ms, on two busy cores, that happened every second and snowballed.
+pub const STALL: Duration = Duration::from_secs(2);
+/// How often a running server is looked at for a panic of tiny_http's.
+const TICK: Duration = Duration::from_millis(20);
 /// Highest soft limit on open files asked for.
 const FILE_LIMIT: libc::rlim_t = 65_536;
 /// A replaced server stops being drained after this long without a request
@@ -148,6 +155,7 @@ pub fn run(
     handle: impl Fn(tiny_http::Request) + Send + Sync + 'static,
 ) -> io::Result<()> {
     raise_file_limit();
+    count_tiny_http_panics();
     prepare(&listener)?;
     let mut target = listener.local_addr()?;
     if target.ip().is_unspecified() {
@@ -163,6 +171,37 @@ pub fn run(
     supervise(&listener, &handle)
 }
 
+/// Panics raised inside tiny_http's own code since the process started.
+static TINY_HTTP_PANICS: AtomicU64 = AtomicU64::new(0);
+
+/// Installs, once, a panic hook that counts the panics located in
+/// tiny_http's files and keeps quiet about them (the server is replaced
+/// and goes on: a trace would only alarm the trainer); any other panic
+/// goes to the hook that was there before.
+fn count_tiny_http_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info
+                .location()
+                .is_some_and(|at| is_tiny_http_file(at.file()))
+            {
+                TINY_HTTP_PANICS.fetch_add(1, Ordering::SeqCst);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Whether a panic's source file is one of tiny_http's (as cargo unpacks
+/// it: `…/tiny_http-0.12.0/src/…`).
+fn is_tiny_http_file(file: &str) -> bool {
+    file.split(['/', '\\'])
+        .any(|part| part.starts_with("tiny_http-"))
+}
+
 /// Connects to `target`, asks for [`NUDGE_PATH`] and closes, every
 /// [`NUDGE_INTERVAL`], for ever.
 fn nudge(target: SocketAddr) {
@@ -176,15 +215,13 @@ fn nudge(target: SocketAddr) {
     }
 }
 
-/// Gives `request` to `handle` unless it is a nudge (dropped unanswered);
-/// says whether it was a real request.
-fn pass(request: tiny_http::Request, handle: &dyn Fn(tiny_http::Request)) -> bool {
+/// Gives `request` to `handle` unless it is a nudge (dropped unanswered).
+fn pass(request: tiny_http::Request, handle: &dyn Fn(tiny_http::Request)) {
     if request.url() == NUDGE_PATH {
         drop(request.into_writer());
-        return false;
+        return;
     }
     handle(request);
-    true
 }
 
 /// Keeps one tiny_http server accepting on `listener`: starts it, hands
@@ -216,30 +253,39 @@ fn supervise(listener: &TcpListener, handle: &Arc<dyn Fn(tiny_http::Request) + S
 }
 
 /// Hands requests to `handle` until the server's accept thread stops: it
-/// says so with an error, or says nothing for longer than its accept
-/// timeout (it panicked).
+/// says so with an error, tiny_http panicked, or no request came for
+/// [`STALL`].
 fn serve_until_stopped(server: &tiny_http::Server, handle: &dyn Fn(tiny_http::Request)) {
+    let panics = TINY_HTTP_PANICS.load(Ordering::SeqCst);
+    let mut last = Instant::now();
     loop {
-        match server.recv_timeout(STALL) {
+        match server.recv_timeout(TICK) {
             Ok(Some(request)) => {
                 pass(request, handle);
+                last = Instant::now();
             }
-            Ok(None) | Err(_) => return,
+            Ok(None) => {}
+            Err(_) => return,
+        }
+        if TINY_HTTP_PANICS.load(Ordering::SeqCst) != panics || last.elapsed() >= STALL {
+            return;
         }
     }
 }
 
 /// Answers the requests still coming from a replaced server's connections
-/// on a thread of its own, until it has been quiet for a while.
+/// on a thread of its own, until it has been quiet for a while. A nudge
+/// counts: it says that the server's accept thread still takes
+/// connections (it was only slow), and dropping it then would leave the
+/// connections it accepts unanswered but for tiny_http's empty 500.
 fn drain(server: tiny_http::Server, handle: Arc<dyn Fn(tiny_http::Request) + Send + Sync>) {
     let work = move || {
         let mut last = Instant::now();
         while last.elapsed() < DRAIN_QUIET {
             match server.recv_timeout(DRAIN_QUIET) {
                 Ok(Some(request)) => {
-                    if pass(request, handle.as_ref()) {
-                        last = Instant::now();
-                    }
+                    pass(request, handle.as_ref());
+                    last = Instant::now();
                 }
                 Ok(None) => return,
                 Err(_) => {}
@@ -266,5 +312,18 @@ mod tests {
         assert_eq!(accepted.write_timeout()?, Some(Duration::from_millis(1500)));
         assert!(raise_file_limit() > 0);
         Ok(())
+    }
+
+    #[test]
+    fn tiny_http_files_are_told_from_ours() {
+        let registry = "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f";
+        assert!(is_tiny_http_file(&format!(
+            "{registry}/tiny_http-0.12.0/src/util/refined_tcp_stream.rs"
+        )));
+        assert!(is_tiny_http_file(
+            r"C:\cargo\registry\src\x\tiny_http-0.12.0\src\lib.rs"
+        ));
+        assert!(!is_tiny_http_file("src/serve/listen.rs"));
+        assert!(!is_tiny_http_file("/home/me/tiny_http_notes/src/lib.rs"));
     }
 }

@@ -7,6 +7,8 @@
  *   A tab that has seen no `hello` within 2 s opens its own stream.
  * - `reload` reloads the page; `css` swaps same-origin stylesheets in place;
  *   `error` (and a `hello` carrying errors) shows an overlay.
+ * - `present` (a presenter's move, see deck.js) is handed to the page as a
+ *   window event `atelier:present`; the deck decides whether it follows.
  * - A small toolbar switches to the same page in another version.
  */
 (function () {
@@ -98,11 +100,16 @@
       swapStylesheets();
     } else if (type === 'error') {
       showOverlay(errorsOf(data));
+    } else if (type === 'present') {
+      try {
+        window.dispatchEvent(new CustomEvent('atelier:present', { detail: data }));
+      } catch (e) { /* no CustomEvent */ }
     }
   }
 
   /** Keeps what a tab opened later must know. */
   function remember(type, data) {
+    if (type === 'present') return; // not about the build
     if (type === 'hello') {
       lastHello = { errors: errorsOf(data), build: (data && data.build) || null };
     } else if (type === 'error') {
@@ -136,7 +143,7 @@
       return;
     }
     source = stream;
-    ['hello', 'reload', 'css'].forEach(function (type) {
+    ['hello', 'reload', 'css', 'present'].forEach(function (type) {
       stream.addEventListener(type, function (event) {
         deliver(type, parse(event.data));
       });

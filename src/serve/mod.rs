@@ -4,8 +4,11 @@
 //! over Server-Sent Events ([`state`]).
 
 pub mod access;
+pub mod files;
+pub mod follow;
 pub mod http;
 pub mod listen;
+pub mod ranges;
 pub mod session;
 pub mod state;
 pub mod watch;

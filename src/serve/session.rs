@@ -27,7 +27,7 @@ use crate::theme::Theme;
 
 use crate::hashing::FastMap;
 
-use super::state::{Layer, LazyFile, OverlayError, Snapshot, VersionLink};
+use super::state::{DiskFile, Layer, LazyFile, OverlayError, Snapshot, VersionLink};
 
 /// What rendering a version's print page later needs: the snapshot keeps
 /// it, so the page shows exactly that build, whenever it is asked for.
@@ -72,6 +72,7 @@ impl PrintRecipe {
                 .join("\n"));
         }
         sink.into_files()
+            .written
             .remove(path)
             .ok_or_else(|| format!("{path} was not written"))
     }
@@ -404,6 +405,14 @@ impl Session {
             cache: Some(&self.cache),
             articles: None,
         };
+        // Files served from disk, one entry for every version showing them.
+        let root: Arc<Path> = Arc::from(
+            self.project
+                .root
+                .canonicalize()
+                .unwrap_or_else(|_| self.project.root.clone()),
+        );
+        let mut on_disk: FastMap<PathBuf, Arc<DiskFile>> = FastMap::default();
         for plan in &plans {
             if !wanted(plan.facilitator) {
                 continue;
@@ -427,10 +436,22 @@ impl Session {
                 Some((composed, done)) => {
                     let summary = done.summary;
                     let memo = Arc::new(summary.memo);
+                    let files = sink.into_files();
+                    let disk = files
+                        .copied
+                        .into_iter()
+                        .map(|(rel, source)| {
+                            let file = on_disk.entry(source).or_insert_with_key(|source| {
+                                Arc::new(DiskFile::new(source.clone(), Arc::clone(&root)))
+                            });
+                            (rel, Arc::clone(file))
+                        })
+                        .collect();
                     let mut layer = Layer {
-                        files: sink.into_files(),
+                        files: files.written,
                         pages: Arc::clone(&memo),
                         lazy: FastMap::default(),
+                        disk,
                     };
                     if !self.eager_print {
                         let recipe = Arc::new(PrintRecipe {

@@ -1,10 +1,16 @@
 //! What the preview server serves: the last good build, held in memory, and
 //! the events that tell open tabs to reload.
 //!
+//! Files a build copies as they are (`static/`, images and videos beside
+//! the content) are not held: a layer names their source ([`DiskFile`]) and
+//! each request reads them from disk, so the memory of the preview does not
+//! grow with the media or with the number of versions showing them.
+//!
 //! The watcher side publishes a complete [`Snapshot`] only after a build
 //! succeeded, so a request never sees a half-written site; a failed build
 //! keeps the previous snapshot and publishes the errors instead.
 
+pub use super::files::DiskFile;
 use crate::hashing::FastMap;
 use crate::render::PageMemo;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -21,15 +27,24 @@ pub struct Layer {
     pub pages: Arc<PageMemo>,
     /// Files rendered only when first asked for (print pages).
     pub lazy: FastMap<String, Arc<LazyFile>>,
+    /// Files served from their source on disk, shared by every layer that
+    /// shows them.
+    pub disk: FastMap<String, Arc<DiskFile>>,
 }
 
 impl Layer {
     fn contains(&self, rel: &str) -> bool {
-        self.files.contains_key(rel) || self.pages.contains_key(rel) || self.lazy.contains_key(rel)
+        self.files.contains_key(rel)
+            || self.pages.contains_key(rel)
+            || self.lazy.contains_key(rel)
+            || self.disk.contains_key(rel)
     }
 
     fn is_empty(&self) -> bool {
-        self.files.is_empty() && self.pages.is_empty() && self.lazy.is_empty()
+        self.files.is_empty()
+            && self.pages.is_empty()
+            && self.lazy.is_empty()
+            && self.disk.is_empty()
     }
 
     fn has_folder(&self, folder: &str) -> bool {
@@ -39,18 +54,31 @@ impl Layer {
                 .keys()
                 .chain(self.pages.keys())
                 .chain(self.lazy.keys())
+                .chain(self.disk.keys())
                 .any(|k| k.starts_with(folder))
     }
 
-    fn file(&self, rel: &str) -> Option<Result<Arc<[u8]>, String>> {
+    fn find(&self, rel: &str) -> Option<Found> {
         if let Some(bytes) = self.files.get(rel) {
-            return Some(Ok(Arc::clone(bytes)));
+            return Some(Found::Bytes(Ok(Arc::clone(bytes))));
         }
         if let Some((_, bytes)) = self.pages.get(rel) {
-            return Some(Ok(Arc::clone(bytes)));
+            return Some(Found::Bytes(Ok(Arc::clone(bytes))));
         }
-        self.lazy.get(rel).map(|lazy| lazy.get())
+        if let Some(file) = self.disk.get(rel) {
+            return Some(Found::Disk(Arc::clone(file)));
+        }
+        self.lazy.get(rel).map(|lazy| Found::Bytes(lazy.get()))
     }
+}
+
+/// What a snapshot holds at a path.
+#[derive(Debug)]
+pub enum Found {
+    /// Bytes in memory, or why a lazy file could not be made.
+    Bytes(Result<Arc<[u8]>, String>),
+    /// A file to read from disk.
+    Disk(Arc<DiskFile>),
 }
 
 /// A complete built site: every version as a layer under its folder (`""`
@@ -133,11 +161,23 @@ impl Snapshot {
         )
     }
 
-    /// The bytes at `key`, rendering a lazy file the first time; `Err`
-    /// when rendering it failed.
-    pub fn file(&self, key: &str) -> Option<Result<Arc<[u8]>, String>> {
+    /// What is at `key`, rendering a lazy file the first time.
+    pub fn find(&self, key: &str) -> Option<Found> {
         let (layer, rel) = self.locate(key)?;
-        layer.file(rel)
+        layer.find(rel)
+    }
+
+    /// The bytes at `key`, rendering a lazy file the first time, reading a
+    /// file served from disk; `Err` when that failed.
+    pub fn file(&self, key: &str) -> Option<Result<Arc<[u8]>, String>> {
+        match self.find(key)? {
+            Found::Bytes(bytes) => Some(bytes),
+            Found::Disk(file) => Some(
+                file.read()
+                    .map(Arc::from)
+                    .map_err(|e| format!("cannot read {key}: {e}")),
+            ),
+        }
     }
 }
 
@@ -298,6 +338,12 @@ impl LiveState {
         let payload = errors_json(&errors);
         *self.errors.write().unwrap_or_else(|p| p.into_inner()) = errors;
         self.broadcast(format!("event: error\ndata: {payload}\n\n"));
+    }
+
+    /// Sends `message`, a complete SSE message that is not about a build
+    /// (a presenter's move), to every open stream.
+    pub fn send_event(&self, message: String) {
+        self.broadcast(message);
     }
 
     /// A new event stream: receives complete SSE messages (`event: …\ndata: …\n\n`).

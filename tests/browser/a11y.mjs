@@ -13,13 +13,12 @@
 // violation and lists them (rule, impact, the elements concerned). The last
 // line is "N passed, M failed"; the exit code is non-zero when anything failed.
 
-import { chromium } from 'playwright-core';
+import { launch, watchdog } from './harness.mjs';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const CHROMIUM = '/usr/bin/chromium';
 const VIEWPORT = { width: 1280, height: 900 };
 const WATCHDOG_MS = 300_000; // never let a hung browser block `cargo test`
 const AXE = createRequire(import.meta.url).resolve('axe-core');
@@ -111,10 +110,7 @@ async function main() {
       process.exit(2);
     }
   }
-  setTimeout(() => {
-    console.error(`timed out after ${WATCHDOG_MS / 1000} s`);
-    process.exit(3);
-  }, WATCHDOG_MS).unref();
+  watchdog('a11y.mjs', WATCHDOG_MS);
 
   const OTHER_SITES = new Set(['landing', 'module', 'step', 'print']);
   const pages = siteDirs.flatMap((siteDir, index) =>
@@ -126,10 +122,7 @@ async function main() {
         siteDir,
       ]),
   );
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser = await launch();
   let passed = 0;
   let failed = 0;
   try {

@@ -8,13 +8,12 @@
 // is "N passed, M failed"; the exit code is non-zero when anything failed.
 // Any uncaught page error or console error during a check fails that check.
 
-import { chromium } from 'playwright-core';
+import { CheckError, assert as expect, launch, watchdog } from './harness.mjs';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 
-const CHROMIUM = '/usr/bin/chromium';
 const VIEWPORT = { width: 1280, height: 900 };
 const WATCHDOG_MS = 180_000; // never let a hung browser block `cargo test`
 
@@ -25,12 +24,6 @@ const ROI = 'exercises/retour-des-reseaux/index.html';
 // ---------------------------------------------------------------------------
 // Small helpers
 
-class CheckError extends Error {}
-
-/** Fails the current check with `message` unless `condition` holds. */
-function expect(condition, message) {
-  if (!condition) throw new CheckError(message);
-}
 
 /** Collapses every kind of white space (including the narrow no-break space
  * that French number formatting uses) into single ASCII spaces. */
@@ -603,16 +596,10 @@ async function main() {
     process.exit(2);
   }
   await fsp.mkdir(screenshotDir, { recursive: true });
-  setTimeout(() => {
-    console.error(`timed out after ${WATCHDOG_MS / 1000} s`);
-    process.exit(3);
-  }, WATCHDOG_MS).unref();
+  watchdog('exercises.mjs', WATCHDOG_MS);
 
   const server = await startServer(siteDir);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser = await launch();
 
   const checks = [
     ['static server', (s) => checkServer(s, server)],

@@ -13,12 +13,11 @@
 // code is non-zero when anything failed. Any uncaught page error or console
 // error fails the check during which it happened.
 
-import { chromium } from 'playwright-core';
+import { CheckError, assert as expect, launch, watchdog } from './harness.mjs';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 
-const CHROMIUM = '/usr/bin/chromium';
 const VIEWPORT = { width: 1280, height: 900 };
 const WATCHDOG_MS = 120_000; // never let a hung browser block `cargo test`
 const UPDATE_MS = 5_000; // how long an open tab may take to follow an edit
@@ -42,12 +41,6 @@ const NEW_OUTLINE = 'rgb(200, 30, 40)';
 // ---------------------------------------------------------------------------
 // Small helpers
 
-class CheckError extends Error {}
-
-/** Fails the current check with `message` unless `condition` holds. */
-function expect(condition, message) {
-  if (!condition) throw new CheckError(message);
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -401,15 +394,9 @@ async function main() {
     process.exit(2);
   }
   await fsp.mkdir(shots, { recursive: true });
-  setTimeout(() => {
-    console.error(`timed out after ${WATCHDOG_MS / 1000} s`);
-    process.exit(3);
-  }, WATCHDOG_MS).unref();
+  watchdog('livereload.mjs', WATCHDOG_MS);
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser = await launch();
   const context = await browser.newContext({ viewport: VIEWPORT });
   const session = new Session(context, origin);
   const t = { session, project, shots, first: null, second: null };

@@ -12,14 +12,13 @@
 // and the console at 1280×720 and 1024×768 go to SCREENSHOT_DIR.
 // The last line is "N passed, M failed"; the exit code is non-zero on failure.
 
-import { chromium } from 'playwright-core';
+import { Checks, assert, launch, until, watchdog } from './harness.mjs';
 import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const CHROMIUM = '/usr/bin/chromium';
 const AXE = createRequire(import.meta.url).resolve('axe-core');
 const BLOCKING = new Set(['serious', 'critical']);
 const WATCHDOG_MS = 240_000;
@@ -28,10 +27,7 @@ if (!site || !facilitator) {
   console.error('usage: node present.mjs PARTICIPANT_SITE FACILITATOR_SITE [SCREENSHOT_DIR]');
   process.exit(2);
 }
-const watchdog = setTimeout(() => {
-  console.error('present.mjs: watchdog fired');
-  process.exit(1);
-}, WATCHDOG_MS);
+watchdog('present.mjs', WATCHDOG_MS);
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml', '.png': 'image/png' };
 
@@ -49,30 +45,9 @@ function serve(dir) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve([server, `http://127.0.0.1:${server.address().port}/`])));
 }
 
-let passed = 0;
-let failed = 0;
-async function check(name, run) {
-  try {
-    await run();
-    passed++;
-    console.log(`ok    ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL  ${name}\n      ${String(e && e.stack || e).split('\n').slice(0, 4).join('\n      ')}`);
-  }
-}
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
+const checks = new Checks();
+const check = (name, run) => checks.check(name, run);
 const current = (page) => page.evaluate(() => window.atelierDeck.current());
-async function until(what, test, ms = 5000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await test()) return;
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 /** Index (0-based) of the first slide of `kind` in the deck open in `page`. */
 const slideOf = (page, selector) =>
   page.evaluate((s) => [...document.querySelectorAll('[data-slide]')].findIndex((e) => e.matches(s)), selector);
@@ -85,10 +60,7 @@ async function axe(page) {
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-});
+const browser = await launch();
 const [server, base] = await serve(path.resolve(facilitator));
 const fileUrl = (dir, rel) => pathToFileURL(path.join(path.resolve(dir), rel)).href;
 
@@ -294,6 +266,4 @@ if (shots) {
 
 await browser.close();
 server.close();
-clearTimeout(watchdog);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+process.exit(checks.report());

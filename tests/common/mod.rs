@@ -308,6 +308,11 @@ impl Server {
 }
 
 impl Server {
+    /// The server's process id (to read its memory in /proc).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server printed on stdout so far.
     pub(crate) fn stdout(&self) -> String {
         self.stdout

@@ -9,6 +9,13 @@
  * also work between file:// pages; the console also posts to the projector
  * window it opened. Messages are keyed by version (data-deck-key), so two
  * clients' decks never drive each other.
+ *
+ * Under `atelier serve` (its live script is on the page) the deck also
+ * follows the presenter across devices: a facilitator deck or console, which
+ * the server gives the run's key (data-present-key), posts every move to
+ * /__atelier/present and follows the others' moves; a participant deck
+ * follows them when asked (the follow button, or ?follow in the address).
+ * Moves arrive from the event stream as `atelier:present` window events.
  */
 (function () {
   "use strict";
@@ -37,10 +44,15 @@
     if (channel) { try { channel.postMessage(message); } catch (e) { /* closed */ } }
     try { localStorage.setItem(key, JSON.stringify(message)); } catch (e) { /* no storage */ }
     if (projector && !projector.closed) { try { projector.postMessage(message, "*"); } catch (e) { /* gone */ } }
+    if (message.type === "goto") post(message.slide, message.black);
   }
+  // Tabs of this browser heard from here: their moves also come back from
+  // the server, later, and are skipped there (see followMove).
+  var nearTabs = {};
   function receive(message) {
     if (!message || message.key !== key || message.from === tab || message.at === lastSeen) return;
     lastSeen = message.at;
+    if (typeof message.from === "string") nearTabs[message.from] = true;
     if (message.type === "goto") {
       goTo(message.slide, true);
       setBlack(!!message.black, true);
@@ -305,6 +317,7 @@
       else if (action === "black") setBlack(!black);
       else if (action === "fullscreen") fullscreen();
       else if (action === "open") openProjector();
+      else if (action === "follow") setFollowing(!following);
       else if (action === "restart-timer") {
         moduleStartedAt = Date.now();
         try { sessionStorage.setItem(key + ":module:" + moduleShown, String(moduleStartedAt)); } catch (e) { /* no storage */ }
@@ -331,6 +344,83 @@
   window.addEventListener("resize", function () { layout(); if (isConsole) showConsole(); });
   window.addEventListener("beforeprint", function () { body.classList.add("is-printing"); fitAll(); });
   window.addEventListener("afterprint", function () { body.classList.remove("is-printing"); slides.forEach(fit); });
+
+  /* ---- following the presenter under `atelier serve` ---- */
+  var PRESENT_URL = "/__atelier/present";
+  // The deck's version folder ("" or "clients/<slug>/"), the same for the
+  // facilitator and the participants' deck of a version.
+  var deckFolder = location.pathname.replace(/^\/(_facilitator\/)?/, "").replace(/present\/(console\/)?(index\.html)?$/, "");
+  var presentKey = null;  // only facilitator decks served by atelier serve have it
+  var following = /(^|[?&])follow(=|&|$)/.test(location.search.slice(1));
+  var lastMove = 0;
+  // One move on the way at a time, the newest waiting behind it: two posts
+  // at once may reach the server in either order, and the followers would
+  // stop on the one pressed first.
+  var posting = false;
+  var waiting = null;
+  function post(n, dark) {
+    if (!presentKey || typeof fetch !== "function") return;
+    waiting = { deck: deckFolder, slide: n, black: !!dark, from: tab };
+    if (!posting) postWaiting();
+  }
+  function postWaiting() {
+    var move = waiting;
+    waiting = null;
+    if (!move) return;
+    posting = true;
+    var abort = typeof AbortController === "function" ? new AbortController() : null;
+    var stuck = abort ? setTimeout(function () { abort.abort(); }, 5000) : null;
+    fetch(PRESENT_URL, {
+      method: "POST", cache: "no-store", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-Atelier-Key": presentKey },
+      body: JSON.stringify(move),
+      signal: abort ? abort.signal : undefined
+    }).catch(function () { /* the server went away */ }).then(function () {
+      if (stuck) clearTimeout(stuck);
+      posting = false;
+      postWaiting();
+    });
+  }
+  function followMove(move) {
+    if (!move || move.deck !== deckFolder || typeof move.slide !== "number") return;
+    if (typeof move.seq === "number") { if (move.seq <= lastMove) return; lastMove = move.seq; }
+    // This tab's own move, or one a tab of this browser already passed on.
+    if (move.from && (move.from === tab || nearTabs[move.from])) return;
+    goTo(move.slide, true);
+    setBlack(move.black === true, true);
+  }
+  window.addEventListener("atelier:present", function (event) {
+    if (presentKey || following) followMove(event.detail);
+  });
+  function setFollowing(on) {
+    following = on;
+    var button = document.querySelector("[data-deck=follow]");
+    if (button) button.setAttribute("aria-pressed", on ? "true" : "false");
+    var url = new URL(location.href);
+    if (on) url.searchParams.set("follow", ""); else url.searchParams.delete("follow");
+    try { history.replaceState(null, "", url.href.replace(/follow=(&|#|$)/, "follow$1")); } catch (e) { /* file:// */ }
+    if (on && typeof fetch === "function") {
+      fetch(PRESENT_URL + "?deck=" + encodeURIComponent(deckFolder), { cache: "no-store" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(followMove)
+        .catch(function () { /* not served */ });
+    }
+  }
+  // The live script is injected after this one: look once the page is parsed.
+  function joinLive() {
+    var live = document.querySelector('script[src="/__atelier/livereload.js"]');
+    if (!live) return;
+    body.classList.add("is-live");  // deck.css keeps the controls clear of the preview's toolbar
+    presentKey = live.getAttribute("data-present-key");
+    var template = document.querySelector("template.deck-follow");
+    var controls = document.querySelector(".deck-controls");
+    if (!presentKey && template && controls) {
+      controls.appendChild(template.content.cloneNode(true));
+    }
+    if (following && !presentKey) setFollowing(true);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", joinLive);
+  else joinLive();
 
   layout();
   goTo(fromHash(), true);
